@@ -1,0 +1,10 @@
+// Original file: proto/distrain/v1/coordinator.proto
+
+
+export interface GetPredictionsRequest {
+  'id'?: (string);
+}
+
+export interface GetPredictionsRequest__Output {
+  'id': (string);
+}

@@ -1,0 +1,14 @@
+// Original file: proto/distrain/v1/parameter_server.proto
+
+import type { NamedTensor as _distrain_v1_NamedTensor, NamedTensor__Output as _distrain_v1_NamedTensor__Output } from '../../distrain/v1/NamedTensor.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface PullResponse {
+  'version'?: (number | string | Long);
+  'params'?: (_distrain_v1_NamedTensor)[];
+}
+
+export interface PullResponse__Output {
+  'version': (number);
+  'params': (_distrain_v1_NamedTensor__Output)[];
+}

@@ -1,0 +1,36 @@
+// Original file: proto/distrain/v1/parameter_server.proto
+
+import type { NamedTensor as _distrain_v1_NamedTensor, NamedTensor__Output as _distrain_v1_NamedTensor__Output } from '../../distrain/v1/NamedTensor.ts';
+import type { Long } from '@grpc/proto-loader';
+
+export interface PushPullResponse {
+  'version'?: (number | string | Long);
+  /**
+   * Every part of this shard at `version`.
+   */
+  'params'?: (_distrain_v1_NamedTensor)[];
+  /**
+   * Mean loss over all ranks of the step.
+   */
+  'meanLoss'?: (number | string);
+  /**
+   * Ranks that took part in the step.
+   */
+  'ranks'?: (number);
+}
+
+export interface PushPullResponse__Output {
+  'version': (number);
+  /**
+   * Every part of this shard at `version`.
+   */
+  'params': (_distrain_v1_NamedTensor__Output)[];
+  /**
+   * Mean loss over all ranks of the step.
+   */
+  'meanLoss': (number);
+  /**
+   * Ranks that took part in the step.
+   */
+  'ranks': (number);
+}

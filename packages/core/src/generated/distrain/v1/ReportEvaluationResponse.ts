@@ -1,0 +1,8 @@
+// Original file: proto/distrain/v1/coordinator.proto
+
+
+export interface ReportEvaluationResponse {
+}
+
+export interface ReportEvaluationResponse__Output {
+}

@@ -1,0 +1,67 @@
+import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
+import type { CallOptions, ServiceError } from '@grpc/grpc-js';
+import { isServiceError } from './errors.ts';
+
+/** A grpc-js unary method in callback style. */
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: CallOptions,
+  callback: (err: ServiceError | null, value?: Res) => void,
+) => unknown;
+
+/** Options of {@link unary}. */
+export interface UnaryOptions {
+  /** Deadline of one attempt, in ms. Every call has one. @default 10000 */
+  timeoutMs?: number;
+  /** Retries on UNAVAILABLE / DEADLINE_EXCEEDED, only for idempotent calls. @default 0 */
+  retries?: number;
+  /** First backoff, doubled per retry with full jitter. @default 100 */
+  backoffMs?: number;
+  /** Aborts waiting between retries. */
+  signal?: AbortSignal;
+}
+
+const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
+
+/**
+ * Calls a unary method as a promise with a deadline on every attempt, retrying idempotent calls on
+ * UNAVAILABLE / DEADLINE_EXCEEDED with jittered exponential backoff (temporal grpc-retry).
+ */
+export async function unary<Req, Res>(
+  client: object,
+  method: UnaryMethod<Req, Res>,
+  request: Req,
+  options: UnaryOptions = {},
+): Promise<Res> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retries = options.retries ?? 0;
+  let backoff = options.backoffMs ?? 100;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<Res>((resolve, reject) => {
+        method.call(client, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) => {
+          if (err) reject(err);
+          else resolve(value as Res);
+        });
+      });
+    } catch (err) {
+      if (attempt >= retries || !isServiceError(err) || !RETRYABLE.has(err.code) || options.signal?.aborted) throw err;
+      await sleep(Math.random() * backoff, options.signal);
+      backoff = Math.min(backoff * 2, 5_000);
+    }
+  }
+}
+
+/** Resolves after `ms`, or early when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,10 @@
+/** @distrain/core: the one public door of the shared library. */
+export * from './errors.ts';
+export * from './logger.ts';
+export * from './tensor-codec.ts';
+export * from './proto.ts';
+export * from './grpc-server.ts';
+export * from './grpc-client.ts';
+export * from './rng.ts';
+export * from './batch-plan.ts';
+export * from './job-spec.ts';

