@@ -8,3 +8,7 @@ export * from './grpc-client.ts';
 export * from './rng.ts';
 export * from './batch-plan.ts';
 export * from './job-spec.ts';
+export * from './variables.ts';
+export * from './datasets/index.ts';
+export * from './model/index.ts';
+export * from './ps/index.ts';
