@@ -2,8 +2,13 @@ import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
 import type { CallOptions, ServiceError } from '@grpc/grpc-js';
 import { isServiceError } from './errors.ts';
 
-/** A grpc-js unary method in callback style. */
-type UnaryMethod<Req, Res> = (
+/**
+ * A grpc-js unary client method. Typed by its last overload `(request, callback)` so TypeScript can
+ * infer the request and response types; it is called with metadata and call options (the first
+ * overload) at run time.
+ */
+type UnaryMethod<Req, Res> = (request: Req, callback: (err: ServiceError | null, value?: Res) => void) => unknown;
+type FullUnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
   options: CallOptions,
@@ -40,7 +45,8 @@ export async function unary<Req, Res>(
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<Res>((resolve, reject) => {
-        method.call(client, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) => {
+        const full = method as unknown as FullUnaryMethod<Req, Res>;
+        full.call(client, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) => {
           if (err) reject(err);
           else resolve(value as Res);
         });

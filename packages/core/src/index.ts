@@ -12,3 +12,8 @@ export * from './variables.ts';
 export * from './datasets/index.ts';
 export * from './model/index.ts';
 export * from './ps/index.ts';
+export * from './job-validate.ts';
+export * from './worker-config.ts';
+export type * from './wire.ts';
+export * from './cli-args.ts';
+export * from './heartbeat.ts';

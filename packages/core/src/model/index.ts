@@ -1,1 +1,10 @@
-export {};
+/** Model area: spec -> tfjs model, variables, losses, the trainer/evaluator runtime, backends. */
+export * from './backend.ts';
+export * from './build-model.ts';
+export * from './variables.ts';
+export * from './describe.ts';
+export * from './validate.ts';
+export * from './losses.ts';
+export * from './model-runtime.ts';
+export * from './reference-loop.ts';
+export { conv2dFilterGradient, conv2dInputGradient, registerWasmKernels } from './wasm-kernels.ts';

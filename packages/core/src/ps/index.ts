@@ -1,1 +1,46 @@
-export {};
+/** Parameter server: partition plan, initial values, fused optimizers, checkpoints, metrics hooks, client. */
+export { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
+export type { PartInfo, PartPlan } from './partition.ts';
+export { initialParameters, initialValues } from './init.ts';
+export {
+  applyGradients,
+  averageStates,
+  compileOptimizer,
+  createSlots,
+  slotName,
+  slotSuffixes,
+} from './optimizers.ts';
+export type { OptimizerSettings } from './optimizers.ts';
+export {
+  checkpointFileName,
+  latestCheckpoint,
+  pruneCheckpoints,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.ts';
+export type { ShardCheckpoint } from './checkpoint.ts';
+export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } from './wire.ts';
+export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
+export type { PsObserver } from './metrics.ts';
+export { ParameterClient } from './ps-client.ts';
+export type {
+  ParameterClientOptions,
+  PsInitOptions,
+  PsInitResult,
+  PsPullOptions,
+  PsPullResult,
+  PsPushPullInput,
+  PsPushPullResult,
+} from './ps-client.ts';
+// Wire types of ParameterServerService for the service implementation (NamedTensor and the handlers
+// type come from the core's wire.ts).
+export type { EndJobRequest__Output } from '../generated/distrain/v1/EndJobRequest.ts';
+export type { EndJobResponse } from '../generated/distrain/v1/EndJobResponse.ts';
+export type { InitJobRequest, InitJobRequest__Output } from '../generated/distrain/v1/InitJobRequest.ts';
+export type { InitJobResponse } from '../generated/distrain/v1/InitJobResponse.ts';
+export type { PullRequest__Output } from '../generated/distrain/v1/PullRequest.ts';
+export type { PullResponse } from '../generated/distrain/v1/PullResponse.ts';
+export type { PushPullRequest__Output } from '../generated/distrain/v1/PushPullRequest.ts';
+export type { PushPullResponse } from '../generated/distrain/v1/PushPullResponse.ts';
+export type { SetMembersRequest__Output } from '../generated/distrain/v1/SetMembersRequest.ts';
+export type { SetMembersResponse } from '../generated/distrain/v1/SetMembersResponse.ts';

@@ -15,6 +15,10 @@ export interface HeartbeatRequest {
    */
   'status'?: (string);
   'message'?: (string);
+  /**
+   * Compute backend the worker selected ("wasm", "tensorflow", "cpu").
+   */
+  'backend'?: (string);
 }
 
 export interface HeartbeatRequest__Output {
@@ -30,4 +34,8 @@ export interface HeartbeatRequest__Output {
    */
   'status': (string);
   'message': (string);
+  /**
+   * Compute backend the worker selected ("wasm", "tensorflow", "cpu").
+   */
+  'backend': (string);
 }

@@ -24,6 +24,11 @@ export interface Job {
   'backend'?: (string);
   'progress'?: (_distrain_v1_JobProgress | null);
   'epochs'?: (_distrain_v1_EvaluationResult)[];
+  /**
+   * Training wall time of the completed epochs (first step to last applied step), and their samples.
+   */
+  'trainSeconds'?: (number | string);
+  'trainSamples'?: (number | string | Long);
 }
 
 export interface Job__Output {
@@ -45,4 +50,9 @@ export interface Job__Output {
   'backend': (string);
   'progress': (_distrain_v1_JobProgress__Output | null);
   'epochs': (_distrain_v1_EvaluationResult__Output)[];
+  /**
+   * Training wall time of the completed epochs (first step to last applied step), and their samples.
+   */
+  'trainSeconds': (number);
+  'trainSamples': (number);
 }

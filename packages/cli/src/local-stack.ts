@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const SERVICES_DIR = fileURLToPath(new URL('../../../services/', import.meta.url));
+
+/** A service started as a local child process. */
+interface LocalService {
+  name: string;
+  child: ChildProcess;
+  address: string;
+}
+
+/** Options of {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** Parameter-server shards. @default 1 */
+  shards?: number;
+  /** Coordinator port. @default 0 (any free port) */
+  coordinatorPort?: number;
+  /** Address services bind. @default '127.0.0.1' */
+  host?: string;
+  /** Log level of the services (their JSON logs go to `onLog`). @default 'warn' */
+  logLevel?: string;
+  /** Receives every log line of every service. @default drop */
+  onLog?: (service: string, line: string) => void;
+}
+
+/** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
+export interface LocalStack {
+  coordinator: string;
+  loader: string;
+  ps: string[];
+  stop(): Promise<void>;
+}
+
+function startService(name: string, role: string, args: string[], options: LocalStackOptions, started: ChildProcess[]): Promise<LocalService> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${SERVICES_DIR}${role}/src/main.ts`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
+  });
+  started.push(child);
+  createInterface({ input: child.stderr! }).on('line', (line) => options.onLog?.(name, line));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 60 s`));
+    }, 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with code ${code} before listening (see its log above)`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { event?: string; port?: number };
+        if (msg.event === 'listening' && typeof msg.port === 'number') {
+          clearTimeout(timer);
+          resolve({ name, child, address: `${options.host ?? '127.0.0.1'}:${msg.port}` });
+        }
+      } catch {
+        options.onLog?.(name, line);
+      }
+    });
+  });
+}
+
+/** Starts the services of `distrain run` / `distrain up`; `stop()` ends them all (SIGTERM, then SIGKILL). */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const started: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      started.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    const shards = Math.max(1, options.shards ?? 1);
+    const [loader, ...ps] = await Promise.all([
+      startService('data-loader', 'data-loader', ['--host', host, '--port', '0'], options, started),
+      ...Array.from({ length: shards }, (_, i) =>
+        startService(`parameter-server-${i}`, 'parameter-server', ['--host', host, '--port', '0', '--shard-index', String(i)], options, started),
+      ),
+    ]);
+    const coordinator = await startService(
+      'coordinator',
+      'coordinator',
+      ['--host', host, '--port', String(options.coordinatorPort ?? 0), '--loader', (loader as LocalService).address, '--ps', ps.map((p) => p.address).join(',')],
+      options,
+      started,
+    );
+    for (const child of started) child.removeAllListeners('exit');
+    return { coordinator: coordinator.address, loader: (loader as LocalService).address, ps: ps.map((p) => p.address), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,134 @@
+import cliProgress from 'cli-progress';
+import type { EvaluationResult__Output, Job__Output, JobEvent__Output } from '@distrain/core';
+
+/** The summary line `--json` ends with (a contract: scripts and tests read it). */
+export interface RunSummary {
+  jobId: string;
+  state: string;
+  reason?: string;
+  epochs: { epoch: number; testAccuracy: number; testLoss: number; seconds: number }[];
+  finalTestAccuracy: number | null;
+  samplesPerSecond: number;
+  trainers: number;
+  backend: string;
+}
+
+/** Short state name: JOB_STATE_SUCCEEDED -> Succeeded. */
+export function stateName(state: string): string {
+  const s = state.replace(/^JOB_STATE_/, '').toLowerCase();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Builds the summary from the final job record. */
+export function summarize(job: Job__Output): RunSummary {
+  const epochs = job.epochs.map((e) => ({
+    epoch: e.epoch,
+    testAccuracy: round(e.testAccuracy, 4),
+    testLoss: round(e.testLoss, 4),
+    seconds: round(e.trainSeconds, 2),
+  }));
+  return {
+    jobId: job.id,
+    state: stateName(job.state),
+    ...(job.reason ? { reason: job.reason } : {}),
+    epochs,
+    finalTestAccuracy: epochs.length > 0 ? (epochs.at(-1)?.testAccuracy ?? null) : null,
+    samplesPerSecond: job.trainSeconds > 0 ? Math.round(job.trainSamples / job.trainSeconds) : 0,
+    trainers: job.trainers,
+    backend: job.backend,
+  };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Renders a job's events for people: a progress bar per epoch, a line per evaluated epoch. */
+export class HumanRenderer {
+  private bar: cliProgress.SingleBar | undefined;
+  private barEpoch = 0;
+  private readonly perRank = new Map<number, number>();
+  private readonly tty: boolean;
+
+  constructor(private readonly out: NodeJS.WriteStream = process.stderr) {
+    this.tty = Boolean(out.isTTY);
+  }
+
+  event(e: JobEvent__Output): void {
+    switch (e.event) {
+      case 'state':
+        this.stopBar();
+        this.line(`[${e.jobId}] ${stateName(e.state?.state ?? '')}${e.state?.reason ? `: ${e.state.reason}` : ''}`);
+        return;
+      case 'step': {
+        const p = e.step?.progress;
+        if (!p) return;
+        this.perRank.set(e.step?.rank ?? 0, p.samplesPerSecond);
+        const total = [...this.perRank.values()].reduce((a, b) => a + b, 0);
+        const perTrainer = [...this.perRank.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([r, v]) => `r${r} ${Math.round(v)}`)
+          .join(' ');
+        if (!this.tty) return;
+        if (p.epoch !== this.barEpoch) {
+          this.stopBar();
+          this.barEpoch = p.epoch;
+          this.bar = new cliProgress.SingleBar(
+            { format: `epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {sps} samples/s ({ranks})`, stream: this.out, hideCursor: true, clearOnComplete: false },
+            cliProgress.Presets.shades_classic,
+          );
+          this.bar.start(p.stepsPerEpoch, 0, { epoch: p.epoch, loss: '-', sps: 0, ranks: '' });
+        }
+        this.bar?.update(p.stepInEpoch, { loss: p.loss.toFixed(4), sps: Math.round(total), ranks: perTrainer });
+        return;
+      }
+      case 'epoch':
+        this.stopBar();
+        this.line(formatEpoch(e.epoch as EvaluationResult__Output));
+        return;
+      case 'log':
+        if (e.log && e.log.level !== 'info') this.line(`${e.log.level}: ${e.log.source}: ${e.log.message}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  summary(s: RunSummary): void {
+    this.stopBar();
+    const acc = s.finalTestAccuracy === null ? 'n/a' : `${(s.finalTestAccuracy * 100).toFixed(2)}%`;
+    this.line(`${s.jobId}: ${s.state}${s.reason ? ` (${s.reason})` : ''} | final test accuracy ${acc} | ${s.samplesPerSecond} samples/s | ${s.trainers} trainer(s) on ${s.backend}`);
+  }
+
+  private stopBar(): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = undefined;
+    }
+  }
+
+  private line(text: string): void {
+    this.out.write(`${text}\n`);
+  }
+}
+
+/** `epoch 1: test accuracy 85.21%, loss 0.4123 (train 4.2 s, eval 0.8 s)` */
+export function formatEpoch(r: EvaluationResult__Output): string {
+  return `epoch ${r.epoch}: test accuracy ${(r.testAccuracy * 100).toFixed(2)}%, loss ${r.testLoss.toFixed(4)} (train ${r.trainSeconds.toFixed(1)} s, eval ${r.evalSeconds.toFixed(1)} s)`;
+}
+
+/** One JSON line per event for machines (`--json`). */
+export function eventJson(e: JobEvent__Output): string {
+  const base = { type: e.event, jobId: e.jobId, timeMs: e.timeMs };
+  switch (e.event) {
+    case 'state':
+      return JSON.stringify({ ...base, state: stateName(e.state?.state ?? ''), reason: e.state?.reason ?? '' });
+    case 'step':
+      return JSON.stringify({ ...base, rank: e.step?.rank, ...e.step?.progress });
+    case 'epoch':
+      return JSON.stringify({ ...base, ...e.epoch, confusion: undefined });
+    default:
+      return JSON.stringify({ ...base, ...e.log });
+  }
+}

@@ -1,0 +1,186 @@
+import { DistrainError, ValidationError } from '../errors.ts';
+import { sizeOf } from '../tensor-codec.ts';
+import type { DTypeName, HostTensor } from '../tensor-codec.ts';
+import type { DataBatch } from './batch-stream.ts';
+
+/**
+ * Hand-written protobuf decoder for `distrain.v1.StreamBatchesResponse`, straight into a
+ * {@link DataBatch}: tensors are views of the received Buffer (uint8 features are never copied;
+ * 4-byte data is copied only when gRPC hands it over at an unaligned offset), indices go straight
+ * into a Uint32Array. It reads any valid encoding (unknown fields skipped, packed or unpacked
+ * repeated fields), so it stays correct if the message grows; the test checks it against protobufjs.
+ */
+
+const DTYPE_BY_WIRE: Record<number, DTypeName> = { 1: 'float32', 2: 'int32', 3: 'uint8' };
+const BYTES: Record<DTypeName, number> = { float32: 4, int32: 4, uint8: 1 };
+
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ValidationError('batch', 'truncated varint in StreamBatchesResponse');
+      const b = this.buf[this.pos++] as number;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) return result;
+      mul *= 128;
+    }
+    throw new ValidationError('batch', 'varint too long in StreamBatchesResponse');
+  }
+
+  /** Reads a length prefix and returns the end of the delimited bytes. */
+  delimited(): number {
+    const len = this.varint();
+    const end = this.pos + len;
+    if (end > this.end) throw new ValidationError('batch', 'truncated field in StreamBatchesResponse');
+    return end;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.pos = this.delimited();
+        return;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw new ValidationError('batch', `unsupported wire type ${wireType} in StreamBatchesResponse`);
+    }
+    if (this.pos > this.end) throw new ValidationError('batch', 'truncated field in StreamBatchesResponse');
+  }
+}
+
+/** Appends one or more uint32 values (packed or not) of a repeated field to `out`. */
+function readRepeated(r: Reader, wireType: number, out: number[]): void {
+  if (wireType === 2) {
+    const end = r.delimited();
+    const inner = new Reader(r.buf, r.pos, end);
+    while (inner.pos < end) out.push(inner.varint());
+    r.pos = end;
+  } else {
+    out.push(r.varint());
+  }
+}
+
+function readTensor(r: Reader, end: number, field: string): HostTensor {
+  let dtype = 0;
+  const shape: number[] = [];
+  let dataStart = 0;
+  let dataEnd = 0;
+  const inner = new Reader(r.buf, r.pos, end);
+  while (inner.pos < end) {
+    const tag = inner.varint();
+    const no = Math.floor(tag / 8);
+    const wt = tag & 7;
+    if (no === 1 && wt === 0) dtype = inner.varint();
+    else if (no === 2) readRepeated(inner, wt, shape);
+    else if (no === 3 && wt === 2) {
+      dataEnd = inner.delimited();
+      dataStart = inner.pos;
+      inner.pos = dataEnd;
+    } else inner.skip(wt);
+  }
+  r.pos = end;
+  const name = DTYPE_BY_WIRE[dtype];
+  if (name === undefined) throw new ValidationError(`${field}.dtype`, `unknown dtype ${dtype}; use DTYPE_FLOAT32, DTYPE_INT32 or DTYPE_UINT8`);
+  const bytes = dataEnd - dataStart;
+  const expected = sizeOf(shape) * BYTES[name];
+  if (bytes !== expected) {
+    throw new ValidationError(`${field}.data`, `has ${bytes} bytes but shape [${shape.join(',')}] of ${name} needs ${expected}`);
+  }
+  const buf = r.buf;
+  const offset = buf.byteOffset + dataStart;
+  if (name === 'uint8') return { dtype: name, shape, data: new Uint8Array(buf.buffer, offset, bytes) };
+  // 4-byte views need an aligned offset; gRPC frames start anywhere, so copy when they do not line up.
+  const aligned = offset % 4 === 0 ? buf.buffer : buf.slice(dataStart, dataEnd).buffer;
+  const at = offset % 4 === 0 ? offset : 0;
+  const data = name === 'float32' ? new Float32Array(aligned, at, bytes / 4) : new Int32Array(aligned, at, bytes / 4);
+  return { dtype: name, shape, data };
+}
+
+/** Decodes one StreamBatchesResponse message into a {@link DataBatch}. */
+export function decodeBatchMessage(buf: Uint8Array): DataBatch {
+  const r = new Reader(buf, 0, buf.length);
+  let epoch = 0;
+  let step = 0;
+  let stepsInEpoch = 0;
+  let globalBatchSize = 0;
+  let offset = 0;
+  let features: HostTensor | null = null;
+  let labels: HostTensor | null = null;
+  let indices: Uint32Array | null = null;
+  let loose: number[] | null = null;
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const no = Math.floor(tag / 8);
+    const wt = tag & 7;
+    switch (no) {
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 8: {
+        if (wt !== 0) {
+          r.skip(wt);
+          break;
+        }
+        const v = r.varint();
+        if (no === 1) epoch = v;
+        else if (no === 2) step = v;
+        else if (no === 3) stepsInEpoch = v;
+        else if (no === 4) globalBatchSize = v;
+        else offset = v;
+        break;
+      }
+      case 5:
+      case 6: {
+        if (wt !== 2) {
+          r.skip(wt);
+          break;
+        }
+        const end = r.delimited();
+        const t = readTensor(r, end, no === 5 ? 'features' : 'labels');
+        if (no === 5) features = t;
+        else labels = t;
+        break;
+      }
+      case 7:
+        if (wt === 2 && indices === null && loose === null) {
+          // The usual case: one packed run, decoded straight into a typed array.
+          const end = r.delimited();
+          const out = new Uint32Array(end - r.pos); // at least one byte per value
+          const inner = new Reader(buf, r.pos, end);
+          let n = 0;
+          while (inner.pos < end) out[n++] = inner.varint();
+          indices = n === out.length ? out : out.slice(0, n);
+          r.pos = end;
+        } else {
+          loose ??= indices ? [...indices] : [];
+          indices = null;
+          readRepeated(r, wt, loose);
+        }
+        break;
+      default:
+        r.skip(wt);
+    }
+  }
+  if (features === null || labels === null) throw new DistrainError('data-loader sent a batch without features or labels', { step });
+  const idx = loose ? Uint32Array.from(loose) : (indices ?? new Uint32Array(0));
+  return { epoch, step, stepsInEpoch, globalBatchSize, offset, features, labels, indices: idx, wireBytes: buf.length };
+}

@@ -1,0 +1,204 @@
+import { DatasetFileError, ValidationError } from '../errors.ts';
+import { readDataFile } from './file-io.ts';
+import type { Dataset, SplitData } from './types.ts';
+
+/** One parsed CSV file: header (or null), rows of raw fields, and each row's 1-based line number. */
+interface CsvTable {
+  file: string;
+  header: string[] | null;
+  rows: string[][];
+  lines: number[];
+}
+
+/** Splits one CSV line into fields (RFC 4180 quoting, no newlines inside quotes). */
+export function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (line[i] === ' ' || line[i] === '\t') i++;
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        const q = line.indexOf('"', i);
+        if (q < 0) {
+          value += line.slice(i);
+          i = line.length;
+          break;
+        }
+        value += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          value += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      const comma = line.indexOf(',', i);
+      fields.push(value + (comma < 0 ? line.slice(i) : line.slice(i, comma)).trim());
+      if (comma < 0) return fields;
+      i = comma + 1;
+    } else {
+      const comma = line.indexOf(',', i);
+      fields.push((comma < 0 ? line.slice(i) : line.slice(i, comma)).trim());
+      if (comma < 0) return fields;
+      i = comma + 1;
+    }
+  }
+}
+
+function isNumber(s: string): boolean {
+  return s !== '' && Number.isFinite(Number(s));
+}
+
+/** Parses CSV text. The first line is a header when any of its fields is not a number. Blank lines are skipped. */
+export function parseCsvText(text: string, file: string): CsvTable {
+  const all = text.split(/\r?\n/);
+  const rows: string[][] = [];
+  const lines: number[] = [];
+  let header: string[] | null = null;
+  let width = -1;
+  for (let n = 0; n < all.length; n++) {
+    const line = all[n] as string;
+    if (line.trim() === '') continue;
+    const fields = splitCsvLine(n === 0 ? line.replace(/^\uFEFF/, '') : line);
+    if (width < 0) {
+      width = fields.length;
+      if (fields.some((f) => !isNumber(f))) {
+        header = fields;
+        continue;
+      }
+    } else if (fields.length !== width) {
+      throw new DatasetFileError(`${file}: line ${n + 1} has ${fields.length} fields but the ${header ? 'header' : 'first row'} has ${width}`, {
+        file,
+      });
+    }
+    rows.push(fields);
+    lines.push(n + 1);
+  }
+  if (rows.length === 0) throw new DatasetFileError(`${file}: has no data rows`, { file });
+  return { file, header, rows, lines };
+}
+
+function labelIndex(table: CsvTable, labelColumn: string): number {
+  const width = (table.rows[0] as string[]).length;
+  if (table.header) {
+    const byName = table.header.indexOf(labelColumn);
+    if (byName >= 0) return byName;
+  }
+  if (/^\d+$/.test(labelColumn)) {
+    const i = Number(labelColumn);
+    if (i < width) return i;
+    throw new ValidationError('dataset.label_column', `is column ${i} but ${table.file} has ${width} columns (0..${width - 1})`);
+  }
+  if (!table.header && labelColumn === 'label') return width - 1; // headerless file: the last column by convention
+  const known = table.header ? `; columns are ${table.header.join(', ')}` : ' (the file has no header; give a zero-based index)';
+  throw new ValidationError('dataset.label_column', `"${labelColumn}" is not a column of ${table.file}${known}`);
+}
+
+function columnName(table: CsvTable, c: number): string {
+  return table.header ? `column ${c + 1} "${table.header[c] ?? ''}"` : `column ${c + 1}`;
+}
+
+function features(table: CsvTable, label: number, first: number, end: number): Float32Array {
+  const width = (table.rows[0] as string[]).length;
+  const nf = width - 1;
+  const out = new Float32Array((end - first) * nf);
+  let k = 0;
+  for (let r = first; r < end; r++) {
+    const row = table.rows[r] as string[];
+    for (let c = 0; c < width; c++) {
+      if (c === label) continue;
+      const raw = row[c] as string;
+      const v = raw === '' ? NaN : Number(raw);
+      if (!Number.isFinite(v)) {
+        throw new DatasetFileError(`${table.file}: line ${table.lines[r] ?? '?'}, ${columnName(table, c)}: "${raw}" is not a number`, {
+          file: table.file,
+        });
+      }
+      out[k++] = v; // integer-valued features are cast to float32 here, like every other feature
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads a CSV dataset: numeric feature columns (as float32) plus a label column. Labels that are all
+ * integers become int32 class indices (classes 0..max); labels with any non-number become class
+ * indices of their distinct values in sorted order; other numbers become float32 regression
+ * targets. The test split is `testPath`, or else the last `testFraction` of the rows.
+ */
+export async function readCsvDataset(id: string, path: string, testPath: string, labelColumn: string, testFraction: number): Promise<Dataset> {
+  const trainTable = parseCsvText((await readDataFile(path)).toString('utf8'), path);
+  const testTable = testPath === '' ? null : parseCsvText((await readDataFile(testPath)).toString('utf8'), testPath);
+  const label = labelIndex(trainTable, labelColumn);
+  const width = (trainTable.rows[0] as string[]).length;
+  if (width < 2) throw new DatasetFileError(`${path}: needs at least one feature column besides the label`, { file: path });
+  if (testTable) {
+    const testWidth = (testTable.rows[0] as string[]).length;
+    if (testWidth !== width) {
+      throw new DatasetFileError(`${testPath}: has ${testWidth} columns but ${path} has ${width}`, { file: testPath });
+    }
+    if (testTable.header && trainTable.header && testTable.header[label] !== trainTable.header[label]) {
+      throw new DatasetFileError(`${testPath}: label column ${label + 1} is "${testTable.header[label] ?? ''}" but in ${path} it is "${trainTable.header[label] ?? ''}"`, {
+        file: testPath,
+      });
+    }
+  }
+
+  // Label kind is decided on both files together so train and test agree on the class mapping.
+  const rawLabels: { table: CsvTable; r: number }[] = [];
+  for (const table of testTable ? [trainTable, testTable] : [trainTable]) {
+    for (let r = 0; r < table.rows.length; r++) rawLabels.push({ table, r });
+  }
+  const value = (x: { table: CsvTable; r: number }): string => (x.table.rows[x.r] as string[])[label] as string;
+  const allNumbers = rawLabels.every((x) => isNumber(value(x)));
+  const allIntegers = allNumbers && rawLabels.every((x) => Number.isInteger(Number(value(x))) && Number(value(x)) >= 0);
+  let classNames: string[] = [];
+  let toLabel: (s: string) => number;
+  if (allIntegers) {
+    const max = rawLabels.reduce((m, x) => Math.max(m, Number(value(x))), 0);
+    classNames = Array.from({ length: max + 1 }, (_, i) => String(i));
+    toLabel = Number;
+  } else if (allNumbers) {
+    toLabel = Number;
+  } else {
+    classNames = [...new Set(rawLabels.map(value))].sort();
+    const index = new Map(classNames.map((n, i) => [n, i]));
+    toLabel = (s) => index.get(s) as number;
+  }
+  const isClass = allIntegers || !allNumbers;
+
+  const makeSplit = (table: CsvTable, first: number, end: number): SplitData => {
+    const count = end - first;
+    const labels = isClass ? new Int32Array(count) : new Float32Array(count);
+    for (let r = first; r < end; r++) labels[r - first] = toLabel((table.rows[r] as string[])[label] as string);
+    return { count, features: features(table, label, first, end), labels };
+  };
+  let train: SplitData;
+  let test: SplitData;
+  if (testTable) {
+    train = makeSplit(trainTable, 0, trainTable.rows.length);
+    test = makeSplit(testTable, 0, testTable.rows.length);
+  } else {
+    const n = trainTable.rows.length;
+    const testCount = Math.round(n * testFraction);
+    if (testCount < 1 || testCount >= n) {
+      throw new ValidationError('dataset.test_fraction', `${testFraction} of ${n} rows in ${path} leaves ${testCount} test rows; each split needs at least one row`);
+    }
+    train = makeSplit(trainTable, 0, n - testCount);
+    test = makeSplit(trainTable, n - testCount, n);
+  }
+  return {
+    id,
+    featureShape: [width - 1],
+    featureDtype: 'float32',
+    featureScale: 1,
+    numClasses: classNames.length,
+    classNames,
+    labelDtype: isClass ? 'int32' : 'float32',
+    train,
+    test,
+  };
+}

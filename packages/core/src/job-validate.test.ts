@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateJob, parseJobText } from './job-validate.ts';
+import { ValidationError } from './errors.ts';
+
+const base = () => ({
+  apiVersion: 'distrain.io/v1',
+  kind: 'TrainingJob',
+  metadata: { name: 'mlp' },
+  spec: {
+    dataset: { name: 'fashion-mnist' },
+    model: { layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] },
+    loss: 'softmaxCrossEntropy',
+    optimizer: { type: 'adam', learningRate: 0.001 },
+    batchSize: 128,
+    epochs: 1,
+  },
+});
+
+function fieldOf(fn: () => unknown): { field: string | undefined; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, `expected ValidationError, got ${String(err)}`);
+    return { field: err.field, message: err.message };
+  }
+  assert.fail('expected a ValidationError');
+}
+
+test('defaults are applied and the result is frozen', () => {
+  const job = validateJob(base());
+  assert.equal(job.spec.seed, 42);
+  assert.equal(job.spec.trainers.replicas, 1);
+  assert.equal(job.spec.trainers.backend, 'auto');
+  assert.equal(job.spec.parameterServer.shards, 1);
+  assert.equal(job.spec.fault.onTrainerFailure, 'evict');
+  assert.ok(Object.isFrozen(job.spec.model.layers));
+});
+
+test('overrides win over the document', () => {
+  const job = validateJob(base(), { trainers: 3, epochs: 7, backend: 'cpu', seed: 9 });
+  assert.equal(job.spec.trainers.replicas, 3);
+  assert.equal(job.spec.epochs, 7);
+  assert.equal(job.spec.trainers.backend, 'cpu');
+  assert.equal(job.spec.seed, 9);
+});
+
+test('a learning rate <= 0 names the field', () => {
+  const doc = base();
+  doc.spec.optimizer.learningRate = 0;
+  const e = fieldOf(() => validateJob(doc));
+  assert.equal(e.field, 'spec.optimizer.learningRate');
+  assert.match(e.message, /must be > 0/);
+});
+
+test('an unknown layer type names the layer and lists the valid ones', () => {
+  const doc = base();
+  (doc.spec.model.layers as unknown[])[1] = { type: 'dens', units: 10 };
+  const e = fieldOf(() => validateJob(doc));
+  assert.equal(e.field, 'spec.model.layers[1].type');
+  assert.match(e.message, /unknown layer type "dens"; use one of dense/);
+});
+
+test('a missing field and an unknown field are named', () => {
+  const doc = base() as { spec: Record<string, unknown> };
+  delete doc.spec['epochs'];
+  assert.equal(fieldOf(() => validateJob(doc)).field, 'spec.epochs');
+  const doc2 = base() as { spec: Record<string, unknown> };
+  doc2.spec['epoch'] = 3;
+  assert.match(fieldOf(() => validateJob(doc2)).message, /unknown field 'epoch'/);
+});
+
+test('dense units must be positive integers', () => {
+  const doc = base();
+  (doc.spec.model.layers as unknown[])[1] = { type: 'dense', units: 0 };
+  assert.equal(fieldOf(() => validateJob(doc)).field, 'spec.model.layers[1].units');
+});
+
+test('YAML and JSON both parse; bad syntax is a ValidationError', () => {
+  assert.deepEqual(parseJobText('a: 1\nb: [1, 2]'), { a: 1, b: [1, 2] });
+  assert.deepEqual(parseJobText('{"a": 1}'), { a: 1 });
+  assert.throws(() => parseJobText('a: [1, 2'), ValidationError);
+});

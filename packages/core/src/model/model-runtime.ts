@@ -1,0 +1,376 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LayerSpec, LossName } from '../job-spec.ts';
+import type { ParamMap, VariableInfo } from '../variables.ts';
+import { buildModel } from './build-model.ts';
+import { labelsTensor, perSampleLoss } from './losses.ts';
+import { modelVariables } from './variables.ts';
+import { inferShapes } from './validate.ts';
+
+/** Options of {@link ModelRuntime}. */
+export interface ModelRuntimeOptions {
+  layers: LayerSpec[];
+  loss: LossName;
+  /** Per-sample model input shape, e.g. [784] or [28, 28, 1]. */
+  inputShape: number[];
+  /** Classes of the dataset (for binary sigmoid: 2 with one output unit). */
+  numClasses: number;
+  /** Inputs are multiplied by this after the cast to float32 (e.g. 1/255 for uint8 images). @default 1 */
+  featureScale?: number;
+  /** Micro-batches a trainer accumulates before one push (informational for callers). @default 1 */
+  accumulateSteps?: number;
+  /** Seed of tfjs's own initializers (parameters are normally set by `setParameters`). @default 0 */
+  seed?: number;
+}
+
+/** Gradients of one (micro-)batch. */
+export interface GradientResult {
+  /** SUM over samples of the loss gradient, trainable variables only, by variable name. */
+  grads: ParamMap;
+  /** Non-trainable values after the forward pass (batch-norm moving statistics), by variable name. */
+  states: ParamMap;
+  /** Sum over samples of the per-sample loss. */
+  lossSum: number;
+  /** Samples in the batch. */
+  count: number;
+}
+
+/** Evaluation of one batch in inference mode. */
+export interface BatchEvaluation {
+  lossSum: number;
+  /** Samples predicted right (multi-label sigmoid: all labels right). */
+  correct: number;
+  /** Predicted class per sample ([count]); multi-label sigmoid: 0/1 per output ([count, k]). */
+  predicted: Int32Array;
+  /** [count, numClasses] softmax probabilities (binary sigmoid: [1-p, p]; multi-label: sigmoid per label; MSE: raw outputs). */
+  probabilities: Float32Array;
+  count: number;
+}
+
+/** A model in TensorFlow.js layers format: model.json (weights manifest -> 'weights.bin') and the weights. */
+export interface ExportedModel {
+  modelJson: string;
+  weights: Buffer;
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Owns the tfjs model of a trainer or evaluator: loads parameters, computes summed gradients of a
+ * batch in training mode (fresh every call), evaluates in inference mode, exports the model.
+ * All tensors of a call live in `tf.tidy`; `tf.memory().numTensors` stays flat across steps.
+ */
+export class ModelRuntime {
+  /** Variables in the fixed order shared with the parameter server (trainable first, then state). */
+  readonly variables: VariableInfo[];
+  /** The training model (fast dense layers). */
+  readonly model: tf.LayersModel;
+  readonly loss: LossName;
+  readonly inputShape: number[];
+  readonly numClasses: number;
+  readonly featureScale: number;
+  readonly accumulateSteps: number;
+  /** Output units of the last layer. */
+  readonly outputUnits: number;
+  private readonly layers: LayerSpec[];
+  private readonly tfVars: tf.Variable[];
+  private readonly trainable: { info: VariableInfo; v: tf.Variable }[];
+  private readonly state: { info: VariableInfo; v: tf.Variable }[];
+  private readonly byName: Map<string, { info: VariableInfo; v: tf.Variable }>;
+  private acc: GradientResult | undefined;
+  private disposed = false;
+
+  constructor(options: ModelRuntimeOptions) {
+    this.layers = options.layers;
+    this.loss = options.loss;
+    this.inputShape = [...options.inputShape];
+    this.numClasses = options.numClasses;
+    this.featureScale = options.featureScale ?? 1;
+    this.accumulateSteps = options.accumulateSteps ?? 1;
+    const shapes = inferShapes(options.layers, options.inputShape);
+    const out = shapes[shapes.length - 1]?.output ?? [];
+    this.outputUnits = size(out);
+    const buildOptions =
+      options.seed === undefined ? { inputShape: this.inputShape } : { inputShape: this.inputShape, seed: options.seed };
+    this.model = buildModel(options.layers, buildOptions);
+    this.variables = modelVariables(this.model);
+    this.tfVars = this.model.weights.map((w) => {
+      const v = w.read();
+      if (!(v instanceof tf.Variable)) throw new Error(`weight ${w.name} is not a tf.Variable`);
+      return v;
+    });
+    const all = this.variables.map((info, i) => {
+      const v = this.tfVars[i];
+      if (v === undefined) throw new Error(`no tfjs variable for ${info.name}`);
+      return { info, v };
+    });
+    this.trainable = all.filter((e) => e.info.trainable);
+    this.state = all.filter((e) => !e.info.trainable);
+    this.byName = new Map(all.map((e) => [e.info.name, e]));
+  }
+
+  /** Loads parameter values (any subset of the variables, by name) into the model. */
+  setParameters(params: ParamMap): void {
+    this.checkAlive();
+    tf.tidy(() => {
+      for (const [name, values] of params) {
+        const e = this.byName.get(name);
+        if (e === undefined) throw new Error(`setParameters: unknown variable ${name}`);
+        if (values.length !== size(e.info.shape)) {
+          throw new Error(`setParameters: ${name} has ${values.length} values, shape [${e.info.shape.join(', ')}] needs ${size(e.info.shape)}`);
+        }
+        e.v.assign(tf.tensor(values, e.info.shape, 'float32'));
+      }
+    });
+  }
+
+  /** Current values of all variables (a copy), by name. */
+  getParameters(): ParamMap {
+    this.checkAlive();
+    const out: ParamMap = new Map();
+    for (const [name, e] of this.byName) out.set(name, Float32Array.from(e.v.dataSync() as Float32Array));
+    return out;
+  }
+
+  /**
+   * Gradients of the loss SUM over `count` samples, w.r.t. the trainable variables, in training mode
+   * (dropout on, batch-norm batch statistics, moving statistics updated). Fresh every call: nothing
+   * carries over from the previous call. `count` = 0 gives zero gradients and lossSum 0.
+   *
+   * @param features `count` samples, C-order; integers are cast to float32 and multiplied by
+   *   `featureScale` before the first layer (floats are scaled too).
+   * @param featureShape per-sample shape of `features`; must have as many elements as `inputShape`.
+   * @param labels class ids (Int32Array) or float targets, see `labelsTensor`.
+   */
+  computeGradients(
+    features: Uint8Array | Float32Array | Int32Array,
+    featureShape: readonly number[],
+    labels: Int32Array | Float32Array,
+    count: number,
+  ): GradientResult {
+    this.checkAlive();
+    if (count === 0) return { grads: this.zeroGrads(), states: this.readStates(), lossSum: 0, count: 0 };
+    const grads: ParamMap = new Map();
+    let loss = 0;
+    tf.tidy(() => {
+      const x = this.inputTensor(features, featureShape, count);
+      const y = labelsTensor(this.loss, labels, count, this.outputUnits);
+      const vars = this.trainable.map((e) => e.v);
+      const { value, grads: g } = tf.variableGrads(() => {
+        const out = this.model.apply(x, { training: true });
+        if (Array.isArray(out) || !(out instanceof tf.Tensor)) throw new Error('model output must be one tensor');
+        return tf.sum(perSampleLoss(this.loss, out, y));
+      }, vars);
+      for (const e of this.trainable) {
+        const t = g[e.v.name];
+        // A variable the loss does not reach has no gradient: zero.
+        grads.set(e.info.name, t === undefined ? new Float32Array(size(e.info.shape)) : copy(t.dataSync()));
+      }
+      loss = value.dataSync()[0] ?? Number.NaN;
+    });
+    return { grads, states: this.readStates(), lossSum: loss, count };
+  }
+
+  /**
+   * Like {@link computeGradients}, but adds the result into an accumulation buffer (for
+   * `accumulateSteps` micro-batches per push) instead of returning it. {@link takeAccumulated}
+   * returns the sums and empties the buffer.
+   */
+  accumulateGradients(
+    features: Uint8Array | Float32Array | Int32Array,
+    featureShape: readonly number[],
+    labels: Int32Array | Float32Array,
+    count: number,
+  ): void {
+    const r = this.computeGradients(features, featureShape, labels, count);
+    if (this.acc === undefined) {
+      this.acc = r;
+      return;
+    }
+    for (const [name, g] of r.grads) {
+      const into = this.acc.grads.get(name);
+      if (into === undefined) throw new Error(`accumulate: no buffer for ${name}`);
+      for (let i = 0; i < g.length; i++) into[i] = (into[i] as number) + (g[i] as number);
+    }
+    this.acc = { grads: this.acc.grads, states: r.states, lossSum: this.acc.lossSum + r.lossSum, count: this.acc.count + r.count };
+  }
+
+  /** The accumulated gradient sums (states of the last micro-batch), and resets the buffer to empty. */
+  takeAccumulated(): GradientResult {
+    this.checkAlive();
+    const r = this.acc ?? { grads: this.zeroGrads(), states: this.readStates(), lossSum: 0, count: 0 };
+    this.acc = undefined;
+    return r;
+  }
+
+  /**
+   * Evaluates `count` samples in inference mode (no dropout, batch-norm moving statistics), without
+   * any gradient tape. Deterministic for fixed parameters.
+   */
+  evaluate(
+    features: Uint8Array | Float32Array | Int32Array,
+    labels: Int32Array | Float32Array,
+    count: number,
+    featureShape: readonly number[] = this.inputShape,
+  ): BatchEvaluation {
+    this.checkAlive();
+    const k = this.outputUnits;
+    if (count === 0) {
+      return { lossSum: 0, correct: 0, predicted: new Int32Array(0), probabilities: new Float32Array(0), count: 0 };
+    }
+    let lossSum = 0;
+    let outputs: Float32Array = new Float32Array(0);
+    let probabilities: Float32Array = new Float32Array(0);
+    tf.tidy(() => {
+      const x = this.inputTensor(features, featureShape, count);
+      const y = labelsTensor(this.loss, labels, count, k);
+      const out = this.model.apply(x, { training: false });
+      if (Array.isArray(out) || !(out instanceof tf.Tensor)) throw new Error('model output must be one tensor');
+      const o = tf.reshape(out, [count, k]);
+      lossSum = tf.sum(perSampleLoss(this.loss, o, y)).dataSync()[0] ?? Number.NaN;
+      outputs = copy(o.dataSync());
+      if (this.loss === 'softmaxCrossEntropy') probabilities = copy(tf.softmax(o).dataSync());
+      else if (this.loss === 'sigmoidCrossEntropy') probabilities = copy(tf.sigmoid(o).dataSync());
+      else probabilities = outputs;
+    });
+    return { ...this.classify(outputs, probabilities, labels, count, k), lossSum, count };
+  }
+
+  private classify(
+    outputs: Float32Array,
+    probs: Float32Array,
+    labels: Int32Array | Float32Array,
+    count: number,
+    k: number,
+  ): { correct: number; predicted: Int32Array; probabilities: Float32Array } {
+    let correct = 0;
+    if (this.loss === 'sigmoidCrossEntropy' && k === 1) {
+      // Binary: one logit, probabilities [1-p, p].
+      const predicted = new Int32Array(count);
+      const probabilities = new Float32Array(count * 2);
+      for (let i = 0; i < count; i++) {
+        const p = probs[i] ?? 0;
+        probabilities[2 * i] = 1 - p;
+        probabilities[2 * i + 1] = p;
+        predicted[i] = p > 0.5 ? 1 : 0;
+        if (predicted[i] === Math.round(labels[i] ?? -1)) correct++;
+      }
+      return { correct, predicted, probabilities };
+    }
+    const idLabels = labels.length < count * k || k === 1;
+    if (this.loss === 'sigmoidCrossEntropy' && !idLabels) {
+      // Multi-label: 0/1 per output; a sample is correct when all its labels are.
+      const predicted = new Int32Array(count * k);
+      for (let i = 0; i < count; i++) {
+        let all = true;
+        for (let j = 0; j < k; j++) {
+          const p = (probs[i * k + j] ?? 0) > 0.5 ? 1 : 0;
+          predicted[i * k + j] = p;
+          if (p !== Math.round(labels[i * k + j] ?? -1)) all = false;
+        }
+        if (all) correct++;
+      }
+      return { correct, predicted, probabilities: probs };
+    }
+    const predicted = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      let best = 0;
+      let bestValue = -Infinity;
+      for (let j = 0; j < k; j++) {
+        const v = outputs[i * k + j] ?? -Infinity;
+        if (v > bestValue) {
+          bestValue = v;
+          best = j;
+        }
+      }
+      predicted[i] = k === 1 ? Math.round(bestValue) : best;
+      if (idLabels && predicted[i] === labels[i]) correct++;
+    }
+    return { correct, predicted, probabilities: probs };
+  }
+
+  /**
+   * The model in TensorFlow.js layers format, built from stock layers (`portable`), so plain
+   * `tf.loadLayersModel` loads it. `params` default to the runtime's current values.
+   */
+  async exportModel(params?: ParamMap): Promise<ExportedModel> {
+    this.checkAlive();
+    const values = params ?? this.getParameters();
+    const portable = buildModel(this.layers, { inputShape: this.inputShape, portable: true });
+    try {
+      tf.tidy(() => {
+        portable.weights.forEach((w, i) => {
+          const info = this.variables[i];
+          if (info === undefined) throw new Error(`export: no variable ${i}`);
+          const v = values.get(info.name);
+          if (v === undefined) throw new Error(`export: no value for ${info.name}`);
+          w.write(tf.tensor(v, info.shape, 'float32'));
+        });
+      });
+      let exported: ExportedModel | undefined;
+      await portable.save(
+        tf.io.withSaveHandler(async (artifacts) => {
+          const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+          const json: tf.io.ModelJSON = {
+            modelTopology: artifacts.modelTopology ?? {},
+            format: artifacts.format ?? 'layers-model',
+            generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+            convertedBy: null,
+            weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+          };
+          exported = { modelJson: JSON.stringify(json), weights: Buffer.from(weightData) };
+          return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+        }),
+      );
+      if (exported === undefined) throw new Error('export: the save handler was not called');
+      return exported;
+    } finally {
+      portable.dispose();
+    }
+  }
+
+  /** Frees the model's tensors. The runtime is unusable afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new Error('ModelRuntime is disposed');
+  }
+
+  private zeroGrads(): ParamMap {
+    return new Map(this.trainable.map((e) => [e.info.name, new Float32Array(size(e.info.shape))]));
+  }
+
+  private readStates(): ParamMap {
+    return new Map(this.state.map((e) => [e.info.name, copy(e.v.dataSync())]));
+  }
+
+  private inputTensor(features: Uint8Array | Float32Array | Int32Array, featureShape: readonly number[], count: number): tf.Tensor {
+    const per = size(this.inputShape);
+    if (size(featureShape) !== per) {
+      throw new Error(`features of shape [${featureShape.join(', ')}] do not fit the model input [${this.inputShape.join(', ')}]`);
+    }
+    const n = count * per;
+    if (features.length < n) throw new Error(`features: ${features.length} values for ${count} samples of ${per}`);
+    let data: Float32Array;
+    if (features instanceof Float32Array && this.featureScale === 1) {
+      data = features.subarray(0, n);
+    } else {
+      // Cast (and scale) on the host: one pass, no extra tensors.
+      data = new Float32Array(n);
+      const s = this.featureScale;
+      for (let i = 0; i < n; i++) data[i] = (features[i] as number) * s;
+    }
+    return tf.tensor(data, [count, ...this.inputShape], 'float32');
+  }
+}
+
+function copy(data: tf.TypedArray | Uint8Array[] | string[]): Float32Array {
+  if (data instanceof Float32Array) return data.slice();
+  if (data instanceof Int32Array || data instanceof Uint8Array) return Float32Array.from(data);
+  throw new Error('expected numeric tensor data');
+}

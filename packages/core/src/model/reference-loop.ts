@@ -1,0 +1,218 @@
+import type { LayerSpec, LossName, OptimizerConfig } from '../job-spec.ts';
+import { Rng, permutation } from '../rng.ts';
+import type { ParamMap, VariableInfo } from '../variables.ts';
+import { initialParameters } from './init.ts';
+import { ModelRuntime } from './model-runtime.ts';
+
+/** A dataset split in host memory: `count` samples, C-order. */
+export interface HostSplit {
+  features: Uint8Array | Float32Array;
+  labels: Int32Array | Float32Array;
+  count: number;
+}
+
+/** Options of {@link trainReference}. */
+export interface ReferenceOptions {
+  layers: LayerSpec[];
+  loss: LossName;
+  optimizer: OptimizerConfig;
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  train: HostSplit;
+  test: HostSplit;
+  /** Per-sample shape of the features, e.g. [784] or [28, 28, 1]. */
+  featureShape: number[];
+  /** Model input shape. @default featureShape */
+  inputShape?: number[];
+  /** @default 1 */
+  featureScale?: number;
+  numClasses: number;
+  /** Stop each epoch after this many steps (quick checks). @default all */
+  maxStepsPerEpoch?: number;
+  /** Called after every step with the batch's mean loss. */
+  onStep?: (step: number, meanLoss: number) => void;
+}
+
+/** One epoch of {@link trainReference}. */
+export interface ReferenceEpoch {
+  epoch: number;
+  trainLoss: number;
+  testAccuracy: number;
+  testLoss: number;
+  /** Training time of the epoch (evaluation excluded). */
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** Result of {@link trainReference}. */
+export interface ReferenceResult {
+  epochs: ReferenceEpoch[];
+  /** Final parameters. */
+  params: ParamMap;
+}
+
+/**
+ * The optimizer math of the parameter server on Float32Arrays: the gradient SUM is divided by the
+ * sample count, then SGD / momentum (optionally Nesterov) / Adam (bias-corrected, epsilon 1e-7 by
+ * default) is applied, with optional decoupled weight decay. Slots are named `<var>/m`, `<var>/v`.
+ */
+export class HostOptimizer {
+  private readonly slots = new Map<string, Float32Array>();
+  private t = 0;
+  constructor(private readonly config: OptimizerConfig) {}
+
+  /** Applies one step in place to `params` from gradient sums over `count` samples. */
+  apply(params: ParamMap, gradSums: ParamMap, count: number): void {
+    this.t++;
+    const c = this.config;
+    const lr = c.learningRate;
+    const wd = c.weightDecay ?? 0;
+    const inv = count > 0 ? 1 / count : 0;
+    for (const [name, gs] of gradSums) {
+      const p = params.get(name);
+      if (p === undefined) throw new Error(`optimizer: no parameter ${name}`);
+      const slot = (suffix: string): Float32Array => {
+        const key = `${name}/${suffix}`;
+        let s = this.slots.get(key);
+        if (s === undefined) {
+          s = new Float32Array(p.length);
+          this.slots.set(key, s);
+        }
+        return s;
+      };
+      switch (c.type) {
+        case 'sgd':
+          for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) * (1 - lr * wd) - lr * (gs[i] as number) * inv;
+          break;
+        case 'momentum': {
+          const mu = c.momentum ?? 0.9;
+          const m = slot('m');
+          const nesterov = c.nesterov ?? false;
+          for (let i = 0; i < p.length; i++) {
+            const g = (gs[i] as number) * inv;
+            const mi = mu * (m[i] as number) + g;
+            m[i] = mi;
+            p[i] = (p[i] as number) * (1 - lr * wd) - lr * (nesterov ? g + mu * mi : mi);
+          }
+          break;
+        }
+        case 'adam': {
+          const b1 = c.beta1 ?? 0.9;
+          const b2 = c.beta2 ?? 0.999;
+          const eps = c.epsilon ?? 1e-7;
+          const m = slot('m');
+          const v = slot('v');
+          const c1 = 1 - Math.pow(b1, this.t);
+          const c2 = 1 - Math.pow(b2, this.t);
+          for (let i = 0; i < p.length; i++) {
+            const g = (gs[i] as number) * inv;
+            const mi = b1 * (m[i] as number) + (1 - b1) * g;
+            const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = (p[i] as number) * (1 - lr * wd) - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+          }
+          break;
+        }
+        default: {
+          const bad: never = c.type;
+          throw new Error(`unknown optimizer ${String(bad)}`);
+        }
+      }
+    }
+  }
+}
+
+function gatherRows<T extends Uint8Array | Float32Array | Int32Array>(src: T, idx: Uint32Array, from: number, n: number, per: number, out: T): T {
+  for (let r = 0; r < n; r++) {
+    const s = (idx[from + r] as number) * per;
+    out.set(src.subarray(s, s + per), r * per);
+  }
+  return out;
+}
+
+/** Evaluates a whole split in chunks; returns accuracy and mean loss. */
+export function evaluateSplit(runtime: ModelRuntime, split: HostSplit, featureShape: number[], chunk = 2000): { accuracy: number; loss: number } {
+  const per = featureShape.reduce((a, b) => a * b, 1);
+  const lper = split.labels.length / Math.max(1, split.count);
+  let correct = 0;
+  let loss = 0;
+  for (let i = 0; i < split.count; i += chunk) {
+    const n = Math.min(chunk, split.count - i);
+    const r = runtime.evaluate(
+      split.features.subarray(i * per, (i + n) * per),
+      split.labels.subarray(i * lper, (i + n) * lper),
+      n,
+      featureShape,
+    );
+    correct += r.correct;
+    loss += r.lossSum;
+  }
+  return { accuracy: correct / split.count, loss: loss / split.count };
+}
+
+/**
+ * The plain single-process tfjs training loop that distributed runs and benchmarks are compared to:
+ * seeded initial parameters, per-epoch seeded shuffle `permutation(n, new Rng(seed, epoch))`,
+ * `ModelRuntime.computeGradients` (loss sum) then {@link HostOptimizer} (sum / n, then the
+ * optimizer), test accuracy after every epoch. The caller selects the backend first.
+ */
+export function trainReference(options: ReferenceOptions): ReferenceResult {
+  const inputShape = options.inputShape ?? options.featureShape;
+  const runtime = new ModelRuntime({
+    layers: options.layers,
+    loss: options.loss,
+    inputShape,
+    numClasses: options.numClasses,
+    featureScale: options.featureScale ?? 1,
+  });
+  try {
+    const variables: VariableInfo[] = runtime.variables;
+    const params = initialParameters(variables, options.seed);
+    runtime.setParameters(params);
+    const optimizer = new HostOptimizer(options.optimizer);
+    const per = options.featureShape.reduce((a, b) => a * b, 1);
+    const { train } = options;
+    const lper = train.labels.length / train.count;
+    const bs = options.batchSize;
+    const xb = train.features instanceof Uint8Array ? new Uint8Array(bs * per) : new Float32Array(bs * per);
+    const yb = train.labels instanceof Int32Array ? new Int32Array(bs * lper) : new Float32Array(bs * lper);
+    const epochs: ReferenceEpoch[] = [];
+    let step = 0;
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      const order = permutation(train.count, new Rng(options.seed, epoch));
+      const t0 = performance.now();
+      let seen = 0;
+      let lossTotal = 0;
+      const steps = Math.min(Math.ceil(train.count / bs), options.maxStepsPerEpoch ?? Infinity);
+      for (let s = 0; s < steps; s++) {
+        const from = s * bs;
+        const n = Math.min(bs, train.count - from);
+        gatherRows(train.features, order, from, n, per, xb);
+        gatherRows(train.labels, order, from, n, lper, yb);
+        const r = runtime.computeGradients(xb, options.featureShape, yb, n);
+        optimizer.apply(params, r.grads, n);
+        // Batch-norm moving statistics: a single process simply keeps the latest values.
+        for (const [name, v] of r.states) params.set(name, v);
+        runtime.setParameters(params);
+        seen += n;
+        lossTotal += r.lossSum;
+        options.onStep?.(step++, r.lossSum / n);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const test = evaluateSplit(runtime, options.test, options.featureShape);
+      epochs.push({
+        epoch,
+        trainLoss: lossTotal / seen,
+        testAccuracy: test.accuracy,
+        testLoss: test.loss,
+        seconds,
+        samplesPerSecond: seen / seconds,
+      });
+    }
+    return { epochs, params };
+  } finally {
+    runtime.dispose();
+  }
+}

@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+
+/** Hooks the parameter-server service calls; every method optional to implement as a no-op. */
+export interface PsObserver {
+  /** A step was aggregated and applied: wall time of the aggregation, bytes received and sent for it. */
+  onAggregate(jobId: string, seconds: number, bytesIn: number, bytesOut: number): void;
+  /** The job's parameter version changed (a step was applied, a job was initialized or resumed). */
+  onVersion(jobId: string, version: number): void;
+  /** A request was refused; `reason` is a short low-cardinality word (`invalid`, `not_found`, ...). */
+  onRejected(reason: string): void;
+  /** A job's state was freed; drop its series. */
+  onJobEnded(jobId: string): void;
+}
+
+/** An observer that records nothing. */
+export const NOOP_PS_OBSERVER: PsObserver = Object.freeze({
+  onAggregate: () => undefined,
+  onVersion: () => undefined,
+  onRejected: () => undefined,
+  onJobEnded: () => undefined,
+});
+
+/**
+ * Prometheus metrics of one parameter-server shard, declared on an injected registry:
+ * `distrain_ps_aggregate_seconds` (histogram), `distrain_ps_version` (gauge),
+ * `distrain_ps_received_bytes_total`, `distrain_ps_sent_bytes_total`, `distrain_ps_steps_total`
+ * (labels `job_id`, `shard`) and `distrain_ps_rejected_total` (labels `reason`, `shard`).
+ */
+export function createPsMetrics(registry: Registry, shard: number): PsObserver {
+  const registers = [registry];
+  const labelNames = ['job_id', 'shard'] as const;
+  const aggregate = new Histogram({
+    name: 'distrain_ps_aggregate_seconds',
+    help: 'Time to sum, scale and apply one step on one shard.',
+    labelNames,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
+  const version = new Gauge({
+    name: 'distrain_ps_version',
+    help: 'Parameter version (applied steps).',
+    labelNames,
+    registers,
+  });
+  const steps = new Counter({
+    name: 'distrain_ps_steps_total',
+    help: 'Steps applied.',
+    labelNames,
+    registers,
+  });
+  const bytesIn = new Counter({
+    name: 'distrain_ps_received_bytes_total',
+    help: 'Gradient and state bytes received in pushes.',
+    labelNames,
+    registers,
+  });
+  const bytesOut = new Counter({
+    name: 'distrain_ps_sent_bytes_total',
+    help: 'Parameter bytes sent in push responses.',
+    labelNames,
+    registers,
+  });
+  const rejected = new Counter({
+    name: 'distrain_ps_rejected_total',
+    help: 'Requests refused, by reason.',
+    labelNames: ['reason', 'shard'] as const,
+    registers,
+  });
+  const s = String(shard);
+  return {
+    onAggregate(jobId, seconds, inBytes, outBytes) {
+      const labels = { job_id: jobId, shard: s };
+      aggregate.observe(labels, seconds);
+      steps.inc(labels);
+      bytesIn.inc(labels, inBytes);
+      bytesOut.inc(labels, outBytes);
+    },
+    onVersion(jobId, v) {
+      version.set({ job_id: jobId, shard: s }, v);
+    },
+    onRejected(reason) {
+      rejected.inc({ reason, shard: s });
+    },
+    onJobEnded(jobId) {
+      const labels = { job_id: jobId, shard: s };
+      for (const m of [aggregate, version, steps, bytesIn, bytesOut]) m.remove(labels);
+    },
+  };
+}

@@ -1,0 +1,344 @@
+import type { ChannelOptions } from '@grpc/grpc-js';
+import { StateError, ValidationError } from '../errors.ts';
+import type { NamedTensor, NamedTensor__Output } from '../generated/distrain/v1/NamedTensor.ts';
+import type { ParameterServerServiceClient } from '../generated/distrain/v1/ParameterServerService.ts';
+import { unary } from '../grpc-client.ts';
+import type { OptimizerConfig } from '../job-spec.ts';
+import { parameterServerClient } from '../proto.ts';
+import { decodeFloat32, encodeTensor, sizeOf } from '../tensor-codec.ts';
+import type { ParamMap, VariableInfo } from '../variables.ts';
+import { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
+import type { PartInfo, PartPlan } from './partition.ts';
+import { optimizerToSpec, variableToSpec } from './wire.ts';
+
+/** Options of {@link ParameterClient}. */
+export interface ParameterClientOptions {
+  jobId: string;
+  /** `host:port` of every shard, in shard-index order (ps-0, ps-1, ...). */
+  shardAddresses: string[];
+  /** The job's variables, same list and order as every other role uses. */
+  variables: VariableInfo[];
+  /** Largest part on the wire. @default 4 MiB */
+  maxPartBytes?: number;
+  /** Deadline of one attempt of any call; for PushPull it bounds the barrier wait. @default 60000 */
+  timeoutMs?: number;
+  /** Retries of a call on UNAVAILABLE / DEADLINE_EXCEEDED (every call here is idempotent). @default 2 */
+  retries?: number;
+  /** Extra gRPC channel options. */
+  channelOptions?: ChannelOptions;
+}
+
+/** Arguments of {@link ParameterClient.init}. */
+export interface PsInitOptions {
+  seed: number;
+  optimizer: OptimizerConfig;
+  /** Trainer ranks at the start (members 0..worldSize-1). */
+  worldSize: number;
+  /** Steps per epoch: a snapshot (and checkpoint) is taken when version % stepsPerEpoch == 0. */
+  stepsPerEpoch: number;
+  /** Folder for per-epoch checkpoints; each shard writes under `shard-<i>/`. @default none */
+  checkpointDir?: string;
+  /** Resume from the newest checkpoint in `checkpointDir`. @default false */
+  resume?: boolean;
+}
+
+/** Result of {@link ParameterClient.init}. */
+export interface PsInitResult {
+  /** Version every shard is at (0 for a fresh job). */
+  version: number;
+  /** Epochs completed according to the checkpoint resumed from (0 when none). */
+  resumedEpochs: number;
+}
+
+/** Arguments of {@link ParameterClient.pushPull}. */
+export interface PsPushPullInput {
+  rank: number;
+  /** Global step; the result has version step+1. */
+  step: number;
+  /** Samples behind the sums (0 for an empty slice: grads and states may then be omitted). */
+  sampleCount: number;
+  /** Gradient SUMS over the rank's samples, one per trainable variable. */
+  grads: ParamMap;
+  /** Non-trainable values after the forward pass (batch-norm moving statistics). @default none */
+  states?: ParamMap;
+  /** Loss summed over the rank's samples. */
+  lossSum: number;
+}
+
+/** Result of {@link ParameterClient.pushPull}. */
+export interface PsPushPullResult {
+  version: number;
+  /**
+   * Every variable at `version`. The arrays belong to the client and are overwritten by the next
+   * pushPull (no allocation per step): copy what must outlive it.
+   */
+  params: ParamMap;
+  /** Mean loss over all ranks of the step. */
+  meanLoss: number;
+  /** Ranks that took part in the step. */
+  ranks: number;
+}
+
+/** Arguments of {@link ParameterClient.pull}. */
+export interface PsPullOptions {
+  /** 0: current parameters; e >= 1: the snapshot at the end of epoch e (waits for it). @default 0 */
+  epoch?: number;
+  /** Free the snapshot on the shards after this pull. @default false */
+  release?: boolean;
+  /** Deadline of the wait, e.g. a whole epoch for an evaluator. @default the client's timeoutMs */
+  timeoutMs?: number;
+}
+
+/** Result of {@link ParameterClient.pull}: fresh arrays the caller owns. */
+export interface PsPullResult {
+  version: number;
+  params: ParamMap;
+}
+
+/**
+ * Client of a job's parameter-server shards, used by trainers, the evaluator and the coordinator.
+ * Splits variables into the parts of {@link partitionPlan}, talks to every shard in parallel, and
+ * assembles the answers back into whole variables.
+ */
+export class ParameterClient {
+  /** The partition plan shared with the shards. */
+  readonly plan: PartPlan;
+  /** The shards' addresses, in shard-index order. */
+  readonly shardAddresses: readonly string[];
+  private readonly jobId: string;
+  private readonly variables: readonly VariableInfo[];
+  private readonly clients: ParameterServerServiceClient[];
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  /** Shards that own at least one part: the only ones a step involves. */
+  private readonly activeShards: number[];
+  /** Output buffers of pushPull, reused across steps. */
+  private readonly buffers: ParamMap;
+
+  constructor(options: ParameterClientOptions) {
+    if (!options.jobId) throw new ValidationError('jobId', 'must not be empty');
+    if (options.shardAddresses.length === 0)
+      throw new ValidationError('shardAddresses', 'needs at least one shard');
+    if (options.variables.length === 0) throw new ValidationError('variables', 'must not be empty');
+    this.jobId = options.jobId;
+    this.shardAddresses = Object.freeze([...options.shardAddresses]);
+    this.variables = options.variables;
+    this.plan = partitionPlan(
+      options.variables,
+      options.shardAddresses.length,
+      options.maxPartBytes ?? DEFAULT_MAX_PART_BYTES,
+    );
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.retries = options.retries ?? 2;
+    this.clients = options.shardAddresses.map((a) => parameterServerClient(a, options.channelOptions));
+    this.activeShards = this.plan.byShard.flatMap((parts, s) => (parts.length > 0 ? [s] : []));
+    this.buffers = new Map(options.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
+  }
+
+  /** Creates the job on every shard in parallel (idempotent for an identical call). */
+  async init(options: PsInitOptions): Promise<PsInitResult> {
+    const optimizer = optimizerToSpec(options.optimizer);
+    const variables = this.variables.map(variableToSpec);
+    const results = await Promise.all(
+      this.clients.map((c, shardIndex) =>
+        unary(
+          c,
+          c.initJob,
+          {
+            jobId: this.jobId,
+            seed: options.seed,
+            variables,
+            optimizer,
+            worldSize: options.worldSize,
+            stepsPerEpoch: options.stepsPerEpoch,
+            shardIndex,
+            shardCount: this.clients.length,
+            checkpointDir: options.checkpointDir ?? '',
+            resume: options.resume ?? false,
+            maxPartBytes: this.plan.maxPartBytes,
+          },
+          this.callOptions(),
+        ),
+      ),
+    );
+    const versions = new Set(results.map((r) => Number(r.version)));
+    if (versions.size > 1) {
+      // Shards resumed from checkpoints of different epochs (a crash between two shards' writes).
+      throw new StateError(
+        `shards of job ${this.jobId} are at different versions: ${results.map((r) => r.version).join(', ')}`,
+        {
+          jobId: this.jobId,
+        },
+      );
+    }
+    const first = results[0] as (typeof results)[number];
+    return { version: Number(first.version), resumedEpochs: first.resumedEpochs };
+  }
+
+  /**
+   * Pushes this rank's gradient sums for `step` and returns the parameters of version step+1 (push
+   * and pull in one round trip per shard, all shards in parallel).
+   *
+   * Retried on UNAVAILABLE / DEADLINE_EXCEEDED: that is safe because the shards make PushPull
+   * idempotent per (rank, step): a repeat of an applied step is never applied again (it returns the
+   * current parameters) and a repeat of the pending step keeps the first push and just waits.
+   */
+  async pushPull(input: PsPushPullInput): Promise<PsPushPullResult> {
+    const { rank, step, sampleCount, grads, lossSum } = input;
+    const states = input.states ?? new Map<string, Float32Array>();
+    const responses = await Promise.all(
+      this.activeShards.map((s) => {
+        const parts = this.plan.byShard[s] as readonly PartInfo[];
+        const request = {
+          jobId: this.jobId,
+          rank,
+          step,
+          sampleCount,
+          lossSum,
+          grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
+          states: this.slice(parts, false, states, sampleCount > 0, 'states'),
+        };
+        const c = this.clients[s] as ParameterServerServiceClient;
+        return unary(c, c.pushPull, request, this.callOptions());
+      }),
+    );
+    let version: number | undefined;
+    for (const r of responses) {
+      const v = Number(r.version);
+      if (version !== undefined && v !== version) {
+        throw new StateError(
+          `shards of job ${this.jobId} answered step ${step} with versions ${responses.map((x) => x.version).join(', ')}`,
+          {
+            jobId: this.jobId,
+            step,
+          },
+        );
+      }
+      version = v;
+    }
+    this.assemble(
+      responses.map((r) => r.params),
+      this.buffers,
+    );
+    const first = responses[0] as (typeof responses)[number];
+    return { version: version ?? 0, params: this.buffers, meanLoss: first.meanLoss, ranks: first.ranks };
+  }
+
+  /** Current parameters, or the snapshot at the end of `epoch` (fresh arrays). */
+  async pull(options: PsPullOptions = {}): Promise<PsPullResult> {
+    const epoch = options.epoch ?? 0;
+    const responses = await Promise.all(
+      this.activeShards.map((s) => {
+        const c = this.clients[s] as ParameterServerServiceClient;
+        return unary(
+          c,
+          c.pull,
+          { jobId: this.jobId, epoch, release: options.release ?? false },
+          this.callOptions(options.timeoutMs),
+        );
+      }),
+    );
+    const versions = new Set(responses.map((r) => Number(r.version)));
+    if (versions.size > 1) {
+      throw new StateError(
+        `shards of job ${this.jobId} are at different versions: ${responses.map((r) => r.version).join(', ')}`,
+        {
+          jobId: this.jobId,
+        },
+      );
+    }
+    const params: ParamMap = new Map(this.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
+    this.assemble(
+      responses.map((r) => r.params),
+      params,
+    );
+    return { version: Number(responses[0]?.version ?? 0), params };
+  }
+
+  /** Sets the live ranks on every shard (eviction); returns the lowest version the shards report. */
+  async setMembers(ranks: readonly number[]): Promise<number> {
+    const results = await Promise.all(
+      this.clients.map((c) =>
+        unary(c, c.setMembers, { jobId: this.jobId, ranks: [...ranks] }, this.callOptions()),
+      ),
+    );
+    return Math.min(...results.map((r) => Number(r.version)));
+  }
+
+  /** Frees the job on every shard (tries all, then throws the first failure); returns the bytes freed. */
+  async endJob(): Promise<number> {
+    const settled = await Promise.allSettled(
+      this.clients.map((c) => unary(c, c.endJob, { jobId: this.jobId }, this.callOptions())),
+    );
+    let freed = 0;
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      freed += Number(s.value.freedBytes);
+    }
+    return freed;
+  }
+
+  /** Closes the channels. */
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+
+  private callOptions(timeoutMs = this.timeoutMs): { timeoutMs: number; retries: number } {
+    return { timeoutMs, retries: this.retries };
+  }
+
+  /** The parts of one shard cut from whole variables as zero-copy tensors. */
+  private slice(
+    parts: readonly PartInfo[],
+    trainable: boolean,
+    values: ParamMap,
+    required: boolean,
+    field: string,
+  ): NamedTensor[] {
+    const out: NamedTensor[] = [];
+    for (const p of parts) {
+      if (p.trainable !== trainable) continue;
+      const whole = values.get(p.variable);
+      if (!whole) {
+        if (required) throw new ValidationError(`${field}.${p.variable}`, 'is missing');
+        continue;
+      }
+      const expected = sizeOf((this.variables[p.variableIndex] as VariableInfo).shape);
+      if (whole.length !== expected) {
+        throw new ValidationError(
+          `${field}.${p.variable}`,
+          `has ${whole.length} elements, the variable has ${expected}`,
+        );
+      }
+      const view = whole.subarray(p.offset, p.offset + p.length);
+      out.push({ name: p.key, tensor: encodeTensor(view, [p.length]) });
+    }
+    return out;
+  }
+
+  /** Copies every returned part into its variable's array; every part must arrive exactly once. */
+  private assemble(lists: NamedTensor__Output[][], into: ParamMap): void {
+    let count = 0;
+    for (const list of lists) {
+      for (const nt of list) {
+        const part = this.plan.byKey.get(nt.name);
+        if (!part || !nt.tensor)
+          throw new StateError(`shard answered with unknown part "${nt.name}"`, { jobId: this.jobId });
+        const data = decodeFloat32(nt.tensor, `params.${nt.name}`).data;
+        if (data.length !== part.length) {
+          throw new StateError(
+            `shard answered part "${nt.name}" with ${data.length} elements, expected ${part.length}`,
+            { jobId: this.jobId },
+          );
+        }
+        (into.get(part.variable) as Float32Array).set(data, part.offset);
+        count++;
+      }
+    }
+    if (count !== this.plan.parts.length) {
+      throw new StateError(`shards answered ${count} parts, the plan has ${this.plan.parts.length}`, {
+        jobId: this.jobId,
+      });
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { ValidationError } from './errors.ts';
+import type { TrainingJob } from './job-spec.ts';
+
+/** What the data-loader said about the job's dataset (camelCase copy of DescribeDatasetResponse). */
+export interface DatasetInfo {
+  datasetId: string;
+  trainCount: number;
+  testCount: number;
+  featureShape: number[];
+  featureDtype: 'uint8' | 'float32';
+  featureScale: number;
+  numClasses: number;
+  classNames: string[];
+}
+
+/**
+ * Everything a trainer or the evaluator needs to run, handed over by the coordinator's launcher as one
+ * JSON value (env `DISTRAIN_WORKER_CONFIG`), the same for local processes and Kubernetes pods.
+ */
+export interface WorkerConfig {
+  jobId: string;
+  role: 'trainer' | 'evaluator';
+  /** Trainer rank (0 for the evaluator). */
+  rank: number;
+  worldSize: number;
+  /** host:port of the coordinator's WorkerService. */
+  coordinator: string;
+  /** host:port of the data-loader. */
+  loader: string;
+  /** host:port of each parameter-server shard, in shard order. */
+  psShards: string[];
+  job: TrainingJob;
+  dataset: DatasetInfo;
+  stepsPerEpoch: number;
+  /** Per-job credential sent as metadata `authorization` (empty: none). */
+  token?: string;
+}
+
+/** Env variable carrying the JSON {@link WorkerConfig}. */
+export const WORKER_CONFIG_ENV = 'DISTRAIN_WORKER_CONFIG';
+
+/** Reads the worker config from the environment map given (main.ts passes `process.env`). */
+export function readWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const raw = env[WORKER_CONFIG_ENV];
+  if (raw === undefined || raw === '') {
+    throw new ValidationError(WORKER_CONFIG_ENV, 'is not set; workers are started by the coordinator');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ValidationError(WORKER_CONFIG_ENV, 'is not valid JSON', { cause: err });
+  }
+  const c = parsed as Partial<WorkerConfig>;
+  for (const key of ['jobId', 'role', 'coordinator', 'loader', 'psShards', 'job', 'dataset', 'stepsPerEpoch'] as const) {
+    if (c[key] === undefined) throw new ValidationError(`${WORKER_CONFIG_ENV}.${key}`, 'is required');
+  }
+  return c as WorkerConfig;
+}
+
+/** The job's dataset config as the wire DatasetSpec (empty strings and zeros mean defaults). */
+export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
+  name: string;
+  path: string;
+  testPath: string;
+  labelColumn: string;
+  testFraction: number;
+  sampleCount: number;
+} {
+  return {
+    name: d.name,
+    path: d.path ?? '',
+    testPath: d.testPath ?? '',
+    labelColumn: d.labelColumn ?? '',
+    testFraction: d.testFraction ?? 0,
+    sampleCount: d.sampleCount ?? 0,
+  };
+}

@@ -1,0 +1,22 @@
+import { ModelRuntime, selectBackend } from '@distrain/core';
+import type { DatasetInfo, ExportedModel, ParamMap, TrainingJob } from '@distrain/core';
+
+/**
+ * The trained model in TensorFlow.js layers format, built from the spec with stock tfjs layers only,
+ * so `tf.loadLayersModel` loads it without distrain.
+ */
+export async function exportLayersModel(job: TrainingJob, dataset: DatasetInfo, params: ParamMap): Promise<ExportedModel> {
+  await selectBackend('auto');
+  const runtime = new ModelRuntime({
+    layers: job.spec.model.layers,
+    loss: job.spec.loss,
+    inputShape: dataset.featureShape,
+    numClasses: dataset.numClasses,
+    featureScale: dataset.featureScale,
+  });
+  try {
+    return await runtime.exportModel(params);
+  } finally {
+    runtime.dispose();
+  }
+}

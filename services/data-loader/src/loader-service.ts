@@ -1,0 +1,303 @@
+import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import type { ServerWritableStream, ServiceDefinition, UntypedServiceImplementation, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+// Imported module by module rather than through the core index, which also loads TensorFlow.js
+// (model/): the loader needs none of it, and its start-up time and memory stay small.
+import { AbortedError, OverloadError, ValidationError, toGrpcStatus } from '../../../packages/core/src/errors.ts';
+import type { StatusObject } from '../../../packages/core/src/errors.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '../../../packages/core/src/proto.ts';
+import { startGrpcServer } from '../../../packages/core/src/grpc-server.ts';
+import type { RunningGrpcServer, ServiceBinding } from '../../../packages/core/src/grpc-server.ts';
+import { silentLogger } from '../../../packages/core/src/logger.ts';
+import type { Logger } from '../../../packages/core/src/logger.ts';
+import { epochOrder, rankSlice, stepsPerEpoch, validateBatchGeometry } from '../../../packages/core/src/batch-plan.ts';
+import { loadDataset, resolveDatasetSpec } from '../../../packages/core/src/datasets/index.ts';
+import type { Dataset } from '../../../packages/core/src/datasets/index.ts';
+import type { DescribeDatasetRequest__Output } from '../../../packages/core/src/generated/distrain/v1/DescribeDatasetRequest.ts';
+import type { DescribeDatasetResponse } from '../../../packages/core/src/generated/distrain/v1/DescribeDatasetResponse.ts';
+import type { ReleaseJobRequest__Output } from '../../../packages/core/src/generated/distrain/v1/ReleaseJobRequest.ts';
+import type { ReleaseJobResponse } from '../../../packages/core/src/generated/distrain/v1/ReleaseJobResponse.ts';
+import type { StreamBatchesRequest__Output } from '../../../packages/core/src/generated/distrain/v1/StreamBatchesRequest.ts';
+import { featureSource, maxEncodedBytes, PendingBatch, serializePending, WIRE_DTYPE } from './batch-encoder.ts';
+import type { EncodeLayout } from './batch-encoder.ts';
+
+/** Fully-qualified name of the service (health checks, reflection). */
+export const DATA_LOADER_SERVICE_NAME = 'distrain.v1.DataLoaderService';
+
+/** What the `onBatch` hook learns about every batch sent (wire metrics hang off it). */
+export interface BatchSentInfo {
+  jobId: string;
+  split: 'train' | 'test';
+  rank: number;
+  step: number;
+  samples: number;
+  /** Encoded message size. */
+  bytes: number;
+}
+
+/** Options of {@link createLoaderService}. */
+export interface LoaderServiceOptions {
+  /** Largest message the server sends; a batch that would not fit is refused up front. @default 64 MiB */
+  maxMessageBytes?: number;
+  logger?: Logger;
+  /** Called after every batch is handed to gRPC (metrics hook). Must not throw. */
+  onBatch?: (info: BatchSentInfo) => void;
+  /** Dataset source. @default loadDataset (the process-wide cache) */
+  loadDataset?: (spec: NonNullable<StreamBatchesRequest__Output['dataset']>) => Promise<Dataset>;
+}
+
+/** One open StreamBatches call. */
+interface OpenStream {
+  jobId: string;
+  /** Ends the call with `err` as its status and stops producing. */
+  abort(err: unknown): void;
+}
+
+/** The DataLoaderService implementation plus the bookkeeping tests and main.ts need. */
+export interface LoaderService {
+  /** Binding for {@link startGrpcServer}. */
+  binding: ServiceBinding;
+  /** Open StreamBatches calls, of one job or of all jobs. */
+  openStreams(jobId?: string): number;
+  /**
+   * Ends every open stream with UNAVAILABLE (shutdown): clients reconnect, to this loader once it
+   * is back or to another replica, and resume from their next step.
+   */
+  closeAll(reason: string): void;
+}
+
+const SPLITS = { SPLIT_TRAIN: 'train', SPLIT_TEST: 'test' } as const;
+
+/**
+ * The service definition with one change: StreamBatches responses written as {@link PendingBatch}
+ * plans are encoded by the hand-written encoder; anything else is serialized by protobufjs as usual.
+ */
+function definition(): ServiceDefinition {
+  const def = distrainProto().DataLoaderService.service;
+  const stream = def.StreamBatches;
+  if (!stream) throw new Error('DataLoaderService has no StreamBatches method');
+  const serialize = stream.responseSerialize;
+  return {
+    ...def,
+    StreamBatches: {
+      ...stream,
+      responseSerialize: (value: Parameters<typeof serialize>[0] | PendingBatch) =>
+        value instanceof PendingBatch ? serializePending(value) : serialize(value),
+    },
+  };
+}
+
+/**
+ * An error that {@link toGrpcStatus} passes through as UNAVAILABLE (it has the shape of a grpc-js
+ * ServiceError): the one status no distrain error class maps to, used when the loader goes away.
+ */
+function unavailable(message: string): Error {
+  return Object.assign(new Error(message), { code: GrpcStatus.UNAVAILABLE, details: message, metadata: new Metadata() });
+}
+
+/** Creates the DataLoaderService: DescribeDataset, StreamBatches (with flow control), ReleaseJob. */
+export function createLoaderService(options: LoaderServiceOptions = {}): LoaderService {
+  const logger = options.logger ?? silentLogger();
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const load = options.loadDataset ?? loadDataset;
+  const onBatch = options.onBatch;
+  const streams = new Map<string, Set<OpenStream>>();
+  const logInternal = (err: unknown): void => logger.error({ err }, 'data-loader internal error');
+  const status = (err: unknown): StatusObject => toGrpcStatus(err, logInternal);
+
+  function track(s: OpenStream): () => void {
+    let set = streams.get(s.jobId);
+    if (!set) streams.set(s.jobId, (set = new Set()));
+    set.add(s);
+    return () => {
+      set.delete(s);
+      if (set.size === 0 && streams.get(s.jobId) === set) streams.delete(s.jobId);
+    };
+  }
+
+  function describe(call: ServerUnaryCall<DescribeDatasetRequest__Output, DescribeDatasetResponse>, callback: sendUnaryData<DescribeDatasetResponse>): void {
+    const run = async (): Promise<DescribeDatasetResponse> => {
+      resolveDatasetSpec(call.request.dataset);
+      const ds = await load(call.request.dataset as NonNullable<typeof call.request.dataset>);
+      return {
+        datasetId: ds.id,
+        trainCount: ds.train.count,
+        testCount: ds.test.count,
+        featureShape: ds.featureShape,
+        featureDtype: ds.featureDtype === 'uint8' ? 'DTYPE_UINT8' : 'DTYPE_FLOAT32',
+        numClasses: ds.numClasses,
+        classNames: ds.classNames,
+        featureScale: ds.featureScale,
+      };
+    };
+    run().then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(status(err)),
+    );
+  }
+
+  function release(call: ServerUnaryCall<ReleaseJobRequest__Output, ReleaseJobResponse>, callback: sendUnaryData<ReleaseJobResponse>): void {
+    const jobId = call.request.jobId;
+    if (jobId === '') {
+      callback(status(new ValidationError('job_id', 'is required')));
+      return;
+    }
+    const open = [...(streams.get(jobId) ?? [])];
+    for (const s of open) s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
+    if (open.length > 0) logger.info({ jobId, cancelled: open.length }, 'job released');
+    callback(null, { cancelledStreams: open.length });
+  }
+
+  function streamBatchesHandler(call: ServerWritableStream<StreamBatchesRequest__Output, PendingBatch>): void {
+    const req = call.request;
+    let stopped = false;
+    let wake: (() => void) | null = null;
+    const stop = (): void => {
+      stopped = true;
+      wake?.();
+    };
+    const entry: OpenStream = {
+      jobId: req.jobId,
+      abort: (err) => {
+        if (stopped) return;
+        stop();
+        call.emit('error', status(err));
+      },
+    };
+    const untrack = track(entry);
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+
+    const produce = async (): Promise<void> => {
+      if (req.jobId === '') throw new ValidationError('job_id', 'is required');
+      if (req.split !== 'SPLIT_TRAIN' && req.split !== 'SPLIT_TEST') {
+        throw new ValidationError('split', `must be SPLIT_TRAIN or SPLIT_TEST, got ${String(req.split)}`);
+      }
+      const splitName = SPLITS[req.split];
+      if (req.worldSize < 1) throw new ValidationError('world_size', 'must be at least 1');
+      if (req.rank >= req.worldSize) throw new ValidationError('rank', `is ${req.rank} but world_size is ${req.worldSize}; ranks are 0..${req.worldSize - 1}`);
+      if (req.globalBatchSize < 1) throw new ValidationError('global_batch_size', 'must be at least 1');
+      if (req.worldSize > req.globalBatchSize) {
+        throw new ValidationError('world_size', `is ${req.worldSize} but global_batch_size is ${req.globalBatchSize}; every rank needs at least one sample per batch`);
+      }
+      resolveDatasetSpec(req.dataset);
+      const ds = await load(req.dataset as NonNullable<typeof req.dataset>);
+      if (stopped) return;
+      const split = ds[splitName];
+      validateBatchGeometry({
+        count: split.count,
+        globalBatchSize: req.globalBatchSize,
+        rank: req.rank,
+        worldSize: req.worldSize,
+        startStep: req.startStep,
+        endStep: req.endStep,
+      });
+      const steps = stepsPerEpoch(split.count, req.globalBatchSize);
+      const end = req.endStep === 0 ? steps : req.endStep;
+      const layout: EncodeLayout = {
+        split,
+        featureShape: ds.featureShape,
+        featureWireDType: WIRE_DTYPE[ds.featureDtype],
+        source: featureSource(split),
+        labelWireDType: WIRE_DTYPE[ds.labelDtype],
+      };
+      const biggest = rankSlice(req.globalBatchSize, req.rank, req.worldSize).count;
+      const need = maxEncodedBytes(layout, biggest, { epoch: req.epoch, step: steps, stepsInEpoch: steps, globalBatchSize: req.globalBatchSize, offset: 0 });
+      if (need > maxMessageBytes) {
+        throw new OverloadError(
+          `global_batch_size: a slice of ${biggest} samples needs up to ${need} bytes, over the data-loader's max message size of ${maxMessageBytes} bytes; use a smaller global_batch_size or more ranks, or raise --max-message-bytes`,
+          { jobId: req.jobId, field: 'global_batch_size' },
+        );
+      }
+      const order = epochOrder(split.count, splitName, req.seed, req.epoch);
+      for (let step = req.startStep; step < end && !stopped; step++) {
+        const gStart = step * req.globalBatchSize;
+        const gCount = Math.min(req.globalBatchSize, split.count - gStart);
+        const slice = rankSlice(gCount, req.rank, req.worldSize);
+        // Encoded later, by the response serializer, when gRPC actually sends it (batch-encoder.ts).
+        const msg = new PendingBatch(
+          layout,
+          { epoch: req.epoch, step, stepsInEpoch: steps, globalBatchSize: gCount, offset: slice.offset },
+          order,
+          gStart + slice.offset,
+          slice.count,
+        );
+        const writable = call.write(msg);
+        onBatch?.({ jobId: req.jobId, split: splitName, rank: req.rank, step, samples: slice.count, bytes: msg.bytes });
+        if (!writable && !stopped) {
+          // Flow control: produce nothing more until gRPC has flushed what it holds.
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            call.once('drain', resolve);
+          });
+          wake = null;
+        }
+      }
+      if (!stopped) call.end();
+    };
+
+    produce().then(
+      () => untrack(),
+      (err: unknown) => {
+        untrack();
+        if (!stopped) {
+          stopped = true;
+          call.emit('error', status(err));
+        }
+      },
+    );
+  }
+
+  const implementation: UntypedServiceImplementation = {
+    DescribeDataset: describe,
+    StreamBatches: streamBatchesHandler,
+    ReleaseJob: release,
+  };
+
+  return {
+    binding: { name: DATA_LOADER_SERVICE_NAME, definition: definition(), implementation },
+    openStreams: (jobId) => {
+      if (jobId !== undefined) return streams.get(jobId)?.size ?? 0;
+      let n = 0;
+      for (const set of streams.values()) n += set.size;
+      return n;
+    },
+    closeAll: (reason) => {
+      for (const set of [...streams.values()]) for (const s of [...set]) s.abort(unavailable(reason));
+    },
+  };
+}
+
+/** Options of {@link startLoaderServer}. */
+export interface LoaderServerOptions extends LoaderServiceOptions {
+  /** Address to bind. @default '127.0.0.1:0' */
+  address?: string;
+}
+
+/** A running data-loader: the gRPC server and the service behind it. */
+export interface RunningLoader {
+  server: RunningGrpcServer;
+  service: LoaderService;
+  /** Ends open streams, then shuts the server down gracefully. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Starts a data-loader gRPC server (with health and reflection) on `address`. */
+export async function startLoaderServer(options: LoaderServerOptions = {}): Promise<RunningLoader> {
+  const service = createLoaderService(options);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const server = await startGrpcServer({
+    services: [service.binding],
+    address: options.address ?? '127.0.0.1:0',
+    maxMessageBytes,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  return {
+    server,
+    service,
+    shutdown: async (graceMs = 5_000) => {
+      service.closeAll('the data-loader is shutting down');
+      await server.shutdown(graceMs);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * data-loader entry point: wiring only. Reads flags/env once, starts the gRPC server, prints
+ * `{"event":"listening","port":N}` on stdout so a parent process can find the port, and shuts down
+ * gracefully on SIGTERM/SIGINT.
+ *
+ *   node --import tsx services/data-loader/src/main.ts [--port N] [--host H] [--max-message-bytes B]
+ *
+ * Env: DISTRAIN_LOADER_PORT, DISTRAIN_LOADER_HOST, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../../packages/core/src/logger.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../packages/core/src/proto.ts';
+import { startLoaderServer } from './loader-service.ts';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'max-message-bytes': { type: 'string' },
+    'log-level': { type: 'string' },
+  },
+  strict: true,
+});
+
+function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(`data-loader: ${name} must be an integer in ${min}..${max}, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const port = intOption('--port', values.port ?? process.env.DISTRAIN_LOADER_PORT, 0, 0, 65_535);
+const host = values.host ?? process.env.DISTRAIN_LOADER_HOST ?? '127.0.0.1';
+const maxMessageBytes = intOption(
+  '--max-message-bytes',
+  values['max-message-bytes'] ?? process.env.DISTRAIN_MAX_MESSAGE_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  1024,
+  2 ** 31 - 1,
+);
+const logger = createLogger({ role: 'data-loader', level: values['log-level'] ?? process.env.DISTRAIN_LOG_LEVEL ?? 'info' });
+
+const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+const loader = await startLoaderServer({ address, maxMessageBytes, logger });
+process.stdout.write(`${JSON.stringify({ event: 'listening', port: loader.server.port })}\n`);
+
+let stopping = false;
+function shutdown(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'data-loader shutting down');
+  loader.shutdown(5_000).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err }, 'data-loader shutdown failed');
+      process.exit(1);
+    },
+  );
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

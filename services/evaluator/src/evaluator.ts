@@ -1,0 +1,165 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import {
+  Heartbeat,
+  ModelRuntime,
+  ParameterClient,
+  dataLoaderClient,
+  datasetSpecToWire,
+  isServiceError,
+  selectBackend,
+  sleep,
+  streamBatches,
+  unary,
+  workerClient,
+} from '@distrain/core';
+import type { EvaluationResult, Logger, WorkerConfig } from '@distrain/core';
+
+/** Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch. */
+export class EpochEvaluation {
+  readonly confusion: Uint32Array;
+  private lossSum = 0;
+  private correct = 0;
+  private count = 0;
+  private readonly rows: string[] = [];
+
+  constructor(private readonly numClasses: number) {
+    this.confusion = new Uint32Array(numClasses * numClasses);
+  }
+
+  /** Adds one batch; `indices` are dataset indices, rows are kept in dataset order by the caller. */
+  add(indices: Uint32Array, labels: ArrayLike<number>, out: { lossSum: number; predicted: Int32Array; probabilities: Float32Array }): void {
+    const k = this.numClasses;
+    this.lossSum += out.lossSum;
+    for (let i = 0; i < indices.length; i++) {
+      const label = Math.round(labels[i] as number);
+      const predicted = out.predicted[i] as number;
+      if (label === predicted) this.correct++;
+      if (label >= 0 && label < k && predicted >= 0 && predicted < k) {
+        const cell = label * k + predicted;
+        this.confusion[cell] = (this.confusion[cell] as number) + 1;
+      }
+      const probs: string[] = [];
+      for (let c = 0; c < k; c++) probs.push((out.probabilities[i * k + c] as number).toFixed(6));
+      this.rows.push(`${indices[i]},${label},${predicted},${probs.join(',')}`);
+    }
+    this.count += indices.length;
+  }
+
+  /** The result (accuracy, mean loss, per-class accuracy, confusion). */
+  result(epoch: number, version: number, evalSeconds: number): EvaluationResult {
+    const k = this.numClasses;
+    const perClass: number[] = [];
+    for (let c = 0; c < k; c++) {
+      let total = 0;
+      for (let p = 0; p < k; p++) total += this.confusion[c * k + p] as number;
+      perClass.push(total === 0 ? 0 : (this.confusion[c * k + c] as number) / total);
+    }
+    return {
+      epoch,
+      version,
+      testAccuracy: this.count === 0 ? 0 : this.correct / this.count,
+      testLoss: this.count === 0 ? 0 : this.lossSum / this.count,
+      numSamples: this.count,
+      perClassAccuracy: perClass,
+      confusion: [...this.confusion],
+      numClasses: k,
+      evalSeconds,
+    };
+  }
+
+  /** Predictions as CSV (`index,label,predicted,p0..pk-1`), in the order the batches arrived (dataset order). */
+  csv(): Buffer {
+    const header = ['index', 'label', 'predicted', ...Array.from({ length: this.numClasses }, (_, c) => `p${c}`)].join(',');
+    return Buffer.from(`${header}\n${this.rows.join('\n')}\n`);
+  }
+}
+
+/**
+ * The evaluator: after each epoch, the parameters of that epoch's snapshot, eval mode (dropout off,
+ * batch-norm inference), no gradients, the unshuffled test split. Training never waits for it: the
+ * parameter server keeps each epoch's snapshot until the evaluator has pulled it.
+ */
+export async function runEvaluator(config: WorkerConfig, logger: Logger): Promise<void> {
+  const { job, dataset } = config;
+  const spec = job.spec;
+  const heartbeat = new Heartbeat(config, logger);
+  const chosen = await selectBackend(spec.trainers.backend);
+  logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
+  heartbeat.start();
+  const runtime = new ModelRuntime({
+    layers: spec.model.layers,
+    loss: spec.loss,
+    inputShape: dataset.featureShape,
+    numClasses: dataset.numClasses,
+    featureScale: dataset.featureScale,
+  });
+  const ps = new ParameterClient({ jobId: config.jobId, shardAddresses: config.psShards, variables: runtime.variables, timeoutMs: 30_000 });
+  const loader = dataLoaderClient(config.loader);
+  const coordinator = workerClient(config.coordinator);
+  const signal = heartbeat.signal;
+  try {
+    for (let epoch = 1; epoch <= spec.epochs && !signal.aborted; epoch++) {
+      const snapshot = await pullSnapshot(ps, epoch, signal, logger);
+      if (!snapshot) continue;
+      const started = performance.now();
+      runtime.setParameters(snapshot.params);
+      const acc = new EpochEvaluation(dataset.numClasses);
+      const batchSize = Math.min(spec.evaluation.batchSize, dataset.testCount);
+      for await (const batch of streamBatches(
+        loader,
+        {
+          jobId: config.jobId,
+          dataset: datasetSpecToWire(spec.dataset),
+          split: 'SPLIT_TEST',
+          epoch: 0,
+          rank: 0,
+          worldSize: 1,
+          globalBatchSize: batchSize,
+          seed: spec.seed,
+          startStep: 0,
+        },
+        { signal },
+      )) {
+        const out = runtime.evaluate(batch.features.data, batch.labels.data as Int32Array | Float32Array, batch.indices.length);
+        acc.add(batch.indices, batch.labels.data as Int32Array | Float32Array, out);
+      }
+      if (signal.aborted) break;
+      const result = acc.result(epoch, snapshot.version, (performance.now() - started) / 1000);
+      logger.info({ epoch, testAccuracy: result.testAccuracy, testLoss: result.testLoss }, 'epoch evaluated');
+      await unary(coordinator, coordinator.reportEvaluation, { jobId: config.jobId, result, predictionsCsv: acc.csv() }, { timeoutMs: 30_000, retries: 5 });
+    }
+    if (!signal.aborted) await heartbeat.beat('done');
+  } finally {
+    heartbeat.close();
+    ps.close();
+    loader.close();
+    coordinator.close();
+    runtime.dispose();
+  }
+}
+
+/** Waits for the snapshot of `epoch` (training may still be in it); null when it no longer exists. */
+async function pullSnapshot(
+  ps: ParameterClient,
+  epoch: number,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<Awaited<ReturnType<ParameterClient['pull']>> | null> {
+  while (!signal.aborted) {
+    try {
+      return await ps.pull({ epoch, release: true });
+    } catch (err) {
+      if (isServiceError(err) && err.code === GrpcStatus.DEADLINE_EXCEEDED) continue; // epoch still training
+      if (isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE) {
+        await sleep(500, signal);
+        continue;
+      }
+      if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
+        logger.warn({ epoch, details: err.details }, 'snapshot gone; skipping the epoch');
+        return null;
+      }
+      throw err;
+    }
+  }
+  return null;
+}

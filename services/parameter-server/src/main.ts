@@ -1,0 +1,99 @@
+/**
+ * parameter-server shard entry point: wiring only. Reads flags/env once, starts the gRPC server
+ * (ParameterServerService + health + reflection), prints `{"event":"listening","port":N}` on stdout so
+ * a parent process can find the port, optionally serves Prometheus `/metrics`, and shuts down
+ * gracefully on SIGTERM/SIGINT (waiting pushes end with ABORTED, checkpoint writes finish).
+ *
+ *   node --import tsx services/parameter-server/src/main.ts [--port N] [--host H] [--shard-index I]
+ *        [--metrics-port M] [--max-message-bytes B] [--log-level L]
+ *
+ * Env: DISTRAIN_PS_PORT, DISTRAIN_PS_HOST, DISTRAIN_PS_SHARD_INDEX (a StatefulSet pod name such as
+ * `ps-2` also works), DISTRAIN_PS_METRICS_PORT, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL.
+ */
+import { createServer } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  createLogger,
+  createPsMetrics,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  parsePort,
+  serviceFlags,
+  startGrpcServer,
+} from '@distrain/core';
+import { ParameterServerService } from './ps-service.ts';
+
+const flags = serviceFlags(process.argv.slice(2), process.env, {
+  port: { env: 'DISTRAIN_PS_PORT', default: '0' },
+  host: { env: 'DISTRAIN_PS_HOST', default: '127.0.0.1' },
+  'shard-index': { env: 'DISTRAIN_PS_SHARD_INDEX' },
+  'metrics-port': { env: 'DISTRAIN_PS_METRICS_PORT' },
+  'max-message-bytes': { env: 'DISTRAIN_MAX_MESSAGE_BYTES' },
+  'log-level': { env: 'DISTRAIN_LOG_LEVEL', default: 'info' },
+});
+
+const port = parsePort(flags.port, '--port');
+const host = flags.host ?? '127.0.0.1';
+// `ps-2` (a StatefulSet pod name) or `2`; unset: the shard accepts whatever index InitJob names.
+const shardMatch = flags['shard-index'] === undefined ? undefined : /(\d+)$/.exec(flags['shard-index']);
+if (flags['shard-index'] !== undefined && !shardMatch) {
+  process.stderr.write(
+    `parameter-server: --shard-index must be a number or end with one, got "${flags['shard-index']}"\n`,
+  );
+  process.exit(2);
+}
+const shardIndex = shardMatch ? Number(shardMatch[1]) : undefined;
+const maxMessageBytes = flags['max-message-bytes']
+  ? Number(flags['max-message-bytes'])
+  : DEFAULT_MAX_MESSAGE_BYTES;
+const logger = createLogger({
+  role: 'parameter-server',
+  level: flags['log-level'] ?? 'info',
+  bindings: { shard: shardIndex ?? -1 },
+});
+
+const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+const service = new ParameterServerService({
+  logger,
+  observer: createPsMetrics(registry, shardIndex ?? 0),
+  ...(shardIndex === undefined ? {} : { shardIndex }),
+});
+const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });
+
+let metricsServer: ReturnType<typeof createServer> | undefined;
+if (flags['metrics-port'] !== undefined) {
+  metricsServer = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  metricsServer.listen(parsePort(flags['metrics-port'], '--metrics-port'), host);
+}
+process.stdout.write(`${JSON.stringify({ event: 'listening', port: grpc.port })}\n`);
+
+let stopping = false;
+function shutdown(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'parameter-server shutting down');
+  metricsServer?.close();
+  // Abort waiting pushes first: otherwise tryShutdown would wait for barriers that never fill.
+  service
+    .close()
+    .then(() => grpc.shutdown(5_000))
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'parameter-server shutdown failed');
+        process.exit(1);
+      },
+    );
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

@@ -1,0 +1,181 @@
+import {
+  Heartbeat,
+  ModelRuntime,
+  ParameterClient,
+  dataLoaderClient,
+  datasetSpecToWire,
+  isServiceError,
+  selectBackend,
+  sleep,
+  streamBatches,
+} from '@distrain/core';
+import type { Logger, ParamMap, PsPushPullInput, PsPushPullResult, WorkerConfig } from '@distrain/core';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/** Sums `src` into `dst` per variable (gradient accumulation over micro-batches). */
+function addInto(dst: ParamMap, src: ParamMap): void {
+  for (const [name, g] of src) {
+    const acc = dst.get(name);
+    if (!acc) {
+      dst.set(name, Float32Array.from(g));
+      continue;
+    }
+    for (let i = 0; i < g.length; i++) acc[i] = (acc[i] as number) + (g[i] as number);
+  }
+}
+
+/**
+ * One trainer rank: per step take its slice of the global batch (prefetched), zero the gradients,
+ * forward in training mode, loss, backward, push the gradient sums and load the parameters the
+ * parameter server answers with. Resumes from the parameter server's version after a restart.
+ */
+export async function runTrainer(config: WorkerConfig, logger: Logger): Promise<void> {
+  const { job, dataset } = config;
+  const spec = job.spec;
+  const heartbeat = new Heartbeat(config, logger);
+  const chosen = await selectBackend(spec.trainers.backend);
+  heartbeat.backend = chosen.backend;
+  logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
+  const runtime = new ModelRuntime({
+    layers: spec.model.layers,
+    loss: spec.loss,
+    inputShape: dataset.featureShape,
+    numClasses: dataset.numClasses,
+    featureScale: dataset.featureScale,
+  });
+  const ps = new ParameterClient({
+    jobId: config.jobId,
+    shardAddresses: config.psShards,
+    variables: runtime.variables,
+    timeoutMs: 30_000,
+  });
+  const loader = dataLoaderClient(config.loader);
+  const spe = config.stepsPerEpoch;
+  const totalSteps = spe * spec.epochs;
+  const accumulate = spec.trainers.accumulateSteps;
+  try {
+    const start = await ps.pull({});
+    runtime.setParameters(start.params);
+    let version = start.version;
+    heartbeat.start();
+    if (version > 0) logger.info({ version }, 'resuming from the parameter server');
+    let samples = 0;
+    let windowStart = Date.now();
+    let windowSamples = 0;
+    let samplesPerSecond = 0;
+    while (version < totalSteps && !heartbeat.signal.aborted) {
+      const epoch = Math.floor(version / spe);
+      const batches = streamBatches(
+        loader,
+        {
+          jobId: config.jobId,
+          dataset: datasetSpecToWire(spec.dataset),
+          split: 'SPLIT_TRAIN',
+          epoch,
+          rank: config.rank,
+          worldSize: config.worldSize,
+          globalBatchSize: spec.batchSize,
+          seed: spec.seed,
+          startStep: version % spe,
+        },
+        { signal: heartbeat.signal },
+      );
+      const timing = { dataMs: 0, computeMs: 0, psMs: 0, applyMs: 0, steps: 0 };
+      let mark = performance.now();
+      for await (const batch of batches) {
+        const t0 = performance.now();
+        timing.dataMs += t0 - mark;
+        const step = epoch * spe + batch.step;
+        const count = batch.indices.length;
+        let grads: ParamMap;
+        let states: ParamMap;
+        let lossSum: number;
+        if (accumulate <= 1 || count <= 1) {
+          ({ grads, states, lossSum } = runtime.computeGradients(batch.features.data, dataset.featureShape, batch.labels.data as Int32Array | Float32Array, count));
+        } else {
+          // Accumulation on purpose: micro-batches, gradient sums added, one push for the step.
+          grads = new Map();
+          states = new Map();
+          lossSum = 0;
+          const featureSize = batch.features.data.length / count;
+          for (let m = 0; m < accumulate; m++) {
+            const lo = Math.floor((count * m) / accumulate);
+            const hi = Math.floor((count * (m + 1)) / accumulate);
+            if (hi <= lo) continue;
+            const part = runtime.computeGradients(
+              batch.features.data.subarray(lo * featureSize, hi * featureSize),
+              dataset.featureShape,
+              (batch.labels.data as Int32Array | Float32Array).subarray(lo, hi),
+              hi - lo,
+            );
+            addInto(grads, part.grads);
+            states = part.states;
+            lossSum += part.lossSum;
+          }
+        }
+        const t1 = performance.now();
+        const res = await pushWithRetry(ps, { rank: config.rank, step, sampleCount: count, grads, states, lossSum }, heartbeat.signal, logger);
+        const t2 = performance.now();
+        runtime.setParameters(res.params);
+        mark = performance.now();
+        timing.computeMs += t1 - t0;
+        timing.psMs += t2 - t1;
+        timing.applyMs += mark - t2;
+        timing.steps++;
+        version = res.version;
+        samples += count;
+        windowSamples += count;
+        const now = Date.now();
+        if (now - windowStart >= 1_000) {
+          samplesPerSecond = (windowSamples * 1000) / (now - windowStart);
+          windowStart = now;
+          windowSamples = 0;
+        }
+        heartbeat.update({
+          epoch: Math.floor((version - 1) / spe) + 1,
+          stepInEpoch: ((version - 1) % spe) + 1,
+          stepsPerEpoch: spe,
+          globalStep: version,
+          totalSteps,
+          loss: res.meanLoss,
+          samplesPerSecond,
+        });
+        // Epoch boundaries are reported at once so the coordinator times epochs precisely.
+        if (version % spe === 0) void heartbeat.beat('running');
+        if (version >= totalSteps) break;
+      }
+      // The stream ended at the end of the epoch; the loop picks the next epoch from the version.
+      logger.info({ epoch: epoch + 1, ...timing }, 'epoch timing (ms)');
+    }
+    if (heartbeat.signal.aborted) {
+      logger.warn({ reason: heartbeat.stopReason }, 'stopped before the end');
+      return;
+    }
+    logger.info({ samples, version }, 'training done');
+    await heartbeat.beat('done');
+  } finally {
+    heartbeat.close();
+    ps.close();
+    loader.close();
+    runtime.dispose();
+  }
+}
+
+/** PushPull is idempotent per (rank, step), so a retry after UNAVAILABLE / DEADLINE_EXCEEDED is safe. */
+async function pushWithRetry(
+  ps: ParameterClient,
+  req: PsPushPullInput,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<PsPushPullResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ps.pushPull(req);
+    } catch (err) {
+      const retryable = isServiceError(err) && (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED);
+      if (!retryable || signal.aborted || attempt >= 20) throw err;
+      logger.warn({ step: req.step, code: (err as { code: number }).code }, 'push-pull retry (waiting for other ranks or a shard)');
+      await sleep(Math.min(200 * 2 ** attempt, 5_000), signal);
+    }
+  }
+}
