@@ -5,7 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -33,9 +36,16 @@ let trainImages: Uint8Array;
 let batchesSent = 0;
 
 before(async () => {
-  for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) {
+  for (const f of [
+    'train-images-idx3-ubyte.gz',
+    'train-labels-idx1-ubyte.gz',
+    't10k-images-idx3-ubyte.gz',
+    't10k-labels-idx1-ubyte.gz',
+  ]) {
     await access(join(FASHION_MNIST_DIR, f)).catch(() => {
-      throw new Error(`Fashion-MNIST file ${join(FASHION_MNIST_DIR, f)} is missing: apt-get install dataset-fashion-mnist`);
+      throw new Error(
+        `Fashion-MNIST file ${join(FASHION_MNIST_DIR, f)} is missing: apt-get install dataset-fashion-mnist`,
+      );
     });
   }
   loader = await startLoaderServer({ onBatch: () => batchesSent++ });
@@ -51,7 +61,17 @@ after(async () => {
 });
 
 function req(over: Partial<StreamBatchesRequest> = {}): StreamBatchesRequest {
-  return { jobId: 'job-1', dataset: FASHION, split: 'SPLIT_TRAIN', epoch: 0, rank: 0, worldSize: 1, globalBatchSize: 256, seed: 42, ...over };
+  return {
+    jobId: 'job-1',
+    dataset: FASHION,
+    split: 'SPLIT_TRAIN',
+    epoch: 0,
+    rank: 0,
+    worldSize: 1,
+    globalBatchSize: 256,
+    seed: 42,
+    ...over,
+  };
 }
 
 async function collect(r: StreamBatchesRequest, c = client): Promise<DataBatch[]> {
@@ -96,17 +116,27 @@ test('world sizes 1, 2, 3: every train sample once per epoch; rank slices reasse
   assert.equal(single.length, 240);
   const seen = new Uint8Array(TRAIN);
   for (const i of allIndices(single)) seen[i]! += 1;
-  assert.ok(seen.every((n) => n === 1), 'each sample exactly once with one rank');
+  assert.ok(
+    seen.every((n) => n === 1),
+    'each sample exactly once with one rank',
+  );
   // features and labels of a batch match the files
   const b0 = single[0]!;
   assert.deepEqual(b0.features.shape, [B, 28, 28, 1]);
   for (let k = 0; k < B; k += 37) {
     const i = b0.indices[k]!;
     assert.equal(b0.labels.data[k], trainLabels[i]);
-    assert.deepEqual(b0.features.data.subarray(k * 784, (k + 1) * 784), trainImages.subarray(i * 784, (i + 1) * 784));
+    assert.deepEqual(
+      b0.features.data.subarray(k * 784, (k + 1) * 784),
+      trainImages.subarray(i * 784, (i + 1) * 784),
+    );
   }
   for (const world of [2, 3]) {
-    const ranks = await Promise.all(Array.from({ length: world }, (_, rank) => collect(req({ globalBatchSize: B, rank, worldSize: world }))));
+    const ranks = await Promise.all(
+      Array.from({ length: world }, (_, rank) =>
+        collect(req({ globalBatchSize: B, rank, worldSize: world })),
+      ),
+    );
     const counts = new Uint8Array(TRAIN);
     for (let step = 0; step < single.length; step++) {
       const parts = ranks.map((r) => r[step]!);
@@ -120,16 +150,30 @@ test('world sizes 1, 2, 3: every train sample once per epoch; rank slices reasse
       assert.deepEqual(union, [...single[step]!.indices], `world ${world} step ${step}`);
       for (const i of union) counts[i]! += 1;
     }
-    assert.ok(counts.every((n) => n === 1), `world ${world}: each sample exactly once`);
+    assert.ok(
+      counts.every((n) => n === 1),
+      `world ${world}: each sample exactly once`,
+    );
   }
 });
 
 test('short last batch: 60000 / 128 -> 469 steps, the last of 96 samples, split across 3 ranks', async () => {
-  const ranks = await Promise.all([0, 1, 2].map((rank) => collect(req({ globalBatchSize: 128, rank, worldSize: 3, startStep: 460 }))));
+  const ranks = await Promise.all(
+    [0, 1, 2].map((rank) => collect(req({ globalBatchSize: 128, rank, worldSize: 3, startStep: 460 }))),
+  );
   const last = ranks.map((r) => r.at(-1)!);
-  assert.deepEqual(last.map((b) => b.step), [468, 468, 468]);
-  assert.deepEqual(last.map((b) => b.globalBatchSize), [96, 96, 96]);
-  assert.deepEqual(last.map((b) => b.indices.length), [32, 32, 32]);
+  assert.deepEqual(
+    last.map((b) => b.step),
+    [468, 468, 468],
+  );
+  assert.deepEqual(
+    last.map((b) => b.globalBatchSize),
+    [96, 96, 96],
+  );
+  assert.deepEqual(
+    last.map((b) => b.indices.length),
+    [32, 32, 32],
+  );
   assert.equal(last[0]!.stepsInEpoch, 469);
 });
 
@@ -141,16 +185,24 @@ test('epochs differ, the same seed repeats exactly, another seed differs', async
   assert.deepEqual(e0again, e0);
   assert.notDeepEqual(e1, e0);
   assert.notDeepEqual(s7, e0);
-  assert.deepEqual([...e1].sort((a, b) => a - b), [...e0].sort((a, b) => a - b));
+  assert.deepEqual(
+    [...e1].sort((a, b) => a - b),
+    [...e0].sort((a, b) => a - b),
+  );
 });
 
 test('test split arrives in dataset order with the file labels, for any world size and seed', async () => {
   const one = await collect(req({ split: 'SPLIT_TEST', globalBatchSize: 512, seed: 99, epoch: 3 }));
   const idx = allIndices(one);
-  assert.deepEqual(idx, Array.from({ length: TEST }, (_, i) => i));
+  assert.deepEqual(
+    idx,
+    Array.from({ length: TEST }, (_, i) => i),
+  );
   const labels = one.flatMap((b) => [...b.labels.data]);
   assert.deepEqual(labels, [...testLabels]);
-  const two = await Promise.all([0, 1].map((rank) => collect(req({ split: 'SPLIT_TEST', globalBatchSize: 512, rank, worldSize: 2 }))));
+  const two = await Promise.all(
+    [0, 1].map((rank) => collect(req({ split: 'SPLIT_TEST', globalBatchSize: 512, rank, worldSize: 2 }))),
+  );
   const merged: number[] = [];
   for (let s = 0; s < two[0]!.length; s++) merged.push(...two[0]![s]!.indices, ...two[1]![s]!.indices);
   assert.deepEqual(merged, idx);
@@ -159,14 +211,21 @@ test('test split arrives in dataset order with the file labels, for any world si
 test('resume: start_step/end_step give exactly those steps of the full sequence', async () => {
   const full = await collect(req({ globalBatchSize: 600 }));
   const part = await collect(req({ globalBatchSize: 600, startStep: 40, endStep: 45 }));
-  assert.deepEqual(part.map((b) => b.step), [40, 41, 42, 43, 44]);
+  assert.deepEqual(
+    part.map((b) => b.step),
+    [40, 41, 42, 43, 44],
+  );
   for (const b of part) assert.deepEqual(b.indices, full[b.step]!.indices);
 });
 
 test('bad input: each gets its status code and a message naming the field; the service stays up', async () => {
   const INVALID = GrpcStatus.INVALID_ARGUMENT;
   await expectStatus(req({ globalBatchSize: 0 }), INVALID, /^global_batch_size/);
-  await expectStatus(req({ globalBatchSize: TRAIN + 1 }), INVALID, /^global_batch_size: is 60001 but the split has only 60000/);
+  await expectStatus(
+    req({ globalBatchSize: TRAIN + 1 }),
+    INVALID,
+    /^global_batch_size: is 60001 but the split has only 60000/,
+  );
   await expectStatus(req({ split: 'SPLIT_TEST', globalBatchSize: TEST + 1 }), INVALID, /^global_batch_size/);
   await expectStatus(req({ rank: 2, worldSize: 2 }), INVALID, /^rank: is 2 but world_size is 2/);
   await expectStatus(req({ worldSize: 0 }), INVALID, /^world_size/);
@@ -175,11 +234,25 @@ test('bad input: each gets its status code and a message naming the field; the s
   await expectStatus(req({ dataset: null }), INVALID, /^dataset/);
   await expectStatus(req({ startStep: 10_000 }), INVALID, /^start_step/);
   await expectStatus(req({ startStep: 5, endStep: 3 }), INVALID, /^end_step/);
-  await expectStatus(req({ dataset: { name: 'imagenet' } }), GrpcStatus.NOT_FOUND, /^dataset\.name: unknown dataset "imagenet"/);
+  await expectStatus(
+    req({ dataset: { name: 'imagenet' } }),
+    GrpcStatus.NOT_FOUND,
+    /^dataset\.name: unknown dataset "imagenet"/,
+  );
   await expectStatus(req({ dataset: { name: 'idx' } }), INVALID, /^dataset\.path/);
-  await expectStatus(req({ dataset: { name: 'idx', path: '/nonexistent/fmnist' } }), GrpcStatus.NOT_FOUND, /\/nonexistent\/fmnist\/train-images-idx3-ubyte\.gz/);
-  await assert.rejects(unary(client, client.describeDataset, { dataset: { name: 'nope' } }), (err: unknown) => isServiceError(err) && err.code === GrpcStatus.NOT_FOUND);
-  await assert.rejects(unary(client, client.releaseJob, { jobId: '' }), (err: unknown) => isServiceError(err) && err.code === INVALID && /^job_id/.test(err.details));
+  await expectStatus(
+    req({ dataset: { name: 'idx', path: '/nonexistent/fmnist' } }),
+    GrpcStatus.NOT_FOUND,
+    /\/nonexistent\/fmnist\/train-images-idx3-ubyte\.gz/,
+  );
+  await assert.rejects(
+    unary(client, client.describeDataset, { dataset: { name: 'nope' } }),
+    (err: unknown) => isServiceError(err) && err.code === GrpcStatus.NOT_FOUND,
+  );
+  await assert.rejects(
+    unary(client, client.releaseJob, { jobId: '' }),
+    (err: unknown) => isServiceError(err) && err.code === INVALID && /^job_id/.test(err.details),
+  );
   const d = await unary(client, client.describeDataset, { dataset: FASHION });
   assert.equal(d.trainCount, TRAIN, 'still serving');
 });
@@ -187,7 +260,8 @@ test('bad input: each gets its status code and a message naming the field; the s
 test('corrupt IDX file -> FAILED_PRECONDITION naming the file; fixing it makes the dataset loadable', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'distrain-corrupt-'));
   try {
-    for (const f of ['train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) await copyFile(join(FASHION_MNIST_DIR, f), join(dir, f));
+    for (const f of ['train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'])
+      await copyFile(join(FASHION_MNIST_DIR, f), join(dir, f));
     const images = join(dir, 'train-images-idx3-ubyte.gz');
     const raw = gunzipSync(await readFile(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')));
     await writeFile(images, gzipSync(raw.subarray(0, raw.length - 1000), { level: 1 }));
@@ -196,7 +270,14 @@ test('corrupt IDX file -> FAILED_PRECONDITION naming the file; fixing it makes t
     assert.ok(err.details.includes(images), err.details);
     const gz = await readFile(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
     await writeFile(images, gz.subarray(0, gz.length >> 1));
-    await assert.rejects(unary(client, client.describeDataset, { dataset }), (e: unknown) => isServiceError(e) && e.code === GrpcStatus.FAILED_PRECONDITION && e.details.includes(images) && /gzip/.test(e.details));
+    await assert.rejects(
+      unary(client, client.describeDataset, { dataset }),
+      (e: unknown) =>
+        isServiceError(e) &&
+        e.code === GrpcStatus.FAILED_PRECONDITION &&
+        e.details.includes(images) &&
+        /gzip/.test(e.details),
+    );
     await copyFile(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'), images);
     const d = await unary(client, client.describeDataset, { dataset }, { timeoutMs: 20_000 });
     assert.equal(d.trainCount, TRAIN);
@@ -218,7 +299,10 @@ test('a batch over the max message size is refused with RESOURCE_EXHAUSTED; the 
     }
     assert.ok(isServiceError(caught));
     assert.equal(caught.code, GrpcStatus.RESOURCE_EXHAUSTED);
-    assert.match(caught.details, /^global_batch_size: .* over the data-loader's max message size of 65536 bytes/);
+    assert.match(
+      caught.details,
+      /^global_batch_size: .* over the data-loader's max message size of 65536 bytes/,
+    );
     const ok = await collect(req({ globalBatchSize: 60, endStep: 3 }), c);
     assert.equal(ok.length, 3);
   } finally {
@@ -228,7 +312,13 @@ test('a batch over the max message size is refused with RESOURCE_EXHAUSTED; the 
 });
 
 /** Opens a raw stream, reads `n` messages, then pauses it. */
-function openPaused(r: StreamBatchesRequest, n: number): Promise<{ call: ReturnType<DataLoaderServiceClient['streamBatches']>; got: StreamBatchesResponse__Output[] }> {
+function openPaused(
+  r: StreamBatchesRequest,
+  n: number,
+): Promise<{
+  call: ReturnType<DataLoaderServiceClient['streamBatches']>;
+  got: StreamBatchesResponse__Output[];
+}> {
   return new Promise((resolve, reject) => {
     const call = client.streamBatches(r);
     const got: StreamBatchesResponse__Output[] = [];
@@ -259,7 +349,10 @@ test('flow control: a consumer that stops reading stops the producer; cancelling
   assert.equal(loader.service.openStreams('slow'), 1);
   await sleep(400);
   const produced = batchesSent - before;
-  assert.ok(produced < 200, `producer must wait for the consumer: ${produced} of 469 batches produced while paused`);
+  assert.ok(
+    produced < 200,
+    `producer must wait for the consumer: ${produced} of 469 batches produced while paused`,
+  );
   await sleep(200);
   assert.equal(batchesSent - before, produced, 'nothing more is produced while the consumer is paused');
   call.cancel();
@@ -270,7 +363,8 @@ test('ReleaseJob cancels the job’s open streams (ABORTED) and leaves other job
   const a = await openPaused(req({ jobId: 'rel' }), 1);
   const b = await openPaused(req({ jobId: 'rel', rank: 1, worldSize: 2 }), 1);
   const other = await openPaused(req({ jobId: 'keep' }), 1);
-  const statusOf = (call: typeof a.call) => new Promise<number>((resolve) => call.on('status', (s: { code: number }) => resolve(s.code)));
+  const statusOf = (call: typeof a.call) =>
+    new Promise<number>((resolve) => call.on('status', (s: { code: number }) => resolve(s.code)));
   const sa = statusOf(a.call);
   const sb = statusOf(b.call);
   assert.equal(loader.service.openStreams('rel'), 2);
@@ -312,6 +406,39 @@ test('client batch stream: breaking out cancels the call; it resumes after a ser
     await server.shutdown(200);
   }
   assert.ok(stream.reconnects >= 1, 'reconnected at least once');
-  assert.deepEqual(got.map((b) => b.step), reference.map((b) => b.step));
+  assert.deepEqual(
+    got.map((b) => b.step),
+    reference.map((b) => b.step),
+  );
   for (let s = 0; s < got.length; s++) assert.deepEqual(got[s]!.indices, reference[s]!.indices);
+});
+
+test('main.ts: prints its port as a JSON line, serves, and exits 0 on SIGTERM', async () => {
+  const main = fileURLToPath(new URL('../../services/data-loader/src/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`data-loader exited early with ${code}`)));
+      createInterface({ input: child.stdout }).once('line', resolve);
+    });
+    const ready = JSON.parse(line) as { event: string; port: number };
+    assert.equal(ready.event, 'listening');
+    assert.ok(ready.port > 0);
+    const c = dataLoaderClient(`127.0.0.1:${ready.port}`);
+    try {
+      const d = await unary(c, c.describeDataset, { dataset: { name: 'mnist' } }, { timeoutMs: 20_000 });
+      assert.equal(d.trainCount, 8000);
+      assert.equal(d.testCount, 1756);
+    } finally {
+      c.close();
+    }
+    child.removeAllListeners('exit');
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });

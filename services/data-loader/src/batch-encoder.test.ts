@@ -7,13 +7,19 @@ import { encodeBatch, maxEncodedBytes, WIRE_DTYPE } from './batch-encoder.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
 const method = distrainProto().DataLoaderService.service.StreamBatches;
-const decode = (buf: Buffer): StreamBatchesResponse__Output => method.responseDeserialize(buf) as StreamBatchesResponse__Output;
+const decode = (buf: Buffer): StreamBatchesResponse__Output =>
+  method.responseDeserialize(buf) as StreamBatchesResponse__Output;
 
 test('encodeBatch output decodes with protobufjs to the gathered samples (uint8 features, int32 labels)', () => {
   const count = 300;
   const features = Uint8Array.from({ length: count * 6 }, (_, i) => (i * 7) % 256);
   const labels = Int32Array.from({ length: count }, (_, i) => i % 10);
-  const layout: EncodeLayout = { split: { count, features, labels }, featureShape: [3, 2, 1], featureWireDType: WIRE_DTYPE.uint8, labelWireDType: WIRE_DTYPE.int32 };
+  const layout: EncodeLayout = {
+    split: { count, features, labels },
+    featureShape: [3, 2, 1],
+    featureWireDType: WIRE_DTYPE.uint8,
+    labelWireDType: WIRE_DTYPE.int32,
+  };
   const order = Uint32Array.from({ length: count }, (_, i) => (i * 37) % count);
   const header = { epoch: 2, step: 3, stepsInEpoch: 5, globalBatchSize: 200, offset: 70 };
   const buf = encodeBatch(layout, header, order, 140, 130);
@@ -34,23 +40,34 @@ test('encodeBatch output decodes with protobufjs to the gathered samples (uint8 
   assert.deepEqual(f.data, want);
   const l = decodeTensor(m.labels!, 'labels');
   assert.equal(l.dtype, 'int32');
-  assert.deepEqual([...l.data], expectedIdx.map((i) => labels[i]));
+  assert.deepEqual(
+    [...l.data],
+    expectedIdx.map((i) => labels[i]),
+  );
 });
 
 test('encodeBatch: float32 features and labels, zero header fields, empty slice', () => {
   const layout: EncodeLayout = {
-    split: { count: 3, features: Float32Array.from([1.5, -2, 3.25, 4, 5, 6]), labels: Float32Array.from([0.5, 1.5, 2.5]) },
+    split: {
+      count: 3,
+      features: Float32Array.from([1.5, -2, 3.25, 4, 5, 6]),
+      labels: Float32Array.from([0.5, 1.5, 2.5]),
+    },
     featureShape: [2],
     featureWireDType: WIRE_DTYPE.float32,
     labelWireDType: WIRE_DTYPE.float32,
   };
   const order = Uint32Array.from([2, 0, 1]);
-  const m = decode(encodeBatch(layout, { epoch: 0, step: 0, stepsInEpoch: 1, globalBatchSize: 3, offset: 0 }, order, 0, 2));
+  const m = decode(
+    encodeBatch(layout, { epoch: 0, step: 0, stepsInEpoch: 1, globalBatchSize: 3, offset: 0 }, order, 0, 2),
+  );
   assert.equal(m.epoch, 0);
   assert.equal(m.offset, 0);
   assert.deepEqual([...decodeTensor(m.features!).data], [5, 6, 1.5, -2]);
   assert.deepEqual([...decodeTensor(m.labels!).data], [2.5, 0.5]);
-  const empty = decode(encodeBatch(layout, { epoch: 1, step: 1, stepsInEpoch: 2, globalBatchSize: 1, offset: 1 }, order, 1, 0));
+  const empty = decode(
+    encodeBatch(layout, { epoch: 1, step: 1, stepsInEpoch: 2, globalBatchSize: 1, offset: 1 }, order, 1, 0),
+  );
   assert.deepEqual(decodeTensor(empty.features!).shape, [0, 2]);
   assert.deepEqual(empty.indices, []);
 });

@@ -25,8 +25,8 @@ export interface EncodeLayout {
   /** Wire dtype numbers: DTYPE_FLOAT32 = 1, DTYPE_INT32 = 2, DTYPE_UINT8 = 3. */
   featureWireDType: number;
   labelWireDType: number;
-  /** Buffer view of `split.features` ({@link featureSource}); made per batch when absent. */
-  source?: Buffer;
+  /** Byte view of `split.features` ({@link featureSource}); made per batch when absent. */
+  source?: Uint8Array;
 }
 
 /** Wire enum values of tensor.proto `DType`. */
@@ -57,7 +57,11 @@ function packedSize(values: ArrayLike<number>, start: number, count: number): nu
   return n;
 }
 
-function tensorBodySize(dtype: number, shape: readonly number[], dataBytes: number): { size: number; shapeBytes: number } {
+function tensorBodySize(
+  dtype: number,
+  shape: readonly number[],
+  dataBytes: number,
+): { size: number; shapeBytes: number } {
   let shapeBytes = 0;
   for (const d of shape) shapeBytes += varintSize(d);
   let size = 1 + varintSize(dtype); // field 1 dtype
@@ -74,9 +78,15 @@ export function maxEncodedBytes(layout: EncodeLayout, count: number, header: Bat
   const idx = count * 5;
   return (
     6 * 5 + // header varints (tag + up to 5 bytes)
-    1 + varintSize(f.size) + f.size +
-    1 + varintSize(l.size) + l.size +
-    1 + varintSize(idx) + idx +
+    1 +
+    varintSize(f.size) +
+    f.size +
+    1 +
+    varintSize(l.size) +
+    l.size +
+    1 +
+    varintSize(idx) +
+    idx +
     varintSize(header.globalBatchSize)
   );
 }
@@ -113,9 +123,13 @@ function varintField(buf: Buffer, pos: number, field: number, v: number): number
   return writeVarint(buf, pos, v);
 }
 
-/** A Buffer view (no copy) of a split's feature bytes; compute once per stream and pass as `layout.source`. */
-export function featureSource(split: SplitData): Buffer {
-  return Buffer.from(split.features.buffer, split.features.byteOffset, split.features.byteLength);
+/**
+ * A plain Uint8Array view (no copy) of a split's feature bytes; compute once per stream and pass as
+ * `layout.source`. Deliberately not a Buffer: Buffer#subarray builds a FastBuffer per call, the
+ * built-in Uint8Array#subarray is several times cheaper, and the gather makes one per sample.
+ */
+export function featureSource(split: SplitData): Uint8Array {
+  return new Uint8Array(split.features.buffer, split.features.byteOffset, split.features.byteLength);
 }
 
 /** Sizes of every part of one encoded response. */
@@ -131,7 +145,13 @@ interface BatchPlan {
   sampleBytes: number;
 }
 
-function planBatch(layout: EncodeLayout, header: BatchHeader, order: Uint32Array, start: number, count: number): BatchPlan {
+function planBatch(
+  layout: EncodeLayout,
+  header: BatchHeader,
+  order: Uint32Array,
+  start: number,
+  count: number,
+): BatchPlan {
   const { split } = layout;
   const sampleBytes = split.count === 0 ? 0 : split.features.byteLength / split.count;
   const featureBytes = count * sampleBytes;
@@ -152,7 +172,13 @@ function planBatch(layout: EncodeLayout, header: BatchHeader, order: Uint32Array
 }
 
 /** Exact size of the message {@link encodeBatch} would produce. */
-export function encodedBatchBytes(layout: EncodeLayout, header: BatchHeader, order: Uint32Array, start: number, count: number): number {
+export function encodedBatchBytes(
+  layout: EncodeLayout,
+  header: BatchHeader,
+  order: Uint32Array,
+  start: number,
+  count: number,
+): number {
   return planBatch(layout, header, order, start, count).size;
 }
 
@@ -170,8 +196,15 @@ export function encodeBatch(
   scratch?: Buffer,
 ): Buffer {
   const { split } = layout;
-  const { size, f, l, idxBytes, featureShape, featureBytes, labelBytes, sampleBytes } = planBatch(layout, header, order, start, count);
-  const buf = scratch !== undefined && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
+  const { size, f, l, idxBytes, featureShape, featureBytes, labelBytes, sampleBytes } = planBatch(
+    layout,
+    header,
+    order,
+    start,
+    count,
+  );
+  const buf =
+    scratch !== undefined && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
   let pos = varintField(buf, 0, 1, header.epoch);
   pos = varintField(buf, pos, 2, header.step);
   pos = varintField(buf, pos, 3, header.stepsInEpoch);
@@ -186,9 +219,11 @@ export function encodeBatch(
   pos = writeTensorHead(buf, pos, 6, layout.labelWireDType, [count], l, labelBytes);
   const labelSrc = split.labels;
   if (labelSrc instanceof Int32Array) {
-    for (let k = 0; k < count; k++) buf.writeInt32LE(labelSrc[order[start + k] as number] as number, pos + k * 4);
+    for (let k = 0; k < count; k++)
+      buf.writeInt32LE(labelSrc[order[start + k] as number] as number, pos + k * 4);
   } else {
-    for (let k = 0; k < count; k++) buf.writeFloatLE(labelSrc[order[start + k] as number] as number, pos + k * 4);
+    for (let k = 0; k < count; k++)
+      buf.writeFloatLE(labelSrc[order[start + k] as number] as number, pos + k * 4);
   }
   pos += labelBytes;
   if (count > 0) {
@@ -229,6 +264,7 @@ let scratch = Buffer.allocUnsafeSlow(0);
  */
 export function serializePending(p: PendingBatch): Buffer {
   if (p.bytes > SCRATCH_MAX_BYTES) return encodeBatch(p.layout, p.header, p.order, p.start, p.count);
-  if (scratch.length < p.bytes) scratch = Buffer.allocUnsafeSlow(Math.max(p.bytes, 2 * scratch.length, 64 * 1024));
+  if (scratch.length < p.bytes)
+    scratch = Buffer.allocUnsafeSlow(Math.max(p.bytes, 2 * scratch.length, 64 * 1024));
   return encodeBatch(p.layout, p.header, p.order, p.start, p.count, scratch);
 }

@@ -1,15 +1,31 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServerWritableStream, ServiceDefinition, UntypedServiceImplementation, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type {
+  ServerWritableStream,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+  sendUnaryData,
+  ServerUnaryCall,
+} from '@grpc/grpc-js';
 // Imported module by module rather than through the core index, which also loads TensorFlow.js
 // (model/): the loader needs none of it, and its start-up time and memory stay small.
-import { AbortedError, OverloadError, ValidationError, toGrpcStatus } from '../../../packages/core/src/errors.ts';
+import {
+  AbortedError,
+  OverloadError,
+  ValidationError,
+  toGrpcStatus,
+} from '../../../packages/core/src/errors.ts';
 import type { StatusObject } from '../../../packages/core/src/errors.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '../../../packages/core/src/proto.ts';
 import { startGrpcServer } from '../../../packages/core/src/grpc-server.ts';
 import type { RunningGrpcServer, ServiceBinding } from '../../../packages/core/src/grpc-server.ts';
 import { silentLogger } from '../../../packages/core/src/logger.ts';
 import type { Logger } from '../../../packages/core/src/logger.ts';
-import { epochOrder, rankSlice, stepsPerEpoch, validateBatchGeometry } from '../../../packages/core/src/batch-plan.ts';
+import {
+  epochOrder,
+  rankSlice,
+  stepsPerEpoch,
+  validateBatchGeometry,
+} from '../../../packages/core/src/batch-plan.ts';
 import { loadDataset, resolveDatasetSpec } from '../../../packages/core/src/datasets/index.ts';
 import type { Dataset } from '../../../packages/core/src/datasets/index.ts';
 import type { DescribeDatasetRequest__Output } from '../../../packages/core/src/generated/distrain/v1/DescribeDatasetRequest.ts';
@@ -17,7 +33,13 @@ import type { DescribeDatasetResponse } from '../../../packages/core/src/generat
 import type { ReleaseJobRequest__Output } from '../../../packages/core/src/generated/distrain/v1/ReleaseJobRequest.ts';
 import type { ReleaseJobResponse } from '../../../packages/core/src/generated/distrain/v1/ReleaseJobResponse.ts';
 import type { StreamBatchesRequest__Output } from '../../../packages/core/src/generated/distrain/v1/StreamBatchesRequest.ts';
-import { featureSource, maxEncodedBytes, PendingBatch, serializePending, WIRE_DTYPE } from './batch-encoder.ts';
+import {
+  featureSource,
+  maxEncodedBytes,
+  PendingBatch,
+  serializePending,
+  WIRE_DTYPE,
+} from './batch-encoder.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
 /** Fully-qualified name of the service (health checks, reflection). */
@@ -91,7 +113,11 @@ function definition(): ServiceDefinition {
  * ServiceError): the one status no distrain error class maps to, used when the loader goes away.
  */
 function unavailable(message: string): Error {
-  return Object.assign(new Error(message), { code: GrpcStatus.UNAVAILABLE, details: message, metadata: new Metadata() });
+  return Object.assign(new Error(message), {
+    code: GrpcStatus.UNAVAILABLE,
+    details: message,
+    metadata: new Metadata(),
+  });
 }
 
 /** Creates the DataLoaderService: DescribeDataset, StreamBatches (with flow control), ReleaseJob. */
@@ -114,7 +140,10 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
     };
   }
 
-  function describe(call: ServerUnaryCall<DescribeDatasetRequest__Output, DescribeDatasetResponse>, callback: sendUnaryData<DescribeDatasetResponse>): void {
+  function describe(
+    call: ServerUnaryCall<DescribeDatasetRequest__Output, DescribeDatasetResponse>,
+    callback: sendUnaryData<DescribeDatasetResponse>,
+  ): void {
     const run = async (): Promise<DescribeDatasetResponse> => {
       resolveDatasetSpec(call.request.dataset);
       const ds = await load(call.request.dataset as NonNullable<typeof call.request.dataset>);
@@ -135,19 +164,25 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
     );
   }
 
-  function release(call: ServerUnaryCall<ReleaseJobRequest__Output, ReleaseJobResponse>, callback: sendUnaryData<ReleaseJobResponse>): void {
+  function release(
+    call: ServerUnaryCall<ReleaseJobRequest__Output, ReleaseJobResponse>,
+    callback: sendUnaryData<ReleaseJobResponse>,
+  ): void {
     const jobId = call.request.jobId;
     if (jobId === '') {
       callback(status(new ValidationError('job_id', 'is required')));
       return;
     }
     const open = [...(streams.get(jobId) ?? [])];
-    for (const s of open) s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
+    for (const s of open)
+      s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
     if (open.length > 0) logger.info({ jobId, cancelled: open.length }, 'job released');
     callback(null, { cancelledStreams: open.length });
   }
 
-  function streamBatchesHandler(call: ServerWritableStream<StreamBatchesRequest__Output, PendingBatch>): void {
+  function streamBatchesHandler(
+    call: ServerWritableStream<StreamBatchesRequest__Output, PendingBatch>,
+  ): void {
     const req = call.request;
     let stopped = false;
     let wake: (() => void) | null = null;
@@ -175,10 +210,17 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
       }
       const splitName = SPLITS[req.split];
       if (req.worldSize < 1) throw new ValidationError('world_size', 'must be at least 1');
-      if (req.rank >= req.worldSize) throw new ValidationError('rank', `is ${req.rank} but world_size is ${req.worldSize}; ranks are 0..${req.worldSize - 1}`);
+      if (req.rank >= req.worldSize)
+        throw new ValidationError(
+          'rank',
+          `is ${req.rank} but world_size is ${req.worldSize}; ranks are 0..${req.worldSize - 1}`,
+        );
       if (req.globalBatchSize < 1) throw new ValidationError('global_batch_size', 'must be at least 1');
       if (req.worldSize > req.globalBatchSize) {
-        throw new ValidationError('world_size', `is ${req.worldSize} but global_batch_size is ${req.globalBatchSize}; every rank needs at least one sample per batch`);
+        throw new ValidationError(
+          'world_size',
+          `is ${req.worldSize} but global_batch_size is ${req.globalBatchSize}; every rank needs at least one sample per batch`,
+        );
       }
       resolveDatasetSpec(req.dataset);
       const ds = await load(req.dataset as NonNullable<typeof req.dataset>);
@@ -202,7 +244,13 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
         labelWireDType: WIRE_DTYPE[ds.labelDtype],
       };
       const biggest = rankSlice(req.globalBatchSize, req.rank, req.worldSize).count;
-      const need = maxEncodedBytes(layout, biggest, { epoch: req.epoch, step: steps, stepsInEpoch: steps, globalBatchSize: req.globalBatchSize, offset: 0 });
+      const need = maxEncodedBytes(layout, biggest, {
+        epoch: req.epoch,
+        step: steps,
+        stepsInEpoch: steps,
+        globalBatchSize: req.globalBatchSize,
+        offset: 0,
+      });
       if (need > maxMessageBytes) {
         throw new OverloadError(
           `global_batch_size: a slice of ${biggest} samples needs up to ${need} bytes, over the data-loader's max message size of ${maxMessageBytes} bytes; use a smaller global_batch_size or more ranks, or raise --max-message-bytes`,
@@ -223,7 +271,14 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
           slice.count,
         );
         const writable = call.write(msg);
-        onBatch?.({ jobId: req.jobId, split: splitName, rank: req.rank, step, samples: slice.count, bytes: msg.bytes });
+        onBatch?.({
+          jobId: req.jobId,
+          split: splitName,
+          rank: req.rank,
+          step,
+          samples: slice.count,
+          bytes: msg.bytes,
+        });
         if (!writable && !stopped) {
           // Flow control: produce nothing more until gRPC has flushed what it holds.
           await new Promise<void>((resolve) => {

@@ -22,7 +22,13 @@ const { values } = parseArgs({
   strict: true,
 });
 
-function intOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+function intOption(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -41,7 +47,10 @@ const maxMessageBytes = intOption(
   1024,
   2 ** 31 - 1,
 );
-const logger = createLogger({ role: 'data-loader', level: values['log-level'] ?? process.env.DISTRAIN_LOG_LEVEL ?? 'info' });
+const logger = createLogger({
+  role: 'data-loader',
+  level: values['log-level'] ?? process.env.DISTRAIN_LOG_LEVEL ?? 'info',
+});
 
 const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 const loader = await startLoaderServer({ address, maxMessageBytes, logger });

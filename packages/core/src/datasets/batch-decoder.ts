@@ -28,7 +28,8 @@ class Reader {
     let result = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ValidationError('batch', 'truncated varint in StreamBatchesResponse');
+      if (this.pos >= this.end)
+        throw new ValidationError('batch', 'truncated varint in StreamBatchesResponse');
       const b = this.buf[this.pos++] as number;
       result += (b & 0x7f) * mul;
       if (b < 0x80) return result;
@@ -98,19 +99,28 @@ function readTensor(r: Reader, end: number, field: string): HostTensor {
   }
   r.pos = end;
   const name = DTYPE_BY_WIRE[dtype];
-  if (name === undefined) throw new ValidationError(`${field}.dtype`, `unknown dtype ${dtype}; use DTYPE_FLOAT32, DTYPE_INT32 or DTYPE_UINT8`);
+  if (name === undefined)
+    throw new ValidationError(
+      `${field}.dtype`,
+      `unknown dtype ${dtype}; use DTYPE_FLOAT32, DTYPE_INT32 or DTYPE_UINT8`,
+    );
   const bytes = dataEnd - dataStart;
   const expected = sizeOf(shape) * BYTES[name];
   if (bytes !== expected) {
-    throw new ValidationError(`${field}.data`, `has ${bytes} bytes but shape [${shape.join(',')}] of ${name} needs ${expected}`);
+    throw new ValidationError(
+      `${field}.data`,
+      `has ${bytes} bytes but shape [${shape.join(',')}] of ${name} needs ${expected}`,
+    );
   }
   const buf = r.buf;
   const offset = buf.byteOffset + dataStart;
   if (name === 'uint8') return { dtype: name, shape, data: new Uint8Array(buf.buffer, offset, bytes) };
   // 4-byte views need an aligned offset; gRPC frames start anywhere, so copy when they do not line up.
-  const aligned = offset % 4 === 0 ? buf.buffer : buf.slice(dataStart, dataEnd).buffer;
+  // (Buffer#slice would be a view, so copy explicitly.)
+  const aligned = offset % 4 === 0 ? buf.buffer : new Uint8Array(buf.subarray(dataStart, dataEnd)).buffer;
   const at = offset % 4 === 0 ? offset : 0;
-  const data = name === 'float32' ? new Float32Array(aligned, at, bytes / 4) : new Int32Array(aligned, at, bytes / 4);
+  const data =
+    name === 'float32' ? new Float32Array(aligned, at, bytes / 4) : new Int32Array(aligned, at, bytes / 4);
   return { dtype: name, shape, data };
 }
 
@@ -180,7 +190,18 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
         r.skip(wt);
     }
   }
-  if (features === null || labels === null) throw new DistrainError('data-loader sent a batch without features or labels', { step });
+  if (features === null || labels === null)
+    throw new DistrainError('data-loader sent a batch without features or labels', { step });
   const idx = loose ? Uint32Array.from(loose) : (indices ?? new Uint32Array(0));
-  return { epoch, step, stepsInEpoch, globalBatchSize, offset, features, labels, indices: idx, wireBytes: buf.length };
+  return {
+    epoch,
+    step,
+    stepsInEpoch,
+    globalBatchSize,
+    offset,
+    features,
+    labels,
+    indices: idx,
+    wireBytes: buf.length,
+  };
 }

@@ -60,7 +60,10 @@ function streamMethod(): StreamMethod {
   if (method) return method;
   const def = distrainProto().DataLoaderService.service.StreamBatches;
   if (!def) throw new DistrainError('distrain.v1.DataLoaderService has no StreamBatches method');
-  method = { path: def.path, requestSerialize: def.requestSerialize as (req: StreamBatchesRequest) => Buffer };
+  method = {
+    path: def.path,
+    requestSerialize: def.requestSerialize as (req: StreamBatchesRequest) => Buffer,
+  };
   return method;
 }
 
@@ -77,7 +80,8 @@ function isRetryable(err: unknown): boolean {
 
 /** Turns one response into a {@link DataBatch}; tensors are views of the message (no copy for uint8). */
 export function toDataBatch(m: StreamBatchesResponse__Output): DataBatch {
-  if (!m.features || !m.labels) throw new DistrainError('data-loader sent a batch without features or labels', { step: m.step });
+  if (!m.features || !m.labels)
+    throw new DistrainError('data-loader sent a batch without features or labels', { step: m.step });
   const features = decodeTensor(m.features, 'features');
   const labels = decodeTensor(m.labels, 'labels');
   return {
@@ -129,7 +133,8 @@ class BatchStreamImpl implements BatchStream {
     this.nextStep = request.startStep ?? 0;
     this.endStep = request.endStep ?? 0;
     const signal = options.signal;
-    if (signal?.aborted) this.fail(new AbortedError('batch stream aborted before it started', { jobId: request.jobId }));
+    if (signal?.aborted)
+      this.fail(new AbortedError('batch stream aborted before it started', { jobId: request.jobId }));
     else {
       signal?.addEventListener('abort', this.onAbort, { once: true });
       this.open();
@@ -200,7 +205,12 @@ class BatchStreamImpl implements BatchStream {
   private onEnd(): void {
     // A clean end before the last step (a server that shut down gracefully) is a break, not the end.
     if (this.endStep !== 0 && this.nextStep < this.endStep) {
-      this.retry(new DistrainError(`data-loader stream ended at step ${this.nextStep} of ${this.endStep}`, { step: this.nextStep }), true);
+      this.retry(
+        new DistrainError(`data-loader stream ended at step ${this.nextStep} of ${this.endStep}`, {
+          step: this.nextStep,
+        }),
+        true,
+      );
       return;
     }
     this.clearIdle();
@@ -239,7 +249,12 @@ class BatchStreamImpl implements BatchStream {
     }
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      this.retry(new TimeoutError(`no batch from the data-loader for ${this.idleTimeoutMs} ms`, { step: this.nextStep }), true);
+      this.retry(
+        new TimeoutError(`no batch from the data-loader for ${this.idleTimeoutMs} ms`, {
+          step: this.nextStep,
+        }),
+        true,
+      );
     }, this.idleTimeoutMs);
   }
 
@@ -290,7 +305,8 @@ class BatchStreamImpl implements BatchStream {
       }
       return Promise.resolve({ value: undefined, done: true });
     }
-    if (this.waiter) return Promise.reject(new DistrainError('batch stream: next() called while another next() is pending'));
+    if (this.waiter)
+      return Promise.reject(new DistrainError('batch stream: next() called while another next() is pending'));
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
     });

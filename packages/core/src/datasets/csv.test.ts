@@ -40,7 +40,10 @@ test('CSV: integer features become float32, integer labels int32 classes 0..max,
 
 test('CSV: string labels map to sorted class names; label column by index; separate test file', async () => {
   await withFiles(
-    { 'train.csv': 'x,y,kind\n1.5,2,virginica\n0,1,setosa\n3,3,versicolor\n', 'test.csv': 'x,y,kind\n1,1,setosa\n2,2,zeta\n' },
+    {
+      'train.csv': 'x,y,kind\n1.5,2,virginica\n0,1,setosa\n3,3,versicolor\n',
+      'test.csv': 'x,y,kind\n1,1,setosa\n2,2,zeta\n',
+    },
     async (dir) => {
       const ds = await readCsvDataset('csv:y', join(dir, 'train.csv'), join(dir, 'test.csv'), '2', 0.2);
       assert.deepEqual(ds.classNames, ['setosa', 'versicolor', 'virginica', 'zeta']);
@@ -62,16 +65,32 @@ test('CSV: headerless file uses the last column; fractional labels are float32 r
 });
 
 test('CSV: ragged row and non-numeric feature name file, line and column', async () => {
-  await withFiles({ 'bad.csv': 'a,b,label\n1,2,0\n3,4\n', 'nan.csv': 'a,b,label\n1,2,0\n3,oops,1\n' }, async (dir) => {
-    const bad = join(dir, 'bad.csv');
-    await assert.rejects(readCsvDataset('c', bad, '', 'label', 0.5), (err: unknown) => err instanceof DatasetFileError && err.message === `${bad}: line 3 has 2 fields but the header has 3`);
-    const nan = join(dir, 'nan.csv');
-    await assert.rejects(readCsvDataset('c', nan, '', 'label', 0.5), (err: unknown) => err instanceof DatasetFileError && err.message === `${nan}: line 3, column 2 "b": "oops" is not a number`);
-  });
+  await withFiles(
+    { 'bad.csv': 'a,b,label\n1,2,0\n3,4\n', 'nan.csv': 'a,b,label\n1,2,0\n3,oops,1\n' },
+    async (dir) => {
+      const bad = join(dir, 'bad.csv');
+      await assert.rejects(
+        readCsvDataset('c', bad, '', 'label', 0.5),
+        (err: unknown) =>
+          err instanceof DatasetFileError &&
+          err.message === `${bad}: line 3 has 2 fields but the header has 3`,
+      );
+      const nan = join(dir, 'nan.csv');
+      await assert.rejects(
+        readCsvDataset('c', nan, '', 'label', 0.5),
+        (err: unknown) =>
+          err instanceof DatasetFileError &&
+          err.message === `${nan}: line 3, column 2 "b": "oops" is not a number`,
+      );
+    },
+  );
 });
 
 test('CSV: unknown label column is a ValidationError naming dataset.label_column', async () => {
   await withFiles({ 'd.csv': 'a,b,label\n1,2,0\n3,4,1\n' }, async (dir) => {
-    await assert.rejects(readCsvDataset('c', join(dir, 'd.csv'), '', 'target', 0.5), (err: unknown) => err instanceof ValidationError && err.field === 'dataset.label_column');
+    await assert.rejects(
+      readCsvDataset('c', join(dir, 'd.csv'), '', 'target', 0.5),
+      (err: unknown) => err instanceof ValidationError && err.field === 'dataset.label_column',
+    );
   });
 });

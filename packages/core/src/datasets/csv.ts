@@ -70,9 +70,12 @@ export function parseCsvText(text: string, file: string): CsvTable {
         continue;
       }
     } else if (fields.length !== width) {
-      throw new DatasetFileError(`${file}: line ${n + 1} has ${fields.length} fields but the ${header ? 'header' : 'first row'} has ${width}`, {
-        file,
-      });
+      throw new DatasetFileError(
+        `${file}: line ${n + 1} has ${fields.length} fields but the ${header ? 'header' : 'first row'} has ${width}`,
+        {
+          file,
+        },
+      );
     }
     rows.push(fields);
     lines.push(n + 1);
@@ -90,11 +93,19 @@ function labelIndex(table: CsvTable, labelColumn: string): number {
   if (/^\d+$/.test(labelColumn)) {
     const i = Number(labelColumn);
     if (i < width) return i;
-    throw new ValidationError('dataset.label_column', `is column ${i} but ${table.file} has ${width} columns (0..${width - 1})`);
+    throw new ValidationError(
+      'dataset.label_column',
+      `is column ${i} but ${table.file} has ${width} columns (0..${width - 1})`,
+    );
   }
   if (!table.header && labelColumn === 'label') return width - 1; // headerless file: the last column by convention
-  const known = table.header ? `; columns are ${table.header.join(', ')}` : ' (the file has no header; give a zero-based index)';
-  throw new ValidationError('dataset.label_column', `"${labelColumn}" is not a column of ${table.file}${known}`);
+  const known = table.header
+    ? `; columns are ${table.header.join(', ')}`
+    : ' (the file has no header; give a zero-based index)';
+  throw new ValidationError(
+    'dataset.label_column',
+    `"${labelColumn}" is not a column of ${table.file}${known}`,
+  );
 }
 
 function columnName(table: CsvTable, c: number): string {
@@ -113,9 +124,12 @@ function features(table: CsvTable, label: number, first: number, end: number): F
       const raw = row[c] as string;
       const v = raw === '' ? NaN : Number(raw);
       if (!Number.isFinite(v)) {
-        throw new DatasetFileError(`${table.file}: line ${table.lines[r] ?? '?'}, ${columnName(table, c)}: "${raw}" is not a number`, {
-          file: table.file,
-        });
+        throw new DatasetFileError(
+          `${table.file}: line ${table.lines[r] ?? '?'}, ${columnName(table, c)}: "${raw}" is not a number`,
+          {
+            file: table.file,
+          },
+        );
       }
       out[k++] = v; // integer-valued features are cast to float32 here, like every other feature
     }
@@ -129,21 +143,36 @@ function features(table: CsvTable, label: number, first: number, end: number): F
  * indices of their distinct values in sorted order; other numbers become float32 regression
  * targets. The test split is `testPath`, or else the last `testFraction` of the rows.
  */
-export async function readCsvDataset(id: string, path: string, testPath: string, labelColumn: string, testFraction: number): Promise<Dataset> {
+export async function readCsvDataset(
+  id: string,
+  path: string,
+  testPath: string,
+  labelColumn: string,
+  testFraction: number,
+): Promise<Dataset> {
   const trainTable = parseCsvText((await readDataFile(path)).toString('utf8'), path);
-  const testTable = testPath === '' ? null : parseCsvText((await readDataFile(testPath)).toString('utf8'), testPath);
+  const testTable =
+    testPath === '' ? null : parseCsvText((await readDataFile(testPath)).toString('utf8'), testPath);
   const label = labelIndex(trainTable, labelColumn);
   const width = (trainTable.rows[0] as string[]).length;
-  if (width < 2) throw new DatasetFileError(`${path}: needs at least one feature column besides the label`, { file: path });
+  if (width < 2)
+    throw new DatasetFileError(`${path}: needs at least one feature column besides the label`, {
+      file: path,
+    });
   if (testTable) {
     const testWidth = (testTable.rows[0] as string[]).length;
     if (testWidth !== width) {
-      throw new DatasetFileError(`${testPath}: has ${testWidth} columns but ${path} has ${width}`, { file: testPath });
-    }
-    if (testTable.header && trainTable.header && testTable.header[label] !== trainTable.header[label]) {
-      throw new DatasetFileError(`${testPath}: label column ${label + 1} is "${testTable.header[label] ?? ''}" but in ${path} it is "${trainTable.header[label] ?? ''}"`, {
+      throw new DatasetFileError(`${testPath}: has ${testWidth} columns but ${path} has ${width}`, {
         file: testPath,
       });
+    }
+    if (testTable.header && trainTable.header && testTable.header[label] !== trainTable.header[label]) {
+      throw new DatasetFileError(
+        `${testPath}: label column ${label + 1} is "${testTable.header[label] ?? ''}" but in ${path} it is "${trainTable.header[label] ?? ''}"`,
+        {
+          file: testPath,
+        },
+      );
     }
   }
 
@@ -152,9 +181,11 @@ export async function readCsvDataset(id: string, path: string, testPath: string,
   for (const table of testTable ? [trainTable, testTable] : [trainTable]) {
     for (let r = 0; r < table.rows.length; r++) rawLabels.push({ table, r });
   }
-  const value = (x: { table: CsvTable; r: number }): string => (x.table.rows[x.r] as string[])[label] as string;
+  const value = (x: { table: CsvTable; r: number }): string =>
+    (x.table.rows[x.r] as string[])[label] as string;
   const allNumbers = rawLabels.every((x) => isNumber(value(x)));
-  const allIntegers = allNumbers && rawLabels.every((x) => Number.isInteger(Number(value(x))) && Number(value(x)) >= 0);
+  const allIntegers =
+    allNumbers && rawLabels.every((x) => Number.isInteger(Number(value(x))) && Number(value(x)) >= 0);
   let classNames: string[] = [];
   let toLabel: (s: string) => number;
   if (allIntegers) {
@@ -173,7 +204,8 @@ export async function readCsvDataset(id: string, path: string, testPath: string,
   const makeSplit = (table: CsvTable, first: number, end: number): SplitData => {
     const count = end - first;
     const labels = isClass ? new Int32Array(count) : new Float32Array(count);
-    for (let r = first; r < end; r++) labels[r - first] = toLabel((table.rows[r] as string[])[label] as string);
+    for (let r = first; r < end; r++)
+      labels[r - first] = toLabel((table.rows[r] as string[])[label] as string);
     return { count, features: features(table, label, first, end), labels };
   };
   let train: SplitData;
@@ -185,7 +217,10 @@ export async function readCsvDataset(id: string, path: string, testPath: string,
     const n = trainTable.rows.length;
     const testCount = Math.round(n * testFraction);
     if (testCount < 1 || testCount >= n) {
-      throw new ValidationError('dataset.test_fraction', `${testFraction} of ${n} rows in ${path} leaves ${testCount} test rows; each split needs at least one row`);
+      throw new ValidationError(
+        'dataset.test_fraction',
+        `${testFraction} of ${n} rows in ${path} leaves ${testCount} test rows; each split needs at least one row`,
+      );
     }
     train = makeSplit(trainTable, 0, n - testCount);
     test = makeSplit(trainTable, n - testCount, n);

@@ -11,7 +11,8 @@ export async function readDataFile(file: string): Promise<Buffer> {
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`dataset file ${file} does not exist`, { file, cause: err });
+    if (code === 'ENOENT')
+      throw new NotFoundError(`dataset file ${file} does not exist`, { file, cause: err });
     const reason = err instanceof Error ? err.message : String(err);
     throw new DatasetFileError(`dataset file ${file} cannot be read: ${reason}`, { file, cause: err });
   }
@@ -30,9 +31,12 @@ export async function readMaybeGzip(file: string): Promise<Buffer> {
     return await gunzipAsync(raw);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new DatasetFileError(`dataset file ${file} is not a valid gzip file (${reason}); the file is corrupt or truncated`, {
-      file,
-      cause: err,
-    });
+    throw new DatasetFileError(
+      `dataset file ${file} is not a valid gzip file (${reason}); the file is corrupt or truncated`,
+      {
+        file,
+        cause: err,
+      },
+    );
   }
 }

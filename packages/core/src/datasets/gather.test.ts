@@ -14,7 +14,12 @@ test('gatherBatch copies samples in order into contiguous arrays with their indi
   assert.deepEqual([...b.features], [0, 1, 20, 21]);
   assert.deepEqual([...b.labels], [5, 7]);
   assert.deepEqual([...b.indices], [0, 2]);
-  const f = gatherBatch({ count: 2, features: Float32Array.from([1.5, 2.5]), labels: Float32Array.from([0.1, 0.2]) }, [1, 0], 0, 2);
+  const f = gatherBatch(
+    { count: 2, features: Float32Array.from([1.5, 2.5]), labels: Float32Array.from([0.1, 0.2]) },
+    [1, 0],
+    0,
+    2,
+  );
   assert.ok(f.features instanceof Float32Array);
   assert.deepEqual([...f.features], [2.5, 1.5]);
   assert.throws(() => gatherBatch(split, order, 3, 2), RangeError);

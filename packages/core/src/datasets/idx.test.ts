@@ -28,11 +28,19 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-async function writeSet(dir: string, train: number, testCount: number, labelsOf = (i: number) => i % 10): Promise<void> {
+async function writeSet(
+  dir: string,
+  train: number,
+  testCount: number,
+  labelsOf = (i: number) => i % 10,
+): Promise<void> {
   const labels = (n: number) => Uint8Array.from({ length: n }, (_, i) => labelsOf(i));
   await writeFile(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(idx([train, 4, 3], images(train, 4, 3))));
   await writeFile(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([train], labels(train))));
-  await writeFile(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(idx([testCount, 4, 3], images(testCount, 4, 3))));
+  await writeFile(
+    join(dir, 't10k-images-idx3-ubyte.gz'),
+    gzipSync(idx([testCount, 4, 3], images(testCount, 4, 3))),
+  );
   await writeFile(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([testCount], labels(testCount))));
 }
 
@@ -55,7 +63,11 @@ test('parseIdx rejects bad magic, wrong type, wrong ndim, truncated and trailing
     [Buffer.from([0, 0]), /bad\.idx: too short/],
   ];
   for (const [bytes, message] of cases) {
-    assert.throws(() => parseIdx(bytes, 'bad.idx', 3), (err: unknown) => err instanceof DatasetFileError && message.test(err.message) && err.file === 'bad.idx');
+    assert.throws(
+      () => parseIdx(bytes, 'bad.idx', 3),
+      (err: unknown) =>
+        err instanceof DatasetFileError && message.test(err.message) && err.file === 'bad.idx',
+    );
   }
 });
 
@@ -64,8 +76,15 @@ test('readIdxFile: truncated gzip is a DatasetFileError naming the file; a missi
     const file = join(dir, 'train-images-idx3-ubyte.gz');
     const gz = gzipSync(idx([10, 4, 3], images(10, 4, 3)));
     await writeFile(file, gz.subarray(0, gz.length - 20));
-    await assert.rejects(readIdxFile(file, 3), (err: unknown) => err instanceof DatasetFileError && err.message.includes(file) && /gzip/.test(err.message));
-    await assert.rejects(readIdxFile(join(dir, 'nope.gz')), (err: unknown) => err instanceof NotFoundError && err.message.includes('nope.gz'));
+    await assert.rejects(
+      readIdxFile(file, 3),
+      (err: unknown) =>
+        err instanceof DatasetFileError && err.message.includes(file) && /gzip/.test(err.message),
+    );
+    await assert.rejects(
+      readIdxFile(join(dir, 'nope.gz')),
+      (err: unknown) => err instanceof NotFoundError && err.message.includes('nope.gz'),
+    );
   });
 });
 
@@ -92,11 +111,17 @@ test('readIdxDataset: label/image count mismatch and out-of-range fashion labels
   await withDir(async (dir) => {
     await writeSet(dir, 30, 12);
     await writeFile(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idx([11], new Uint8Array(11))));
-    await assert.rejects(readIdxDataset('x', dir, true), /t10k-labels-idx1-ubyte\.gz: has 11 labels but .*t10k-images-idx3-ubyte\.gz has 12 images/);
+    await assert.rejects(
+      readIdxDataset('x', dir, true),
+      /t10k-labels-idx1-ubyte\.gz: has 11 labels but .*t10k-images-idx3-ubyte\.gz has 12 images/,
+    );
   });
   await withDir(async (dir) => {
     await writeSet(dir, 30, 12, (i) => i % 12);
-    await assert.rejects(readIdxDataset('x', dir, true), (err: unknown) => err instanceof DatasetFileError && /label 11 is out of range/.test(err.message));
+    await assert.rejects(
+      readIdxDataset('x', dir, true),
+      (err: unknown) => err instanceof DatasetFileError && /label 11 is out of range/.test(err.message),
+    );
     const digits = await readIdxDataset('y', dir, false);
     assert.equal(digits.numClasses, 12);
   });

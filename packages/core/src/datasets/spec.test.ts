@@ -16,8 +16,14 @@ test('resolveDatasetSpec names the bad field', () => {
   assert.throws(() => resolveDatasetSpec({ name: 'imagenet' }), fieldError('dataset.name', NotFoundError));
   assert.throws(() => resolveDatasetSpec({ name: 'idx' }), fieldError('dataset.path'));
   assert.throws(() => resolveDatasetSpec({ name: 'csv' }), fieldError('dataset.path'));
-  assert.throws(() => resolveDatasetSpec({ name: 'csv', path: 'a.csv', testFraction: 1.5 }), fieldError('dataset.test_fraction'));
-  assert.throws(() => resolveDatasetSpec({ name: 'mnist', sampleCount: 20_000 }), fieldError('dataset.sample_count'));
+  assert.throws(
+    () => resolveDatasetSpec({ name: 'csv', path: 'a.csv', testFraction: 1.5 }),
+    fieldError('dataset.test_fraction'),
+  );
+  assert.throws(
+    () => resolveDatasetSpec({ name: 'mnist', sampleCount: 20_000 }),
+    fieldError('dataset.sample_count'),
+  );
 });
 
 test('resolveDatasetSpec fills defaults; datasetId is canonical across spellings', () => {
@@ -26,8 +32,14 @@ test('resolveDatasetSpec fills defaults; datasetId is canonical across spellings
   const csv = resolveDatasetSpec({ name: 'csv', path: 'data/x.csv', testFraction: 0.20000000298023224 });
   assert.equal(csv.testFraction, 0.2);
   assert.equal(csv.labelColumn, 'label');
-  assert.equal(datasetId({ name: 'csv', path: 'data/x.csv' }), datasetId({ name: 'csv', path: './data/../data/x.csv', test_fraction: 0.2, label_column: 'label' }));
-  assert.equal(datasetId({ name: 'mnist', sampleCount: 0 }), datasetId({ name: 'mnist', sample_count: 10_000 }));
+  assert.equal(
+    datasetId({ name: 'csv', path: 'data/x.csv' }),
+    datasetId({ name: 'csv', path: './data/../data/x.csv', test_fraction: 0.2, label_column: 'label' }),
+  );
+  assert.equal(
+    datasetId({ name: 'mnist', sampleCount: 0 }),
+    datasetId({ name: 'mnist', sample_count: 10_000 }),
+  );
   assert.notEqual(datasetId({ name: 'idx', path: FASHION_MNIST_DIR }), datasetId({ name: 'fashion-mnist' }));
 });
 

@@ -30,14 +30,22 @@ function num(a: number | string | null | undefined, b: number | string | null | 
  * field (`dataset.path`, ...) for a bad value and a {@link NotFoundError} for an unknown name.
  * Fields that do not apply to the named dataset are ignored. `field` prefixes every field path.
  */
-export function resolveDatasetSpec(spec: DatasetSpecInput | null | undefined, field = 'dataset'): ResolvedDatasetSpec {
-  if (spec === null || spec === undefined) throw new ValidationError(field, `is required; name one of ${DATASET_NAMES.join(', ')}`);
+export function resolveDatasetSpec(
+  spec: DatasetSpecInput | null | undefined,
+  field = 'dataset',
+): ResolvedDatasetSpec {
+  if (spec === null || spec === undefined)
+    throw new ValidationError(field, `is required; name one of ${DATASET_NAMES.join(', ')}`);
   const name = (spec.name ?? '').trim();
-  if (name === '') throw new ValidationError(`${field}.name`, `is required; use one of ${DATASET_NAMES.join(', ')}`);
+  if (name === '')
+    throw new ValidationError(`${field}.name`, `is required; use one of ${DATASET_NAMES.join(', ')}`);
   if (!(DATASET_NAMES as readonly string[]).includes(name)) {
-    throw new NotFoundError(`${field}.name: unknown dataset "${name}"; known datasets: ${DATASET_NAMES.join(', ')}`, {
-      field: `${field}.name`,
-    });
+    throw new NotFoundError(
+      `${field}.name: unknown dataset "${name}"; known datasets: ${DATASET_NAMES.join(', ')}`,
+      {
+        field: `${field}.name`,
+      },
+    );
   }
   const kind = name as DatasetName;
   const rawPath = (spec.path ?? '').trim();
@@ -59,11 +67,16 @@ export function resolveDatasetSpec(spec: DatasetSpecInput | null | undefined, fi
       out.path = resolve(rawPath === '' ? FASHION_MNIST_DIR : rawPath);
       break;
     case 'idx':
-      if (rawPath === '') throw new ValidationError(`${field}.path`, 'is required for "idx": a folder holding train-images-idx3-ubyte.gz and friends');
+      if (rawPath === '')
+        throw new ValidationError(
+          `${field}.path`,
+          'is required for "idx": a folder holding train-images-idx3-ubyte.gz and friends',
+        );
       out.path = resolve(rawPath);
       break;
     case 'csv': {
-      if (rawPath === '') throw new ValidationError(`${field}.path`, 'is required for "csv": the training CSV file');
+      if (rawPath === '')
+        throw new ValidationError(`${field}.path`, 'is required for "csv": the training CSV file');
       out.path = resolve(rawPath);
       const testPath = str(spec.testPath, spec.test_path).trim();
       out.testPath = testPath === '' ? '' : resolve(testPath);
@@ -74,7 +87,10 @@ export function resolveDatasetSpec(spec: DatasetSpecInput | null | undefined, fi
         // proto3 float: 0.2 arrives as 0.20000000298..., so round to a stable value for the cache key.
         const fraction = f === 0 ? CSV_DEFAULT_TEST_FRACTION : Math.round(f * 1e6) / 1e6;
         if (!Number.isFinite(fraction) || fraction <= 0 || fraction >= 1) {
-          throw new ValidationError(`${field}.test_fraction`, `is ${f} but must be in (0, 1), or 0 for ${CSV_DEFAULT_TEST_FRACTION}`);
+          throw new ValidationError(
+            `${field}.test_fraction`,
+            `is ${f} but must be in (0, 1), or 0 for ${CSV_DEFAULT_TEST_FRACTION}`,
+          );
         }
         out.testFraction = fraction;
       }

@@ -30,6 +30,8 @@ export interface ReferenceOptions {
   numClasses: number;
   /** Stop each epoch after this many steps (quick checks). @default all */
   maxStepsPerEpoch?: number;
+  /** Stop after the first epoch whose test accuracy reaches this. @default never */
+  targetAccuracy?: number;
   /** Called after every step with the batch's mean loss. */
   onStep?: (step: number, meanLoss: number) => void;
 }
@@ -210,6 +212,7 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
         seconds,
         samplesPerSecond: seen / seconds,
       });
+      if (options.targetAccuracy !== undefined && test.accuracy >= options.targetAccuracy) break;
     }
     return { epochs, params };
   } finally {

@@ -1,0 +1,179 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import type { LayerSpec } from '../job-spec.ts';
+import type { ParamMap } from '../variables.ts';
+import { Rng } from '../rng.ts';
+import { selectBackend } from './backend.ts';
+import { initialParameters } from './init.ts';
+import { ModelRuntime } from './model-runtime.ts';
+
+await selectBackend('wasm');
+
+const N = 16;
+const rng = new Rng(7);
+const pixels = Uint8Array.from({ length: N * 36 }, () => rng.int(256));
+const labels = Int32Array.from({ length: N }, () => rng.int(3));
+
+const plain: LayerSpec[] = [
+  { type: 'dense', units: 12, activation: 'relu' },
+  { type: 'dense', units: 8, activation: 'relu' },
+  { type: 'dense', units: 3 },
+];
+const withDropout: LayerSpec[] = [
+  { type: 'dense', units: 32, activation: 'relu' },
+  { type: 'dropout', rate: 0.5 },
+  { type: 'dense', units: 3 },
+];
+const withBn: LayerSpec[] = [
+  { type: 'reshape', targetShape: [6, 6, 1] },
+  { type: 'conv2d', filters: 4, kernelSize: 3 },
+  { type: 'batchNormalization', momentum: 0.9 },
+  { type: 'activation', activation: 'relu' },
+  { type: 'flatten' },
+  { type: 'dense', units: 3 },
+];
+
+function runtime(layers: LayerSpec[], featureScale = 1 / 255): ModelRuntime {
+  const rt = new ModelRuntime({ layers, loss: 'softmaxCrossEntropy', inputShape: [36], numClasses: 3, featureScale });
+  rt.setParameters(initialParameters(rt.variables, 5));
+  return rt;
+}
+
+function assertMapsEqual(a: ParamMap, b: ParamMap, tol = 0): void {
+  assert.deepEqual([...a.keys()], [...b.keys()]);
+  for (const [k, v] of a) {
+    const w = b.get(k) as Float32Array;
+    for (let i = 0; i < v.length; i++) {
+      assert.ok(Math.abs((v[i] as number) - (w[i] as number)) <= tol * Math.max(1, Math.abs(w[i] as number)), `${k}[${i}]: ${v[i]} vs ${w[i]}`);
+    }
+  }
+}
+
+void test('numTensors is flat across 100 steps (train, accumulate, evaluate, setParameters)', () => {
+  const rt = runtime(withBn);
+  try {
+    const params = initialParameters(rt.variables, 1);
+    rt.computeGradients(pixels, [36], labels, N);
+    const before = tf.memory().numTensors;
+    for (let s = 0; s < 100; s++) {
+      const r = rt.computeGradients(pixels, [36], labels, N);
+      rt.accumulateGradients(pixels, [36], labels, N);
+      rt.takeAccumulated();
+      rt.evaluate(pixels, labels, N);
+      for (const [k, v] of r.states) params.set(k, v);
+      rt.setParameters(params);
+    }
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    rt.dispose();
+  }
+});
+
+void test('gradients are fresh every step; accumulation sums on purpose', () => {
+  const rt = runtime(plain);
+  try {
+    const a = rt.computeGradients(pixels, [36], labels, N);
+    const b = rt.computeGradients(pixels, [36], labels, N);
+    assertMapsEqual(b.grads, a.grads);
+    assert.equal(b.lossSum, a.lossSum);
+    assert.deepEqual([...a.grads.keys()], ['l0_dense/kernel', 'l0_dense/bias', 'l1_dense/kernel', 'l1_dense/bias', 'l2_dense/kernel', 'l2_dense/bias']);
+    rt.accumulateGradients(pixels, [36], labels, N);
+    rt.accumulateGradients(pixels, [36], labels, N);
+    const acc = rt.takeAccumulated();
+    assert.equal(acc.count, 2 * N);
+    const doubled: ParamMap = new Map([...a.grads].map(([k, v]) => [k, v.map((x) => 2 * x)]));
+    assertMapsEqual(acc.grads, doubled, 1e-6);
+    // The buffer is empty again, and a plain step is still unaffected.
+    assert.equal(rt.takeAccumulated().count, 0);
+    assertMapsEqual(rt.computeGradients(pixels, [36], labels, N).grads, a.grads);
+    // Sum, not mean: half the batch twice adds up to the whole batch.
+    const h1 = rt.computeGradients(pixels.subarray(0, 8 * 36), [36], labels.subarray(0, 8), 8);
+    const h2 = rt.computeGradients(pixels.subarray(8 * 36), [36], labels.subarray(8), 8);
+    const sum: ParamMap = new Map([...h1.grads].map(([k, v]) => [k, v.map((x, i) => x + ((h2.grads.get(k) as Float32Array)[i] as number))]));
+    assertMapsEqual(sum, a.grads, 1e-4);
+    // An empty slice gives zeros.
+    const empty = rt.computeGradients(new Uint8Array(0), [36], new Int32Array(0), 0);
+    assert.equal(empty.lossSum, 0);
+    assert.ok([...empty.grads.values()].every((g) => g.every((x) => x === 0)));
+  } finally {
+    rt.dispose();
+  }
+});
+
+void test('uint8 inputs are cast to float32 and scaled before the first layer', () => {
+  const rtInt = runtime(plain, 1 / 255);
+  const rtFloat = runtime(plain, 1);
+  try {
+    const floats = Float32Array.from(pixels, (p) => p / 255);
+    const a = rtInt.computeGradients(pixels, [36], labels, N);
+    const b = rtFloat.computeGradients(floats, [6, 6], labels, N);
+    assertMapsEqual(a.grads, b.grads, 1e-5);
+    assert.ok(Math.abs(a.lossSum - b.lossSum) < 1e-4);
+  } finally {
+    rtInt.dispose();
+    rtFloat.dispose();
+  }
+});
+
+void test('evaluation is deterministic with dropout; training is not', () => {
+  const rt = runtime(withDropout);
+  try {
+    const e1 = rt.evaluate(pixels, labels, N);
+    const e2 = rt.evaluate(pixels, labels, N);
+    assert.deepEqual(e1.probabilities, e2.probabilities);
+    assert.equal(e1.lossSum, e2.lossSum);
+    assert.equal(e1.probabilities.length, N * 3);
+    assert.equal(e1.correct, e1.predicted.filter((p, i) => p === labels[i]).length);
+    const t1 = rt.computeGradients(pixels, [36], labels, N);
+    const t2 = rt.computeGradients(pixels, [36], labels, N);
+    assert.notEqual(t1.lossSum, t2.lossSum);
+  } finally {
+    rt.dispose();
+  }
+});
+
+void test('batch-norm moving statistics are returned and updated by training', () => {
+  const rt = runtime(withBn);
+  try {
+    const r = rt.computeGradients(pixels, [36], labels, N);
+    assert.deepEqual([...r.states.keys()], ['l2_batchNormalization/moving_mean', 'l2_batchNormalization/moving_variance']);
+    assert.ok(!r.grads.has('l2_batchNormalization/moving_mean'));
+    assert.ok(r.grads.has('l2_batchNormalization/gamma'));
+    const mean = r.states.get('l2_batchNormalization/moving_mean') as Float32Array;
+    assert.ok(mean.some((m) => m !== 0), 'moving mean moved away from 0');
+    // Evaluation (inference mode) does not change them.
+    rt.evaluate(pixels, labels, N);
+    assertMapsEqual(rt.computeGradients(new Uint8Array(0), [36], new Int32Array(0), 0).states, r.states);
+  } finally {
+    rt.dispose();
+  }
+});
+
+void test('export loads with tf.loadLayersModel and predicts the same', async () => {
+  const rt = runtime(withBn);
+  try {
+    rt.computeGradients(pixels, [36], labels, N); // non-trivial BN statistics
+    const exported = await rt.exportModel();
+    const json = JSON.parse(exported.modelJson) as tf.io.ModelJSON;
+    assert.deepEqual(json.weightsManifest[0]?.paths, ['weights.bin']);
+    const loaded = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0]?.weights ?? [],
+        weightData: exported.weights.buffer.slice(exported.weights.byteOffset, exported.weights.byteOffset + exported.weights.byteLength),
+      }),
+    );
+    try {
+      const x = tf.tensor2d(Float32Array.from(pixels, (p) => p / 255), [N, 36]);
+      const probs = tf.softmax(loaded.predict(x) as tf.Tensor).dataSync();
+      x.dispose();
+      const ours = rt.evaluate(pixels, labels, N).probabilities;
+      for (let i = 0; i < ours.length; i++) assert.ok(Math.abs((probs[i] as number) - (ours[i] as number)) < 1e-5);
+    } finally {
+      loaded.dispose();
+    }
+  } finally {
+    rt.dispose();
+  }
+});
