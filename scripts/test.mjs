@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs node's test runner (through tsx) over the test files under the given folders. Node 20's
 // `--test` does not expand globs, so this finds `*.test.ts` files itself, sorted for a stable order.
-// Usage: node scripts/test.mjs [--concurrency N] DIR...
+// Usage: node scripts/test.mjs [--concurrency N] DIR|FILE...
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ function find(dir, out) {
   return out;
 }
 
-const files = dirs.flatMap((d) => find(d, []));
+const files = dirs.flatMap((d) => (statSync(d).isDirectory() ? find(d, []) : [d]));
 if (files.length === 0) {
   console.error(`no *.test.ts files under ${dirs.join(', ')}`);
   process.exit(1);
