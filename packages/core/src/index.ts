@@ -17,3 +17,4 @@ export * from './worker-config.ts';
 export type * from './wire.ts';
 export * from './cli-args.ts';
 export * from './heartbeat.ts';
+export * from './worker-session.ts';

@@ -1,18 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import {
-  Heartbeat,
-  ModelRuntime,
-  ParameterClient,
-  dataLoaderClient,
-  datasetSpecToWire,
-  isServiceError,
-  selectBackend,
-  sleep,
-  streamBatches,
-  unary,
-  workerClient,
-} from '@distrain/core';
-import type { EvaluationResult, Logger, WorkerConfig } from '@distrain/core';
+import { datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches, unary, workerClient } from '@distrain/core';
+import type { EvaluationResult, Logger, ParameterClient, WorkerConfig } from '@distrain/core';
 
 /** Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch. */
 export class EpochEvaluation {
@@ -82,19 +70,9 @@ export class EpochEvaluation {
 export async function runEvaluator(config: WorkerConfig, logger: Logger): Promise<void> {
   const { job, dataset } = config;
   const spec = job.spec;
-  const heartbeat = new Heartbeat(config, logger);
-  const chosen = await selectBackend(spec.trainers.backend);
-  logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
+  const session = await openWorkerSession(config, logger);
+  const { heartbeat, runtime, ps, loader } = session;
   heartbeat.start();
-  const runtime = new ModelRuntime({
-    layers: spec.model.layers,
-    loss: spec.loss,
-    inputShape: dataset.featureShape,
-    numClasses: dataset.numClasses,
-    featureScale: dataset.featureScale,
-  });
-  const ps = new ParameterClient({ jobId: config.jobId, shardAddresses: config.psShards, variables: runtime.variables, timeoutMs: 30_000 });
-  const loader = dataLoaderClient(config.loader);
   const coordinator = workerClient(config.coordinator);
   const signal = heartbeat.signal;
   try {
@@ -130,11 +108,8 @@ export async function runEvaluator(config: WorkerConfig, logger: Logger): Promis
     }
     if (!signal.aborted) await heartbeat.beat('done');
   } finally {
-    heartbeat.close();
-    ps.close();
-    loader.close();
+    session.close();
     coordinator.close();
-    runtime.dispose();
   }
 }
 

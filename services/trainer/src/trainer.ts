@@ -1,15 +1,5 @@
-import {
-  Heartbeat,
-  ModelRuntime,
-  ParameterClient,
-  dataLoaderClient,
-  datasetSpecToWire,
-  isServiceError,
-  selectBackend,
-  sleep,
-  streamBatches,
-} from '@distrain/core';
-import type { Logger, ParamMap, PsPushPullInput, PsPushPullResult, WorkerConfig } from '@distrain/core';
+import { datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches } from '@distrain/core';
+import type { Logger, ParamMap, ParameterClient, PsPushPullInput, PsPushPullResult, WorkerConfig } from '@distrain/core';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 /** Sums `src` into `dst` per variable (gradient accumulation over micro-batches). */
@@ -32,24 +22,8 @@ function addInto(dst: ParamMap, src: ParamMap): void {
 export async function runTrainer(config: WorkerConfig, logger: Logger): Promise<void> {
   const { job, dataset } = config;
   const spec = job.spec;
-  const heartbeat = new Heartbeat(config, logger);
-  const chosen = await selectBackend(spec.trainers.backend);
-  heartbeat.backend = chosen.backend;
-  logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
-  const runtime = new ModelRuntime({
-    layers: spec.model.layers,
-    loss: spec.loss,
-    inputShape: dataset.featureShape,
-    numClasses: dataset.numClasses,
-    featureScale: dataset.featureScale,
-  });
-  const ps = new ParameterClient({
-    jobId: config.jobId,
-    shardAddresses: config.psShards,
-    variables: runtime.variables,
-    timeoutMs: 30_000,
-  });
-  const loader = dataLoaderClient(config.loader);
+  const session = await openWorkerSession(config, logger);
+  const { heartbeat, runtime, ps, loader } = session;
   const spe = config.stepsPerEpoch;
   const totalSteps = spe * spec.epochs;
   const accumulate = spec.trainers.accumulateSteps;
@@ -154,10 +128,7 @@ export async function runTrainer(config: WorkerConfig, logger: Logger): Promise<
     logger.info({ samples, version }, 'training done');
     await heartbeat.beat('done');
   } finally {
-    heartbeat.close();
-    ps.close();
-    loader.close();
-    runtime.dispose();
+    session.close();
   }
 }
 

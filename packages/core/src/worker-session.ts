@@ -1,0 +1,54 @@
+import { Heartbeat } from './heartbeat.ts';
+import type { Logger } from './logger.ts';
+import { ModelRuntime } from './model/model-runtime.ts';
+import { selectBackend } from './model/backend.ts';
+import { ParameterClient } from './ps/ps-client.ts';
+import { dataLoaderClient } from './proto.ts';
+import type { DataLoaderServiceClient } from './generated/distrain/v1/DataLoaderService.ts';
+import type { WorkerConfig } from './worker-config.ts';
+
+/** What a trainer or the evaluator works with: backend, model, clients, and the coordinator link. */
+export interface WorkerSession {
+  backend: string;
+  runtime: ModelRuntime;
+  ps: ParameterClient;
+  loader: DataLoaderServiceClient;
+  heartbeat: Heartbeat;
+  /** Releases every client and the model's tensors. */
+  close(): void;
+}
+
+/**
+ * Sets up a worker from its config: selects and logs the compute backend, builds the model runtime
+ * from the spec, and opens the parameter-server, data-loader and coordinator clients. The heartbeat
+ * is created but not started: the worker starts it when it is ready to make progress.
+ */
+export async function openWorkerSession(config: WorkerConfig, logger: Logger): Promise<WorkerSession> {
+  const { job, dataset } = config;
+  const chosen = await selectBackend(job.spec.trainers.backend);
+  logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
+  const heartbeat = new Heartbeat(config, logger);
+  heartbeat.backend = chosen.backend;
+  const runtime = new ModelRuntime({
+    layers: job.spec.model.layers,
+    loss: job.spec.loss,
+    inputShape: dataset.featureShape,
+    numClasses: dataset.numClasses,
+    featureScale: dataset.featureScale,
+  });
+  const ps = new ParameterClient({ jobId: config.jobId, shardAddresses: config.psShards, variables: runtime.variables, timeoutMs: 30_000 });
+  const loader = dataLoaderClient(config.loader);
+  return {
+    backend: chosen.backend,
+    runtime,
+    ps,
+    loader,
+    heartbeat,
+    close: () => {
+      heartbeat.close();
+      ps.close();
+      loader.close();
+      runtime.dispose();
+    },
+  };
+}
