@@ -72,7 +72,7 @@ export class HumanRenderer {
           .join(' ');
         if (!this.tty) return;
         if (p.epoch !== this.barEpoch) {
-          this.stopBar();
+          this.stopBar(true);
           this.barEpoch = p.epoch;
           this.bar = new cliProgress.SingleBar(
             { format: `epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {sps} samples/s ({ranks})`, stream: this.out, hideCursor: true, clearOnComplete: false },
@@ -84,7 +84,7 @@ export class HumanRenderer {
         return;
       }
       case 'epoch':
-        this.stopBar();
+        this.stopBar(e.epoch?.epoch === this.barEpoch);
         this.line(formatEpoch(e.epoch as EvaluationResult__Output));
         return;
       case 'log':
@@ -101,8 +101,10 @@ export class HumanRenderer {
     this.line(`${s.jobId}: ${s.state}${s.reason ? ` (${s.reason})` : ''} | final test accuracy ${acc} | ${s.samplesPerSecond} samples/s | ${s.trainers} trainer(s) on ${s.backend}`);
   }
 
-  private stopBar(): void {
+  /** Ends the bar; `complete` first fills it (step events are throttled, the last may be missing). */
+  private stopBar(complete = false): void {
     if (this.bar) {
+      if (complete) this.bar.update(this.bar.getTotal());
       this.bar.stop();
       this.bar = undefined;
     }
