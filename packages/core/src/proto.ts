@@ -4,6 +4,7 @@ import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
+import { installPsCodecs } from './ps/fast-codecs.ts';
 import type { ProtoGrpcType as CoordinatorProto } from './generated/coordinator.ts';
 import type { ProtoGrpcType as DataLoaderProto } from './generated/data_loader.ts';
 import type { ProtoGrpcType as ParameterServerProto } from './generated/parameter_server.ts';
@@ -35,9 +36,13 @@ const OPTIONS = JSON.parse(readFileSync(new URL('./proto-options.json', import.m
 
 let cached: PackageDefinition | undefined;
 
-/** The package definition of every distrain proto (loaded once). */
-export function packageDefinition(): PackageDefinition {
-  cached ??= loadSync([...PROTO_FILES], {
+/**
+ * Loads every distrain proto into a fresh package definition. With `fastCodecs` (the default) the
+ * tensor-heavy parameter-server messages get the hand-written codecs of `ps/fast-codecs.ts`; without
+ * it every message goes through protobufjs (tests compare the two).
+ */
+export function loadDefinition(options: { fastCodecs?: boolean } = {}): PackageDefinition {
+  const def = loadSync([...PROTO_FILES], {
     keepCase: OPTIONS.keepCase,
     longs: OPTIONS.longs === 'Number' ? Number : String,
     enums: String,
@@ -45,6 +50,12 @@ export function packageDefinition(): PackageDefinition {
     oneofs: OPTIONS.oneofs,
     includeDirs: [PROTO_DIR],
   });
+  return options.fastCodecs === false ? def : installPsCodecs(def);
+}
+
+/** The package definition of every distrain proto (loaded once), shared by clients and servers. */
+export function packageDefinition(): PackageDefinition {
+  cached ??= loadDefinition();
   return cached;
 }
 

@@ -10,11 +10,11 @@
  * Env: DISTRAIN_PS_PORT, DISTRAIN_PS_HOST, DISTRAIN_PS_SHARD_INDEX (a StatefulSet pod name such as
  * `ps-2` also works), DISTRAIN_PS_METRICS_PORT, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL.
  */
-import { createServer } from 'node:http';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import {
   createLogger,
   createPsMetrics,
+  createRoleRegistry,
+  startMetricsServer,
   DEFAULT_MAX_MESSAGE_BYTES,
   parsePort,
   serviceFlags,
@@ -51,8 +51,7 @@ const logger = createLogger({
   bindings: { shard: shardIndex ?? -1 },
 });
 
-const registry = new Registry();
-collectDefaultMetrics({ register: registry });
+const registry = createRoleRegistry();
 const service = new ParameterServerService({
   logger,
   observer: createPsMetrics(registry, shardIndex ?? 0),
@@ -61,28 +60,21 @@ const service = new ParameterServerService({
 const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });
 
-let metricsServer: ReturnType<typeof createServer> | undefined;
-if (flags['metrics-port'] !== undefined) {
-  metricsServer = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-      (err: unknown) => res.writeHead(500).end(String(err)),
-    );
-  });
-  metricsServer.listen(parsePort(flags['metrics-port'], '--metrics-port'), host);
-}
-process.stdout.write(`${JSON.stringify({ event: 'listening', port: grpc.port })}\n`);
+// Prometheus /metrics (0 = any free port, printed as `metricsPort`).
+const metricsServer =
+  flags['metrics-port'] === undefined || flags['metrics-port'] === ''
+    ? undefined
+    : await startMetricsServer({ registry, host, port: parsePort(flags['metrics-port'], '--metrics-port') });
+process.stdout.write(
+  `${JSON.stringify({ event: 'listening', port: grpc.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
+);
 
 let stopping = false;
 function shutdown(signal: string): void {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'parameter-server shutting down');
-  metricsServer?.close();
+  void metricsServer?.close();
   // Abort waiting pushes first: otherwise tryShutdown would wait for barriers that never fill.
   service
     .close()

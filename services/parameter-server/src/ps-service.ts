@@ -132,6 +132,14 @@ interface Job {
   byKey: Map<string, Part>;
   trainableKeys: string[];
   stateKeys: string[];
+  /** This shard's trainable and state parts, in plan order (the aggregation loops). */
+  trainableParts: Part[];
+  stateParts: Part[];
+  /**
+   * Every part as a wire tensor viewing its live parameters: built once, answered to every push and
+   * pull (the views always show the current values).
+   */
+  paramTensors: NamedTensor[];
   optimizer: OptimizerSettings;
   stepsPerEpoch: number;
   version: number;
@@ -353,6 +361,9 @@ export class ParameterServerService {
       byKey: new Map(parts.map((p) => [p.info.key, p])),
       trainableKeys: parts.filter((p) => p.info.trainable).map((p) => p.info.key),
       stateKeys: parts.filter((p) => !p.info.trainable).map((p) => p.info.key),
+      trainableParts: parts.filter((p) => p.info.trainable),
+      stateParts: parts.filter((p) => !p.info.trainable),
+      paramTensors: encodeParts(parts, (p) => p.params),
       optimizer,
       stepsPerEpoch: req.stepsPerEpoch,
       version: 0,
@@ -508,21 +519,23 @@ export class ParameterServerService {
     if (total > 0) {
       const scale = 1 / total;
       const t = job.version + 1;
-      for (const key of job.trainableKeys) {
-        const part = job.byKey.get(key) as Part;
-        const grads: Float32Array[] = [];
+      // Reused lists: no per-part allocation on the step path.
+      const grads = GRADS;
+      const states = STATES;
+      const weights = WEIGHTS;
+      for (const part of job.trainableParts) {
+        grads.length = 0;
         for (const c of ordered) {
-          const g = c.grads.get(key);
+          const g = c.grads.get(part.info.key);
           if (g) grads.push(g);
         }
         applyGradients(job.optimizer, part.params, part.slots, grads, scale, t);
       }
-      for (const key of job.stateKeys) {
-        const part = job.byKey.get(key) as Part;
-        const states: Float32Array[] = [];
-        const weights: number[] = [];
+      for (const part of job.stateParts) {
+        states.length = 0;
+        weights.length = 0;
         for (const c of ordered) {
-          const s = c.states.get(key);
+          const s = c.states.get(part.info.key);
           if (s && c.sampleCount > 0) {
             states.push(s);
             weights.push(c.sampleCount);
@@ -530,6 +543,8 @@ export class ParameterServerService {
         }
         averageStates(part.params, states, weights);
       }
+      grads.length = 0; // drop the references to the received messages
+      states.length = 0;
     }
     job.version += 1;
     job.lastMeanLoss = total > 0 ? lossSum / total : 0;
@@ -546,7 +561,7 @@ export class ParameterServerService {
   private response(job: Job): PushPullResponse {
     return {
       version: job.version,
-      params: encodeParts(job.parts, (p) => p.params),
+      params: job.paramTensors,
       meanLoss: job.lastMeanLoss,
       ranks: job.lastRanks,
     };
@@ -608,7 +623,7 @@ export class ParameterServerService {
   /** Current parameters (epoch 0) or the snapshot at the end of `epoch`, waiting for it up to the deadline. */
   async pull(req: PullRequest__Output, ctx: CallContext): Promise<PullResponse> {
     const job = this.job(req.jobId);
-    if (req.epoch === 0) return { version: job.version, params: encodeParts(job.parts, (p) => p.params) };
+    if (req.epoch === 0) return { version: job.version, params: job.paramTensors };
     let snapshot = job.snapshots.get(req.epoch);
     if (!snapshot) {
       if (job.version >= req.epoch * job.stepsPerEpoch) {
@@ -720,6 +735,9 @@ export class ParameterServerService {
     for (const s of job.snapshots.values()) clearTimeout(s.releaseTimer);
     job.snapshots.clear();
     job.parts = [];
+    job.trainableParts = [];
+    job.stateParts = [];
+    job.paramTensors = [];
     job.byKey.clear();
   }
 
@@ -754,7 +772,8 @@ function validatePush(job: Job, req: PushPullRequest__Output): Contribution {
     trainable: boolean,
   ): Map<string, Float32Array> => {
     const out = new Map<string, Float32Array>();
-    list.forEach((nt, i) => {
+    for (let i = 0; i < list.length; i++) {
+      const nt = list[i] as NamedTensor__Output;
       const part = job.byKey.get(nt.name);
       if (!part) {
         const owner = job.plan.byKey.get(nt.name);
@@ -773,6 +792,8 @@ function validatePush(job: Job, req: PushPullRequest__Output): Contribution {
       if (out.has(nt.name))
         throw new ValidationError(`${field}[${i}].name`, `part "${nt.name}" appears twice`, ctx);
       if (!nt.tensor) throw new ValidationError(`${field}[${i}].tensor`, 'is required', ctx);
+      // A view of the received message: the PushPull codec puts data where grpc-js's buffer is
+      // 4-byte aligned, so nothing is copied (decodeFloat32 realigns otherwise).
       const data = decodeFloat32(nt.tensor, `${field}[${i}].tensor`).data;
       if (data.length !== part.info.length) {
         throw new ValidationError(
@@ -783,7 +804,7 @@ function validatePush(job: Job, req: PushPullRequest__Output): Contribution {
       }
       bytes += data.byteLength;
       out.set(nt.name, data);
-    });
+    }
     return out;
   };
   const grads = read(req.grads, 'grads', true);
@@ -798,6 +819,11 @@ function validatePush(job: Job, req: PushPullRequest__Output): Contribution {
   }
   return { sampleCount: req.sampleCount, lossSum: req.lossSum, grads, states, bytes };
 }
+
+// Scratch lists of the aggregation loop (the service is single-threaded and the loop synchronous).
+const GRADS: Float32Array[] = [];
+const STATES: Float32Array[] = [];
+const WEIGHTS: number[] = [];
 
 function encodeParts(parts: readonly Part[], pick: (p: Part) => Float32Array): NamedTensor[] {
   return parts.map((p) => {

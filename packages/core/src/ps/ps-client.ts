@@ -2,11 +2,14 @@ import type { ChannelOptions } from '@grpc/grpc-js';
 import { StateError, ValidationError } from '../errors.ts';
 import type { NamedTensor, NamedTensor__Output } from '../generated/distrain/v1/NamedTensor.ts';
 import type { ParameterServerServiceClient } from '../generated/distrain/v1/ParameterServerService.ts';
+import type { PushPullRequest } from '../generated/distrain/v1/PushPullRequest.ts';
+import type { PushPullResponse__Output } from '../generated/distrain/v1/PushPullResponse.ts';
 import { unary } from '../grpc-client.ts';
 import type { OptimizerConfig } from '../job-spec.ts';
 import { parameterServerClient } from '../proto.ts';
-import { decodeFloat32, encodeTensor, sizeOf } from '../tensor-codec.ts';
+import { encodeTensor, sizeOf } from '../tensor-codec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
+import { EncodedMessage, encodePushPullRequest } from './fast-codecs.ts';
 import { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
 import type { PartInfo, PartPlan } from './partition.ts';
 import { optimizerToSpec, variableToSpec } from './wire.ts';
@@ -114,6 +117,10 @@ export class ParameterClient {
   private readonly activeShards: number[];
   /** Output buffers of pushPull, reused across steps. */
   private readonly buffers: ParamMap;
+  /** Per-shard buffers the PushPull requests are encoded into, reused across steps. */
+  private readonly requestBuffers: Buffer[];
+  /** A pushPull is in flight: its request buffers are in use (a concurrent call allocates its own). */
+  private pushing = false;
 
   constructor(options: ParameterClientOptions) {
     if (!options.jobId) throw new ValidationError('jobId', 'must not be empty');
@@ -133,6 +140,7 @@ export class ParameterClient {
     this.clients = options.shardAddresses.map((a) => parameterServerClient(a, options.channelOptions));
     this.activeShards = this.plan.byShard.flatMap((parts, s) => (parts.length > 0 ? [s] : []));
     this.buffers = new Map(options.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
+    this.requestBuffers = options.shardAddresses.map(() => Buffer.allocUnsafeSlow(0));
   }
 
   /** Creates the job on every shard in parallel (idempotent for an identical call). */
@@ -186,22 +194,32 @@ export class ParameterClient {
   async pushPull(input: PsPushPullInput): Promise<PsPushPullResult> {
     const { rank, step, sampleCount, grads, lossSum } = input;
     const states = input.states ?? new Map<string, Float32Array>();
-    const responses = await Promise.all(
-      this.activeShards.map((s) => {
-        const parts = this.plan.byShard[s] as readonly PartInfo[];
-        const request = {
-          jobId: this.jobId,
-          rank,
-          step,
-          sampleCount,
-          lossSum,
-          grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
-          states: this.slice(parts, false, states, sampleCount > 0, 'states'),
-        };
-        const c = this.clients[s] as ParameterServerServiceClient;
-        return unary(c, c.pushPull, request, this.callOptions());
-      }),
-    );
+    // Each request is encoded once into this shard's reusable buffer. That is safe because grpc-js has
+    // copied it into its frame before the call completes, and the next pushPull starts after every
+    // call of this one completed; a concurrent pushPull (not how trainers use it) gets fresh buffers.
+    const reuse = !this.pushing;
+    this.pushing = true;
+    let responses: PushPullResponse__Output[];
+    try {
+      responses = await Promise.all(
+        this.activeShards.map((s) => {
+          const parts = this.plan.byShard[s] as readonly PartInfo[];
+          const request: PushPullRequest = {
+            jobId: this.jobId,
+            rank,
+            step,
+            sampleCount,
+            lossSum,
+            grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
+            states: this.slice(parts, false, states, sampleCount > 0, 'states'),
+          };
+          const c = this.clients[s] as ParameterServerServiceClient;
+          return unary(c, c.pushPull, this.encodeRequest(s, request, reuse), this.callOptions());
+        }),
+      );
+    } finally {
+      if (reuse) this.pushing = false;
+    }
     let version: number | undefined;
     for (const r of responses) {
       const v = Number(r.version);
@@ -316,22 +334,57 @@ export class ParameterClient {
     return out;
   }
 
-  /** Copies every returned part into its variable's array; every part must arrive exactly once. */
+  /**
+   * The request as the installed PushPull serializer sends it: encoded into shard `s`'s reusable
+   * buffer (grown as needed) when `reuse`, else into a fresh one.
+   */
+  private encodeRequest(s: number, request: PushPullRequest, reuse: boolean): PushPullRequest {
+    let scratch: Buffer | undefined;
+    if (reuse) {
+      let bytes = 64 + this.jobId.length * 3;
+      for (const list of [request.grads, request.states])
+        for (const nt of list ?? [])
+          bytes += 64 + (nt.name?.length ?? 0) * 3 + (nt.tensor?.data?.length ?? 0);
+      scratch = this.requestBuffers[s] as Buffer;
+      if (scratch.length < bytes) {
+        scratch = Buffer.allocUnsafeSlow(bytes);
+        this.requestBuffers[s] = scratch;
+      }
+    }
+    const encoded = encodePushPullRequest(request, scratch);
+    // EncodedMessage is what the installed serializer expects in place of the plain request.
+    return (encoded ? new EncodedMessage(encoded) : request) as unknown as PushPullRequest;
+  }
+
+  /**
+   * Copies every returned part into its variable's array; every part must arrive exactly once. The
+   * bytes are copied straight from the received message (no realigning copy first).
+   */
   private assemble(lists: NamedTensor__Output[][], into: ParamMap): void {
     let count = 0;
     for (const list of lists) {
       for (const nt of list) {
         const part = this.plan.byKey.get(nt.name);
-        if (!part || !nt.tensor)
+        const t = nt.tensor;
+        if (!part || !t)
           throw new StateError(`shard answered with unknown part "${nt.name}"`, { jobId: this.jobId });
-        const data = decodeFloat32(nt.tensor, `params.${nt.name}`).data;
-        if (data.length !== part.length) {
+        if (t.dtype !== 'DTYPE_FLOAT32') {
           throw new StateError(
-            `shard answered part "${nt.name}" with ${data.length} elements, expected ${part.length}`,
+            `shard answered part "${nt.name}" as ${String(t.dtype)}, expected DTYPE_FLOAT32`,
+            {
+              jobId: this.jobId,
+            },
+          );
+        }
+        const bytes = t.data;
+        if (bytes.byteLength !== part.length * 4 || sizeOf(t.shape) !== part.length) {
+          throw new StateError(
+            `shard answered part "${nt.name}" with ${bytes.byteLength / 4} elements, shape [${t.shape.join(',')}], expected ${part.length}`,
             { jobId: this.jobId },
           );
         }
-        (into.get(part.variable) as Float32Array).set(data, part.offset);
+        const dest = into.get(part.variable) as Float32Array;
+        new Uint8Array(dest.buffer, dest.byteOffset + part.offset * 4, bytes.byteLength).set(bytes);
         count++;
       }
     }
