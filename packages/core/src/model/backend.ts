@@ -72,8 +72,9 @@ async function activate(name: string): Promise<void> {
  *
  * - `tensorflow`: native TensorFlow via `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`;
  *   throws {@link BackendError} when neither loads.
- * - `wasm`: `@tensorflow/tfjs-backend-wasm` (single-threaded in Node), plus distrain's extra wasm
- *   kernels (`Conv2DBackpropFilter`, which the package lacks, and a faster transposed matMul).
+ * - `wasm`: `@tensorflow/tfjs-backend-wasm` (single-threaded in Node, SIMD binary), plus distrain's
+ *   extra wasm kernels (`Conv2DBackpropFilter`, which the package lacks, faster
+ *   `Conv2DBackpropInput`, `MaxPoolGrad` and transposed matMul; see wasm-kernels.ts).
  * - `cpu`: the pure-JS reference backend.
  * - `auto`: the first of tensorflow, wasm, cpu that loads.
  *

@@ -106,6 +106,52 @@ void test('output units must match the classes', () => {
   );
 });
 
+/** Gradients of a squared error w.r.t. every trainable weight, by tfjs autodiff through the model. */
+function gradsOf(m: tf.LayersModel, x: tf.Tensor, t: tf.Tensor): tf.Tensor[] {
+  const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, t))), vars);
+  return vars.map((v) => grads[v.name] as tf.Tensor);
+}
+
+function assertGradsClose(a: tf.Tensor[], b: tf.Tensor[], tol = 1e-5): void {
+  assert.equal(a.length, b.length);
+  a.forEach((g, i) => {
+    const other = b[i] as tf.Tensor;
+    assert.deepEqual(g.shape, other.shape);
+    const diff = tf.max(tf.abs(tf.sub(g, other))).dataSync()[0] ?? 1;
+    const scale = tf.max(tf.abs(other)).dataSync()[0] ?? 1;
+    assert.ok(diff <= tol * Math.max(1, scale), `variable ${i}: max diff ${diff}`);
+  });
+}
+
+void test('fast conv2d gradient equals tfjs autodiff of the stock conv2d layer (cpu)', () => {
+  const layers: LayerSpec[] = [
+    { type: 'conv2d', filters: 3, kernelSize: 3, activation: 'relu' },
+    { type: 'conv2d', filters: 4, kernelSize: [3, 2], strides: 2, padding: 'same', activation: 'tanh' },
+    { type: 'maxPooling2d' },
+    { type: 'conv2d', filters: 2, kernelSize: 1, useBias: false },
+    { type: 'flatten' },
+    { type: 'dense', units: 3 },
+  ];
+  const fast = buildModel(layers, { inputShape: [11, 10, 2], seed: 4 });
+  const stock = buildModel(layers, { inputShape: [11, 10, 2], seed: 4, portable: true });
+  try {
+    stock.setWeights(fast.getWeights());
+    const x = tf.randomNormal([5, 11, 10, 2], 0, 1, 'float32', 1);
+    const t = tf.randomNormal([5, 3], 0, 1, 'float32', 2);
+    const a = gradsOf(fast, x, t);
+    assert.equal(a.length, 7);
+    assertGradsClose(a, gradsOf(stock, x, t));
+    assert.deepEqual(fast.outputs[0]?.shape, stock.outputs[0]?.shape);
+    const yf = (fast.predict(x) as tf.Tensor).dataSync();
+    const ys = (stock.predict(x) as tf.Tensor).dataSync();
+    yf.forEach((v, i) => assert.ok(Math.abs(v - (ys[i] as number)) < 1e-5, `output ${i}: ${v} vs ${ys[i]}`));
+  } finally {
+    fast.dispose();
+    stock.dispose();
+  }
+});
+
 void test('fast dense gradient equals tfjs autodiff of the stock dense layer (cpu)', () => {
   const layers: LayerSpec[] = [
     { type: 'dense', units: 7, activation: 'relu' },
@@ -118,21 +164,9 @@ void test('fast dense gradient equals tfjs autodiff of the stock dense layer (cp
     stock.setWeights(fast.getWeights());
     const x = tf.randomNormal([9, 6], 0, 1, 'float32', 1);
     const t = tf.randomNormal([9, 3], 0, 1, 'float32', 2);
-    const gradsOf = (m: tf.LayersModel): tf.Tensor[] => {
-      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-      const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, t))), vars);
-      return vars.map((v) => grads[v.name] as tf.Tensor);
-    };
-    const a = gradsOf(fast);
-    const b = gradsOf(stock);
+    const a = gradsOf(fast, x, t);
     assert.equal(a.length, 5);
-    a.forEach((g, i) => {
-      const other = b[i] as tf.Tensor;
-      assert.deepEqual(g.shape, other.shape);
-      const diff = tf.max(tf.abs(tf.sub(g, other))).dataSync()[0] ?? 1;
-      const scale = tf.max(tf.abs(other)).dataSync()[0] ?? 1;
-      assert.ok(diff <= 1e-5 * Math.max(1, scale), `variable ${i}: max diff ${diff}`);
-    });
+    assertGradsClose(a, gradsOf(stock, x, t));
     assert.deepEqual(
       Array.from((fast.predict(x) as tf.Tensor).dataSync()).map((v) => v.toFixed(4)),
       Array.from((stock.predict(x) as tf.Tensor).dataSync()).map((v) => v.toFixed(4)),

@@ -177,3 +177,32 @@ void test('export loads with tf.loadLayersModel and predicts the same', async ()
     rt.dispose();
   }
 });
+
+void test('CNN and MLP gradients on wasm (fused kernels, heap kernels) equal the cpu backend', async () => {
+  const cnn: LayerSpec[] = [
+    { type: 'reshape', targetShape: [6, 6, 1] },
+    { type: 'conv2d', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' },
+    { type: 'maxPooling2d', poolSize: 2 },
+    { type: 'conv2d', filters: 5, kernelSize: 2, activation: 'relu' },
+    { type: 'flatten' },
+    { type: 'dense', units: 8, activation: 'relu' },
+    { type: 'dense', units: 3 },
+  ];
+  for (const layers of [cnn, plain]) {
+    const run = async (backend: 'cpu' | 'wasm'): Promise<{ grads: ParamMap; loss: number; probs: Float32Array }> => {
+      await selectBackend(backend);
+      const rt = runtime(layers);
+      try {
+        const r = rt.computeGradients(pixels, [36], labels, N);
+        return { grads: r.grads, loss: r.lossSum, probs: rt.evaluate(pixels, labels, N).probabilities };
+      } finally {
+        rt.dispose();
+      }
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    assertMapsEqual(got.grads, ref.grads, 1e-4);
+    assert.ok(Math.abs(got.loss - ref.loss) < 1e-4 * Math.max(1, Math.abs(ref.loss)));
+    got.probs.forEach((p, i) => assert.ok(Math.abs(p - (ref.probs[i] as number)) < 1e-5));
+  }
+});

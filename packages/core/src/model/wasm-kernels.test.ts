@@ -40,6 +40,9 @@ const cases: { x: [number, number, number, number]; w: [number, number, number, 
   { x: [2, 9, 10, 2], w: [3, 3, 2, 3], stride: 2, pad: 'valid' },
   { x: [2, 8, 9, 1], w: [5, 5, 1, 2], stride: 2, pad: 'same' },
   { x: [4, 28, 28, 1], w: [3, 3, 1, 8], stride: 1, pad: 'valid' },
+  // kh*kw*cin > 64: the filter gradient takes the convolution path instead of the patch matrix.
+  { x: [2, 7, 8, 9], w: [3, 3, 9, 4], stride: 1, pad: 'same' },
+  { x: [2, 9, 9, 8], w: [3, 3, 8, 5], stride: 2, pad: 'valid' },
 ];
 
 void test('conv2d filter and input gradients on wasm equal the cpu backend', async () => {
@@ -65,4 +68,37 @@ void test('transposed matMul on wasm equals the cpu backend', async () => {
   const ref = run();
   await selectBackend('wasm');
   assert.ok(maxRelDiff(run(), ref) < 1e-5);
+});
+
+/** MaxPoolGrad through `tf.grad` of maxPool on the current backend: dx as a host array. */
+function maxPoolGrad(xs: Float32Array, shape: [number, number, number, number], size: number, stride: number, pad: 'valid' | 'same'): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(xs, shape);
+    const y = tf.maxPool(x, size, stride, pad);
+    // Host-made weights: both backends see bit-identical dy, so dx must match exactly.
+    const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)), y.shape);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), r)));
+    return g(x).dataSync() as Float32Array;
+  });
+}
+
+void test('max-pool gradient on wasm equals the cpu backend, ties included', async () => {
+  const poolCases: { x: [number, number, number, number]; size: number; stride: number; pad: 'valid' | 'same' }[] = [
+    { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' },
+    { x: [2, 9, 7, 4], size: 2, stride: 2, pad: 'valid' },
+    { x: [2, 9, 7, 4], size: 3, stride: 2, pad: 'same' },
+    { x: [1, 6, 6, 2], size: 3, stride: 1, pad: 'valid' },
+  ];
+  for (const c of poolCases) {
+    const n = c.x.reduce((a, b) => a + b);
+    // Coarse values (and relu-like zeros) so that windows hold exact ties: the first maximum must win.
+    const xs = Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, (_, i) => Math.max(0, Math.round(3 * Math.sin(i * 1.7 + n))));
+    await selectBackend('cpu');
+    const ref = maxPoolGrad(xs, c.x, c.size, c.stride, c.pad);
+    await selectBackend('wasm');
+    const got = maxPoolGrad(xs, c.x, c.size, c.stride, c.pad);
+    // Same positions (a tie sent elsewhere is off by a whole dy value); overlapping windows may sum
+    // in another order.
+    assert.ok(maxRelDiff(got, ref) < 1e-6, `${JSON.stringify(c)}: ${maxRelDiff(got, ref)}`);
+  }
 });
