@@ -2,6 +2,8 @@ import type { LayerSpec, LossName, OptimizerConfig } from '../job-spec.ts';
 import { Rng, permutation } from '../rng.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
 import { initialParameters } from './init.ts';
+import { applyGradients, compileOptimizer, createSlots } from '../ps/optimizers.ts';
+import type { OptimizerSettings } from '../ps/optimizers.ts';
 import { ModelRuntime } from './model-runtime.ts';
 
 /** A dataset split in host memory: `count` samples, C-order. */
@@ -60,68 +62,26 @@ export interface ReferenceResult {
  * default) is applied, with optional decoupled weight decay. Slots are named `<var>/m`, `<var>/v`.
  */
 export class HostOptimizer {
-  private readonly slots = new Map<string, Float32Array>();
+  private readonly settings: OptimizerSettings;
+  private readonly slots = new Map<string, Float32Array[]>();
   private t = 0;
-  constructor(private readonly config: OptimizerConfig) {}
+  constructor(config: OptimizerConfig) {
+    this.settings = compileOptimizer(config);
+  }
 
   /** Applies one step in place to `params` from gradient sums over `count` samples. */
   apply(params: ParamMap, gradSums: ParamMap, count: number): void {
     this.t++;
-    const c = this.config;
-    const lr = c.learningRate;
-    const wd = c.weightDecay ?? 0;
-    const inv = count > 0 ? 1 / count : 0;
+    const scale = count > 0 ? 1 / count : 0;
     for (const [name, gs] of gradSums) {
       const p = params.get(name);
       if (p === undefined) throw new Error(`optimizer: no parameter ${name}`);
-      const slot = (suffix: string): Float32Array => {
-        const key = `${name}/${suffix}`;
-        let s = this.slots.get(key);
-        if (s === undefined) {
-          s = new Float32Array(p.length);
-          this.slots.set(key, s);
-        }
-        return s;
-      };
-      switch (c.type) {
-        case 'sgd':
-          for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) * (1 - lr * wd) - lr * (gs[i] as number) * inv;
-          break;
-        case 'momentum': {
-          const mu = c.momentum ?? 0.9;
-          const m = slot('m');
-          const nesterov = c.nesterov ?? false;
-          for (let i = 0; i < p.length; i++) {
-            const g = (gs[i] as number) * inv;
-            const mi = mu * (m[i] as number) + g;
-            m[i] = mi;
-            p[i] = (p[i] as number) * (1 - lr * wd) - lr * (nesterov ? g + mu * mi : mi);
-          }
-          break;
-        }
-        case 'adam': {
-          const b1 = c.beta1 ?? 0.9;
-          const b2 = c.beta2 ?? 0.999;
-          const eps = c.epsilon ?? 1e-7;
-          const m = slot('m');
-          const v = slot('v');
-          const c1 = 1 - Math.pow(b1, this.t);
-          const c2 = 1 - Math.pow(b2, this.t);
-          for (let i = 0; i < p.length; i++) {
-            const g = (gs[i] as number) * inv;
-            const mi = b1 * (m[i] as number) + (1 - b1) * g;
-            const vi = b2 * (v[i] as number) + (1 - b2) * g * g;
-            m[i] = mi;
-            v[i] = vi;
-            p[i] = (p[i] as number) * (1 - lr * wd) - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
-          }
-          break;
-        }
-        default: {
-          const bad: never = c.type;
-          throw new Error(`unknown optimizer ${String(bad)}`);
-        }
+      let slots = this.slots.get(name);
+      if (slots === undefined) {
+        slots = createSlots(this.settings.type, p.length);
+        this.slots.set(name, slots);
       }
+      applyGradients(this.settings, p, slots, [gs], scale, this.t);
     }
   }
 }
