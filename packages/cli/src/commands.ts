@@ -52,6 +52,8 @@ export async function watch(client: JobServiceClient, id: string, options: Watch
       if (ended) break;
     } catch (err) {
       if (isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE && failures++ < (options.reconnects ?? 30)) {
+        // A restarted coordinator (with NATS) replays the history; sequences continue, so dedupe holds.
+        human?.reconnecting(failures, err.details || 'unavailable');
         await sleep(Math.min(500 * failures, 5_000));
         continue;
       }

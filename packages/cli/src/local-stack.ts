@@ -10,6 +10,8 @@ interface LocalService {
   name: string;
   child: ChildProcess;
   address: string;
+  /** Port of its Prometheus `/metrics` endpoint. */
+  metricsPort: number;
 }
 
 /** Options of {@link startLocalStack}. */
@@ -24,6 +26,8 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Receives every log line of every service. @default drop */
   onLog?: (service: string, line: string) => void;
+  /** NATS server URL for the coordinator (job events in JetStream, job records in KV). @default none: in-process events */
+  nats?: string;
 }
 
 /** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
@@ -31,6 +35,11 @@ export interface LocalStack {
   coordinator: string;
   loader: string;
   ps: string[];
+  /**
+   * `/metrics` ports (host as the services'), each chosen freely. The coordinator's also serves
+   * `/sd/workers`: the trainers' and evaluators' endpoints for Prometheus `http_sd_configs`.
+   */
+  metricsPorts: { coordinator: number; loader: number; ps: number[] };
   stop(): Promise<void>;
 }
 
@@ -52,10 +61,10 @@ function startService(name: string, role: string, args: string[], options: Local
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { event?: string; port?: number };
+        const msg = JSON.parse(line) as { event?: string; port?: number; metricsPort?: number };
         if (msg.event === 'listening' && typeof msg.port === 'number') {
           clearTimeout(timer);
-          resolve({ name, child, address: `${options.host ?? '127.0.0.1'}:${msg.port}` });
+          resolve({ name, child, address: `${options.host ?? '127.0.0.1'}:${msg.port}`, metricsPort: msg.metricsPort ?? 0 });
         }
       } catch {
         options.onLog?.(name, line);
@@ -87,20 +96,44 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const shards = Math.max(1, options.shards ?? 1);
     const [loader, ...ps] = await Promise.all([
-      startService('data-loader', 'data-loader', ['--host', host, '--port', '0'], options, started),
+      startService('data-loader', 'data-loader', ['--host', host, '--port', '0', '--metrics-port', '0'], options, started),
       ...Array.from({ length: shards }, (_, i) =>
-        startService(`parameter-server-${i}`, 'parameter-server', ['--host', host, '--port', '0', '--shard-index', String(i)], options, started),
+        startService(
+          `parameter-server-${i}`,
+          'parameter-server',
+          ['--host', host, '--port', '0', '--shard-index', String(i), '--metrics-port', '0'],
+          options,
+          started,
+        ),
       ),
     ]);
     const coordinator = await startService(
       'coordinator',
       'coordinator',
-      ['--host', host, '--port', String(options.coordinatorPort ?? 0), '--loader', (loader as LocalService).address, '--ps', ps.map((p) => p.address).join(',')],
+      [
+        '--host',
+        host,
+        '--port',
+        String(options.coordinatorPort ?? 0),
+        '--loader',
+        (loader as LocalService).address,
+        '--ps',
+        ps.map((p) => p.address).join(','),
+        '--metrics-port',
+        '0',
+        ...(options.nats ? ['--nats', options.nats] : []),
+      ],
       options,
       started,
     );
     for (const child of started) child.removeAllListeners('exit');
-    return { coordinator: coordinator.address, loader: (loader as LocalService).address, ps: ps.map((p) => p.address), stop };
+    return {
+      coordinator: coordinator.address,
+      loader: (loader as LocalService).address,
+      ps: ps.map((p) => p.address),
+      metricsPorts: { coordinator: coordinator.metricsPort, loader: (loader as LocalService).metricsPort, ps: ps.map((p) => p.metricsPort) },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -22,6 +22,7 @@ Usage:
 
 Overrides: --trainers N  --epochs E  --backend auto|tensorflow|wasm|cpu  --seed S
 Coordinator address: --coordinator HOST:PORT or DISTRAIN_COORDINATOR (default 127.0.0.1:7070)
+NATS for run/up: --nats URL or DISTRAIN_NATS_URL (job events in JetStream, job records in KV; default: none)
 `;
 
 const { values: flags, positionals } = (() => {
@@ -38,6 +39,7 @@ const { values: flags, positionals } = (() => {
         shards: { type: 'string' },
         port: { type: 'string' },
         coordinator: { type: 'string' },
+        nats: { type: 'string' },
         output: { type: 'string', short: 'o' },
         verbose: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -87,6 +89,8 @@ function loadSpec(file: string | undefined): { text: string; shards: number } {
   return { text: JSON.stringify(job), shards: job.spec.parameterServer.shards };
 }
 
+const natsUrl = (): string | undefined => flags.nats ?? (process.env['DISTRAIN_NATS_URL'] || undefined);
+
 const coordinatorAddress = (): string => flags.coordinator ?? process.env['DISTRAIN_COORDINATOR'] ?? '127.0.0.1:7070';
 
 function needId(): string {
@@ -118,7 +122,8 @@ async function main(): Promise<number> {
       const spec = loadSpec(positionals[1]);
       const onLog = flags.verbose ? (name: string, line: string) => process.stderr.write(`${name}: ${line}\n`) : undefined;
       if (!flags.json) process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
-      const stack = await startLocalStack({ shards: spec.shards, logLevel: flags.verbose ? 'info' : 'warn', ...(onLog ? { onLog } : {}) });
+      const nats = natsUrl();
+      const stack = await startLocalStack({ shards: spec.shards, logLevel: flags.verbose ? 'info' : 'warn', ...(onLog ? { onLog } : {}), ...(nats ? { nats } : {}) });
       let interrupted = false;
       const client = connect(stack.coordinator);
       const job = await submit(client, spec.text);
@@ -138,9 +143,23 @@ async function main(): Promise<number> {
       }
     }
     case 'up': {
-      const stack = await startLocalStack({ shards: intFlag('shards') ?? 1, coordinatorPort: intFlag('port') ?? 7070, logLevel: flags.verbose ? 'info' : 'warn', onLog: (n, l) => process.stderr.write(`${n}: ${l}\n`) });
-      process.stdout.write(`${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps })}\n`);
-      if (!flags.json) process.stderr.write(`distrain is up: coordinator at ${stack.coordinator}. Ctrl-C stops it.\n`);
+      const nats = natsUrl();
+      const stack = await startLocalStack({
+        shards: intFlag('shards') ?? 1,
+        coordinatorPort: intFlag('port') ?? 7070,
+        logLevel: flags.verbose ? 'info' : 'warn',
+        onLog: (n, l) => process.stderr.write(`${n}: ${l}\n`),
+        ...(nats ? { nats } : {}),
+      });
+      process.stdout.write(`${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`);
+      if (!flags.json) {
+        const m = stack.metricsPorts;
+        process.stderr.write(
+          `distrain is up: coordinator at ${stack.coordinator}${nats ? ` (NATS ${nats})` : ''}. Ctrl-C stops it.\n` +
+            `metrics: coordinator :${m.coordinator}, data-loader :${m.loader}, parameter server ${m.ps.map((p) => `:${p}`).join(' ')}; ` +
+            `workers: http_sd at http://127.0.0.1:${m.coordinator}/sd/workers\n`,
+        );
+      }
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -44,15 +44,31 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-/** Renders a job's events for people: a progress bar per epoch, a line per evaluated epoch. */
+/** How often a non-terminal output (a log file, CI) gets a progress line. */
+const PLAIN_PROGRESS_INTERVAL_MS = 5_000;
+
+/**
+ * Renders a job's events for people: on a terminal, a progress bar for the running epoch with the
+ * loss and samples/s per trainer; elsewhere a progress line every few seconds; and a row of the
+ * accuracy table as each epoch is evaluated.
+ */
 export class HumanRenderer {
   private bar: cliProgress.SingleBar | undefined;
   private barEpoch = 0;
   private readonly perRank = new Map<number, number>();
   private readonly tty: boolean;
+  private tableStarted = false;
+  private lastPlainMs = 0;
+  private lastAccuracy: number | undefined;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stderr) {
     this.tty = Boolean(out.isTTY);
+  }
+
+  /** The connection to the coordinator dropped; the watch is reconnecting. */
+  reconnecting(attempt: number, reason: string): void {
+    this.stopBar();
+    this.line(`coordinator unreachable (${reason}); reconnecting (attempt ${attempt})...`);
   }
 
   event(e: JobEvent__Output): void {
@@ -70,7 +86,14 @@ export class HumanRenderer {
           .sort((a, b) => a[0] - b[0])
           .map(([r, v]) => `r${r} ${Math.round(v)}`)
           .join(' ');
-        if (!this.tty) return;
+        if (!this.tty) {
+          const now = Date.now();
+          if (now - this.lastPlainMs >= PLAIN_PROGRESS_INTERVAL_MS) {
+            this.lastPlainMs = now;
+            this.line(`epoch ${p.epoch} step ${p.stepInEpoch}/${p.stepsPerEpoch} | loss ${p.loss.toFixed(4)} | ${Math.round(total)} samples/s (${perTrainer})`);
+          }
+          return;
+        }
         if (p.epoch !== this.barEpoch) {
           this.stopBar(true);
           this.barEpoch = p.epoch;
@@ -83,10 +106,17 @@ export class HumanRenderer {
         this.bar?.update(p.stepInEpoch, { loss: p.loss.toFixed(4), sps: Math.round(total), ranks: perTrainer });
         return;
       }
-      case 'epoch':
+      case 'epoch': {
         this.stopBar(e.epoch?.epoch === this.barEpoch);
-        this.line(formatEpoch(e.epoch as EvaluationResult__Output));
+        const r = e.epoch as EvaluationResult__Output;
+        if (!this.tableStarted) {
+          this.tableStarted = true;
+          this.line(EPOCH_TABLE_HEADER);
+        }
+        this.line(formatEpochRow(r, this.lastAccuracy));
+        this.lastAccuracy = r.testAccuracy;
         return;
+      }
       case 'log':
         if (e.log && e.log.level !== 'info') this.line(`${e.log.level}: ${e.log.source}: ${e.log.message}`);
         return;
@@ -115,6 +145,22 @@ export class HumanRenderer {
   }
 }
 
+/** Header of the accuracy table {@link formatEpochRow} fills. */
+export const EPOCH_TABLE_HEADER = 'epoch  test accuracy  change   test loss  train s  eval s';
+
+/** One row of the accuracy table: `    2         91.69%  +1.94   0.2884      8.1     0.3`. */
+export function formatEpochRow(r: EvaluationResult__Output, previousAccuracy?: number): string {
+  const change = previousAccuracy === undefined ? '' : `${r.testAccuracy >= previousAccuracy ? '+' : ''}${((r.testAccuracy - previousAccuracy) * 100).toFixed(2)}`;
+  return [
+    String(r.epoch).padStart(5),
+    `${(r.testAccuracy * 100).toFixed(2)}%`.padStart(15),
+    change.padStart(7),
+    r.testLoss.toFixed(4).padStart(11),
+    r.trainSeconds.toFixed(1).padStart(8),
+    r.evalSeconds.toFixed(1).padStart(7),
+  ].join(' ');
+}
+
 /** `epoch 1: test accuracy 85.21%, loss 0.4123 (train 4.2 s, eval 0.8 s)` */
 export function formatEpoch(r: EvaluationResult__Output): string {
   return `epoch ${r.epoch}: test accuracy ${(r.testAccuracy * 100).toFixed(2)}%, loss ${r.testLoss.toFixed(4)} (train ${r.trainSeconds.toFixed(1)} s, eval ${r.evalSeconds.toFixed(1)} s)`;
@@ -122,7 +168,7 @@ export function formatEpoch(r: EvaluationResult__Output): string {
 
 /** One JSON line per event for machines (`--json`). */
 export function eventJson(e: JobEvent__Output): string {
-  const base = { type: e.event, jobId: e.jobId, timeMs: e.timeMs };
+  const base = { type: e.event, jobId: e.jobId, sequence: e.sequence, timeMs: e.timeMs };
   switch (e.event) {
     case 'state':
       return JSON.stringify({ ...base, state: stateName(e.state?.state ?? ''), reason: e.state?.reason ?? '' });

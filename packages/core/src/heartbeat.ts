@@ -25,6 +25,8 @@ export class Heartbeat {
   private lastOkMs = Date.now();
   private inFlight = false;
   backend = '';
+  /** Port of this worker's `/metrics` endpoint, sent with every beat (0: none). */
+  metricsPort = 0;
   stopReason = '';
 
   constructor(
@@ -59,7 +61,7 @@ export class Heartbeat {
       const res = await unary(
         this.client,
         this.client.heartbeat,
-        { jobId: this.config.jobId, role: this.config.role, rank: this.config.rank, progress: this.progress, status, message, backend: this.backend },
+        { jobId: this.config.jobId, role: this.config.role, rank: this.config.rank, progress: this.progress, status, message, backend: this.backend, metricsPort: this.metricsPort },
         { timeoutMs: 5_000, retries: status === 'running' ? 0 : 5 },
       );
       this.lastOkMs = Date.now();

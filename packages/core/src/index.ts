@@ -18,3 +18,5 @@ export type * from './wire.ts';
 export * from './cli-args.ts';
 export * from './heartbeat.ts';
 export * from './worker-session.ts';
+export * from './metrics/index.ts';
+export * from './events/index.ts';

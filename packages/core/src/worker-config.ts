@@ -34,10 +34,18 @@ export interface WorkerConfig {
   stepsPerEpoch: number;
   /** Per-job credential sent as metadata `authorization` (empty: none). */
   token?: string;
+  /**
+   * Where the worker serves Prometheus `/metrics` (port 0: any free port, reported to the coordinator
+   * in heartbeats). Absent: no metrics endpoint.
+   */
+  metrics?: { host: string; port: number };
 }
 
 /** Env variable carrying the JSON {@link WorkerConfig}. */
 export const WORKER_CONFIG_ENV = 'DISTRAIN_WORKER_CONFIG';
+
+/** Env variable carrying the per-job credential (Kubernetes: a `secretKeyRef` to the job's Secret). */
+export const JOB_TOKEN_ENV = 'DISTRAIN_JOB_TOKEN';
 
 /** Reads the worker config from the environment map given (main.ts passes `process.env`). */
 export function readWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
@@ -55,6 +63,9 @@ export function readWorkerConfig(env: Record<string, string | undefined>): Worke
   for (const key of ['jobId', 'role', 'coordinator', 'loader', 'psShards', 'job', 'dataset', 'stepsPerEpoch'] as const) {
     if (c[key] === undefined) throw new ValidationError(`${WORKER_CONFIG_ENV}.${key}`, 'is required');
   }
+  // On Kubernetes the credential comes from the job's Secret, apart from the plain config.
+  const token = env[JOB_TOKEN_ENV];
+  if (c.token === undefined && token !== undefined && token !== '') c.token = token;
   return c as WorkerConfig;
 }
 

@@ -23,12 +23,13 @@ export interface WorkerSession {
  * from the spec, and opens the parameter-server, data-loader and coordinator clients. The heartbeat
  * is created but not started: the worker starts it when it is ready to make progress.
  */
-export async function openWorkerSession(config: WorkerConfig, logger: Logger): Promise<WorkerSession> {
+export async function openWorkerSession(config: WorkerConfig, logger: Logger, options: { metricsPort?: number } = {}): Promise<WorkerSession> {
   const { job, dataset } = config;
   const chosen = await selectBackend(job.spec.trainers.backend);
   logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
   const heartbeat = new Heartbeat(config, logger);
   heartbeat.backend = chosen.backend;
+  heartbeat.metricsPort = options.metricsPort ?? 0;
   const runtime = new ModelRuntime({
     layers: job.spec.model.layers,
     loss: job.spec.loss,

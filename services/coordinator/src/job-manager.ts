@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  NOOP_COORDINATOR_METRICS,
   NotFoundError,
   OverloadError,
   ParameterClient,
@@ -14,6 +15,7 @@ import {
   validateJob,
 } from '@distrain/core';
 import type {
+  CoordinatorMetrics,
   DataLoaderServiceClient,
   DatasetInfo,
   DescribeDatasetResponse__Output,
@@ -55,6 +57,41 @@ interface WorkerSlot {
   lastSeenMs: number;
   status: 'starting' | 'running' | 'done' | 'failed';
   progress?: JobProgress;
+  /** Where the worker serves `/metrics` (from its heartbeats; port 0: not yet known or off). */
+  metricsHost?: string;
+  metricsPort?: number;
+}
+
+/** Where job records are kept beyond this process (NATS JetStream KV); the last write wins. */
+export interface JobRecordStore {
+  saveJob(id: string, record: unknown): void;
+}
+
+/** A job record as stored (JSON), version 1. Parameters and predictions are not stored. */
+interface StoredJobV1 {
+  storeVersion: 1;
+  id: string;
+  job: TrainingJob;
+  state: JobStateName;
+  reason: string;
+  createdAtMs: number;
+  startedAtMs: number;
+  finishedAtMs: number;
+  dataset?: DatasetInfo;
+  stepsPerEpoch: number;
+  backend: string;
+  progress: JobProgress;
+  epochs: EvaluationResult[];
+  trainStartMs: number;
+  epochEndMs: number[];
+  psShards: string[];
+  workers: { role: 'trainer' | 'evaluator'; rank: number; restarts: number; status: WorkerSlot['status'] }[];
+}
+
+/** A Prometheus HTTP service-discovery target group (`http_sd_configs`). */
+export interface ScrapeTargetGroup {
+  targets: string[];
+  labels: Record<string, string>;
 }
 
 interface JobRecord {
@@ -101,7 +138,22 @@ export interface JobManagerOptions {
   monitorIntervalMs?: number;
   /** Deadline of calls to the data-loader and parameter servers. @default 30000 */
   rpcTimeoutMs?: number;
+  /** Keeps job records beyond this process (NATS KV). @default none: records live in memory only */
+  store?: JobRecordStore;
+  /** Coordinator metrics. @default no-op */
+  metrics?: CoordinatorMetrics;
+  /** Where launched workers serve `/metrics` (port 0: any free port). @default none: no worker metrics */
+  workerMetrics?: { host: string; port: number };
+  /**
+   * On close, leave running jobs running (their records stay in the store and the next coordinator
+   * re-adopts them) instead of cancelling them. For launchers whose workers outlive the coordinator
+   * (Kubernetes pods). @default false
+   */
+  keepJobsOnClose?: boolean;
 }
+
+/** How often a running job's record is saved while only its progress changes. */
+const PROGRESS_SAVE_INTERVAL_MS = 2_000;
 
 /**
  * The job state machine: validates and starts jobs, launches trainers and the evaluator, follows their
@@ -113,8 +165,11 @@ export class JobManager {
   private readonly loader: DataLoaderServiceClient;
   private readonly monitor: NodeJS.Timeout;
   private readonly rpcTimeoutMs: number;
+  private readonly metrics: CoordinatorMetrics;
+  private readonly saveTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: JobManagerOptions) {
+    this.metrics = options.metrics ?? NOOP_COORDINATOR_METRICS;
     this.loader = dataLoaderClient(options.loaderAddress);
     this.rpcTimeoutMs = options.rpcTimeoutMs ?? 30_000;
     this.monitor = setInterval(() => this.checkLiveness(), options.monitorIntervalMs ?? 1_000);
@@ -216,6 +271,7 @@ export class JobManager {
       record.workers.set('evaluator-0', { role: 'evaluator', rank: 0, restarts: 0, lastSeenMs: now, status: 'starting' });
     }
     this.setState(record, JobStates.running, '');
+    this.metrics.jobStarted(record.id, [...new Set([...record.workers.values()].map((w) => w.role))], 0);
     await Promise.all([...record.workers.values()].map((slot) => this.launch(record, slot)));
   }
 
@@ -231,6 +287,7 @@ export class JobManager {
       job: record.job,
       dataset: record.dataset as DatasetInfo,
       stepsPerEpoch: record.stepsPerEpoch,
+      ...(this.options.workerMetrics ? { metrics: this.options.workerMetrics } : {}),
     };
   }
 
@@ -240,6 +297,7 @@ export class JobManager {
     slot.lastSeenMs = Date.now();
     const handle = await this.options.launcher.launch(this.workerConfig(record, slot), slot.restarts);
     slot.handle = handle;
+    this.metrics.launched(slot.role);
     void handle.exited.then((exit) => {
       if (slot.handle !== handle || isTerminal(record.state)) return;
       if (exit.code === 0 && slot.status === 'done') return this.maybeFinish(record);
@@ -258,6 +316,9 @@ export class JobManager {
     }
     slot.restarts++;
     slot.status = 'failed';
+    slot.metricsPort = 0;
+    this.metrics.restarted(record.id, slot.role);
+    this.save(record);
     this.log(record, 'warn', `${name}failed (${reason}); restart ${slot.restarts} of ${limit}`);
     const backoffMs = Math.min(500 * 2 ** (slot.restarts - 1), 10_000);
     const timer = setTimeout(() => {
@@ -266,13 +327,21 @@ export class JobManager {
     record.abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   }
 
-  /** A worker's heartbeat: liveness, progress, and its done/failed status. */
-  heartbeat(req: HeartbeatRequest__Output): { stop: boolean; reason: string } {
+  /**
+   * A worker's heartbeat: liveness, progress, and its done/failed status. `peerHost` is the address
+   * the heartbeat came from (where the worker's `/metrics` is scraped).
+   */
+  heartbeat(req: HeartbeatRequest__Output, peerHost = ''): { stop: boolean; reason: string } {
     const record = this.get(req.jobId);
     if (isTerminal(record.state)) return { stop: true, reason: `job ${record.state}` };
     const slot = record.workers.get(`${req.role}-${req.rank}`);
     if (!slot) throw new ValidationError('rank', `no ${req.role} ${req.rank} in job ${req.jobId}`);
     slot.lastSeenMs = Date.now();
+    this.metrics.heartbeat(slot.role);
+    if (req.metricsPort > 0) {
+      slot.metricsPort = req.metricsPort;
+      slot.metricsHost = peerHost;
+    }
     if (req.progress) slot.progress = req.progress;
     if (req.status === 'failed') {
       this.log(record, 'error', `${req.role} ${req.rank}: ${req.message}`);
@@ -299,7 +368,11 @@ export class JobManager {
     for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++) record.epochEndMs.push(now);
     if (globalStep >= Number(record.progress.globalStep ?? 0)) {
       record.progress = { ...p, samplesPerSecond, totalSteps: record.progress.totalSteps, stepsPerEpoch: record.stepsPerEpoch };
+      this.metrics.progress(record.id, globalStep, Number(p.loss ?? 0));
+      this.saveSoon(record);
     }
+    // A trainer's beats before its first step carry no progress: nothing to tell watchers yet.
+    if (globalStep === 0) return;
     const key = `${record.id}/${rank}`;
     if (now - (this.lastStepEventMs.get(key) ?? 0) >= 250) {
       this.lastStepEventMs.set(key, now);
@@ -320,6 +393,7 @@ export class JobManager {
     record.epochs.sort((a, b) => Number(a.epoch) - Number(b.epoch));
     if (predictionsCsv.length > 0) record.predictionsCsv = predictionsCsv;
     this.options.events.publish(jobId, { event: 'epoch', epoch: full });
+    this.save(record);
     this.options.logger.info({ jobId, epoch: result.epoch, testAccuracy: result.testAccuracy, trainers: trainers.length }, 'epoch evaluated');
   }
 
@@ -353,6 +427,7 @@ export class JobManager {
     record.finishedAtMs = Date.now();
     record.abort.abort();
     this.setState(record, state, reason);
+    this.metrics.jobEnded(record.id);
     await this.options.launcher.stopJob(record.id).catch((err: unknown) => this.log(record, 'warn', `stopping workers: ${(err as Error).message}`));
     if (record.ps) {
       try {
@@ -380,7 +455,8 @@ export class JobManager {
           slot.status = 'failed';
           const handle = slot.handle;
           this.log(record, 'warn', `${name} sent no heartbeat for ${Math.round((now - slot.lastSeenMs) / 1000)} s`);
-          void handle?.stop().then(() => {
+          // A re-adopted worker (coordinator restart) has no handle: relaunch it straight away.
+          void (handle ? handle.stop() : Promise.resolve()).then(() => {
             if (slot.handle === handle && !isTerminal(record.state)) this.workerFailed(record, slot, 'heartbeat timeout');
           });
         }
@@ -391,6 +467,7 @@ export class JobManager {
   private setState(record: JobRecord, state: JobStateName, reason: string): void {
     record.state = state;
     record.reason = reason;
+    this.save(record);
     this.options.events.publish(record.id, { event: 'state', state: { state, reason } });
     this.options.logger.info({ jobId: record.id, state, reason }, 'job state');
   }
@@ -453,7 +530,13 @@ export class JobManager {
   /** Predictions CSV of the newest evaluated epoch. */
   predictions(id: string): Buffer {
     const record = this.get(id);
-    if (!record.predictionsCsv) throw new StateError(`job ${id} has no evaluated epoch yet; wait for the first epoch to end`);
+    if (!record.predictionsCsv) {
+      throw new StateError(
+        record.epochs.length > 0
+          ? `job ${id}'s predictions were not kept across a coordinator restart`
+          : `job ${id} has no evaluated epoch yet; wait for the first epoch to end`,
+      );
+    }
     return record.predictionsCsv;
   }
 
@@ -474,10 +557,166 @@ export class JobManager {
     if (record) record.backend = backend;
   }
 
-  /** Stops every job (coordinator shutdown). */
+  /** Jobs by state (the `distrain_coordinator_jobs` gauge). */
+  countByState(): Record<'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled', number> {
+    const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
+    for (const r of this.jobs.values()) counts[r.state.replace('JOB_STATE_', '').toLowerCase() as keyof typeof counts]++;
+    return counts;
+  }
+
+  /**
+   * The `/metrics` endpoints of the running jobs' workers, as Prometheus HTTP service discovery
+   * target groups (served on the coordinator's metrics port at `/sd/workers`). Labels are `__meta_`
+   * only: the workers' series already carry `job_id` and `rank`.
+   */
+  scrapeTargets(): ScrapeTargetGroup[] {
+    const groups: ScrapeTargetGroup[] = [];
+    for (const record of this.jobs.values()) {
+      if (record.state !== JobStates.running) continue;
+      for (const slot of record.workers.values()) {
+        if (!slot.metricsPort || slot.status === 'done' || slot.status === 'failed') continue;
+        const host = slot.metricsHost || '127.0.0.1';
+        groups.push({
+          targets: [`${host.includes(':') ? `[${host}]` : host}:${slot.metricsPort}`],
+          labels: { __meta_distrain_job_id: record.id, __meta_distrain_role: slot.role, __meta_distrain_rank: String(slot.rank) },
+        });
+      }
+    }
+    return groups;
+  }
+
+  /**
+   * Takes over the jobs a previous coordinator left in the store (called once, before serving).
+   * Ended jobs come back as they were (their parameters and predictions are not stored). A job that
+   * was still Pending cannot be resumed and fails with the reason. A Running job is re-adopted when
+   * its parameter servers still hold its state: its workers keep heartbeating here (same address),
+   * and any that stay silent past the straggler timeout are relaunched from the parameter server's
+   * version; otherwise it fails with the reason. Nothing is left at Running without an owner.
+   */
+  async restore(stored: readonly unknown[]): Promise<void> {
+    for (const doc of stored) {
+      const s = doc as Partial<StoredJobV1>;
+      if (s.storeVersion !== 1 || typeof s.id !== 'string' || !s.job || this.jobs.has(s.id)) {
+        this.options.logger.warn({ id: s.id, storeVersion: s.storeVersion }, 'skipping an unreadable stored job record');
+        continue;
+      }
+      const record = this.fromStored(s as StoredJobV1);
+      this.jobs.set(record.id, record);
+      if (isTerminal(record.state)) continue;
+      await this.adopt(record);
+    }
+  }
+
+  private async adopt(record: JobRecord): Promise<void> {
+    if (record.psShards.length > 0 && record.variables) {
+      record.ps = new ParameterClient({ jobId: record.id, shardAddresses: record.psShards, variables: record.variables, timeoutMs: this.rpcTimeoutMs });
+    }
+    if (record.state === JobStates.pending) {
+      this.fail(record, 'the coordinator restarted while the job was starting; submit it again');
+      return;
+    }
+    let version: number;
+    try {
+      if (!record.ps) throw new Error('no parameter-server shards recorded');
+      ({ version } = await record.ps.pull({}));
+    } catch (err) {
+      const e = err as { details?: string; message: string };
+      this.fail(record, `the coordinator restarted and the parameter servers no longer hold the job's state (${e.details ?? e.message})`);
+      return;
+    }
+    const now = Date.now();
+    for (const slot of record.workers.values()) {
+      if (slot.status !== 'done') slot.status = 'running';
+      slot.lastSeenMs = now;
+    }
+    this.metrics.jobStarted(record.id, [...new Set([...record.workers.values()].map((w) => w.role))], version);
+    this.log(
+      record,
+      'warn',
+      `the coordinator restarted; re-adopted the job at step ${version}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
+    );
+    this.save(record);
+    await this.maybeFinish(record);
+  }
+
+  private toStored(record: JobRecord): StoredJobV1 {
+    return {
+      storeVersion: 1,
+      id: record.id,
+      job: record.job,
+      state: record.state,
+      reason: record.reason,
+      createdAtMs: record.createdAtMs,
+      startedAtMs: record.startedAtMs,
+      finishedAtMs: record.finishedAtMs,
+      ...(record.dataset ? { dataset: record.dataset } : {}),
+      stepsPerEpoch: record.stepsPerEpoch,
+      backend: record.backend,
+      progress: record.progress,
+      epochs: record.epochs,
+      trainStartMs: record.trainStartMs,
+      epochEndMs: record.epochEndMs,
+      psShards: record.psShards,
+      workers: [...record.workers.values()].map((w) => ({ role: w.role, rank: w.rank, restarts: w.restarts, status: w.status })),
+    };
+  }
+
+  private fromStored(s: StoredJobV1): JobRecord {
+    const workers = new Map<string, WorkerSlot>();
+    for (const w of s.workers) workers.set(`${w.role}-${w.rank}`, { role: w.role, rank: w.rank, restarts: w.restarts, status: w.status, lastSeenMs: Date.now() });
+    return {
+      id: s.id,
+      job: s.job,
+      state: s.state,
+      reason: s.reason,
+      createdAtMs: s.createdAtMs,
+      startedAtMs: s.startedAtMs,
+      finishedAtMs: s.finishedAtMs,
+      ...(s.dataset ? { dataset: s.dataset, variables: describeModel(s.job.spec.model.layers, s.dataset.featureShape).variables } : {}),
+      stepsPerEpoch: s.stepsPerEpoch,
+      backend: s.backend,
+      progress: { ...s.progress, loss: Number(s.progress.loss ?? Number.NaN) },
+      epochs: s.epochs,
+      trainStartMs: s.trainStartMs,
+      epochEndMs: s.epochEndMs,
+      psShards: s.psShards,
+      workers,
+      abort: new AbortController(),
+    };
+  }
+
+  /** Saves the job's record to the store now. */
+  private save(record: JobRecord): void {
+    const store = this.options.store;
+    if (!store) return;
+    const timer = this.saveTimers.get(record.id);
+    if (timer) clearTimeout(timer);
+    this.saveTimers.delete(record.id);
+    store.saveJob(record.id, this.toStored(record));
+  }
+
+  /** Saves the job's record within {@link PROGRESS_SAVE_INTERVAL_MS} (progress changes often). */
+  private saveSoon(record: JobRecord): void {
+    if (!this.options.store || this.saveTimers.has(record.id)) return;
+    const timer = setTimeout(() => this.save(record), PROGRESS_SAVE_INTERVAL_MS);
+    timer.unref();
+    this.saveTimers.set(record.id, timer);
+  }
+
+  /**
+   * Coordinator shutdown: cancels every job still active, or, with `keepJobsOnClose`, saves them as
+   * they are for the next coordinator.
+   */
   async close(): Promise<void> {
     clearInterval(this.monitor);
-    await Promise.all([...this.jobs.values()].map((r) => (isTerminal(r.state) ? undefined : this.end(r, JobStates.cancelled, 'coordinator shut down'))));
+    if (this.options.keepJobsOnClose && this.options.store) {
+      for (const r of this.jobs.values()) {
+        r.abort.abort();
+        this.save(r);
+      }
+    } else {
+      await Promise.all([...this.jobs.values()].map((r) => (isTerminal(r.state) ? undefined : this.end(r, JobStates.cancelled, 'coordinator shut down'))));
+    }
     this.loader.close();
   }
 }

@@ -24,6 +24,15 @@ function streamError(logger: Logger, call: ServerWritableStream<unknown, unknown
   call.destroy(Object.assign(new Error(), toGrpcStatus(err, (e) => logger.error({ err: e }, 'internal error'))));
 }
 
+/** The host part of a grpc-js peer (`127.0.0.1:5000`, `ipv4:10.0.0.7:5000`, `[::1]:5000`). */
+export function peerHost(peer: string): string {
+  const p = peer.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(p);
+  if (bracketed) return bracketed[1] ?? '';
+  const i = p.lastIndexOf(':');
+  return i > 0 && p.indexOf(':') === i ? p.slice(0, i) : p;
+}
+
 /** The JobService and WorkerService gRPC bindings of the coordinator. */
 export function coordinatorServices(manager: JobManager, events: EventBus, exportModel: ModelExporter, logger: Logger): ServiceBinding[] {
   const proto = distrainProto();
@@ -111,7 +120,7 @@ export function coordinatorServices(manager: JobManager, events: EventBus, expor
     Heartbeat: (call, callback) =>
       respond(logger, callback, () => {
         if (call.request.backend) manager.setBackend(call.request.jobId, call.request.backend);
-        return manager.heartbeat(call.request);
+        return manager.heartbeat(call.request, peerHost(call.getPeer()));
       }),
     ReportEvaluation: (call, callback) =>
       respond(logger, callback, () => {

@@ -63,6 +63,8 @@ export interface LoaderServiceOptions {
   logger?: Logger;
   /** Called after every batch is handed to gRPC (metrics hook). Must not throw. */
   onBatch?: (info: BatchSentInfo) => void;
+  /** Called when a job is released (metrics drop its series). Must not throw. */
+  onRelease?: (jobId: string) => void;
   /** Dataset source. @default loadDataset (the process-wide cache) */
   loadDataset?: (spec: NonNullable<StreamBatchesRequest__Output['dataset']>) => Promise<Dataset>;
 }
@@ -70,6 +72,8 @@ export interface LoaderServiceOptions {
 /** One open StreamBatches call. */
 interface OpenStream {
   jobId: string;
+  /** Batches written and not yet flushed to the network. */
+  queued(): number;
   /** Ends the call with `err` as its status and stops producing. */
   abort(err: unknown): void;
 }
@@ -80,6 +84,8 @@ export interface LoaderService {
   binding: ServiceBinding;
   /** Open StreamBatches calls, of one job or of all jobs. */
   openStreams(jobId?: string): number;
+  /** Batches written to open streams and not yet flushed (gRPC send buffers), over all streams. */
+  queuedBatches(): number;
   /**
    * Ends every open stream with UNAVAILABLE (shutdown): clients reconnect, to this loader once it
    * is back or to another replica, and resume from their next step.
@@ -177,6 +183,7 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
     for (const s of open)
       s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
     if (open.length > 0) logger.info({ jobId, cancelled: open.length }, 'job released');
+    options.onRelease?.(jobId);
     callback(null, { cancelledStreams: open.length });
   }
 
@@ -192,6 +199,7 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
     };
     const entry: OpenStream = {
       jobId: req.jobId,
+      queued: () => call.writableLength,
       abort: (err) => {
         if (stopped) return;
         stop();
@@ -315,6 +323,11 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
       if (jobId !== undefined) return streams.get(jobId)?.size ?? 0;
       let n = 0;
       for (const set of streams.values()) n += set.size;
+      return n;
+    },
+    queuedBatches: () => {
+      let n = 0;
+      for (const set of streams.values()) for (const s of set) n += s.queued();
       return n;
     },
     closeAll: (reason) => {

@@ -4,12 +4,17 @@
  * gracefully on SIGTERM/SIGINT.
  *
  *   node --import tsx services/data-loader/src/main.ts [--port N] [--host H] [--max-message-bytes B]
+ *        [--metrics-port M]
  *
- * Env: DISTRAIN_LOADER_PORT, DISTRAIN_LOADER_HOST, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL.
+ * Env: DISTRAIN_LOADER_PORT, DISTRAIN_LOADER_HOST, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL,
+ * DISTRAIN_LOADER_METRICS_PORT or DISTRAIN_METRICS_PORT (Prometheus /metrics; 0 = any free port,
+ * printed as `metricsPort`; unset = none).
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../../packages/core/src/logger.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../packages/core/src/proto.ts';
+import { createLoaderMetrics, createRoleRegistry, startMetricsServer } from '../../../packages/core/src/metrics/index.ts';
+import type { LoaderMetrics } from '../../../packages/core/src/metrics/index.ts';
 import { startLoaderServer } from './loader-service.ts';
 
 const { values } = parseArgs({
@@ -18,6 +23,7 @@ const { values } = parseArgs({
     host: { type: 'string' },
     'max-message-bytes': { type: 'string' },
     'log-level': { type: 'string' },
+    'metrics-port': { type: 'string' },
   },
   strict: true,
 });
@@ -52,15 +58,35 @@ const logger = createLogger({
   level: values['log-level'] ?? process.env.DISTRAIN_LOG_LEVEL ?? 'info',
 });
 
+const metricsPortRaw = values['metrics-port'] ?? process.env.DISTRAIN_LOADER_METRICS_PORT ?? process.env.DISTRAIN_METRICS_PORT;
+const registry = createRoleRegistry();
+// The gauges read the service at scrape time, after `loader` below exists.
+const metrics: LoaderMetrics = createLoaderMetrics(registry, {
+  streams: () => loader.service.openStreams(),
+  queuedBatches: () => loader.service.queuedBatches(),
+});
 const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-const loader = await startLoaderServer({ address, maxMessageBytes, logger });
-process.stdout.write(`${JSON.stringify({ event: 'listening', port: loader.server.port })}\n`);
+const loader = await startLoaderServer({
+  address,
+  maxMessageBytes,
+  logger,
+  onBatch: (b) => metrics.batch(b),
+  onRelease: (jobId) => metrics.released(jobId),
+});
+const metricsServer =
+  metricsPortRaw === undefined || metricsPortRaw === ''
+    ? undefined
+    : await startMetricsServer({ registry, host, port: intOption('--metrics-port', metricsPortRaw, 0, 0, 65_535) });
+process.stdout.write(
+  `${JSON.stringify({ event: 'listening', port: loader.server.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
+);
 
 let stopping = false;
 function shutdown(signal: string): void {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'data-loader shutting down');
+  void metricsServer?.close();
   loader.shutdown(5_000).then(
     () => process.exit(0),
     (err: unknown) => {

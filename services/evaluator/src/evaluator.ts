@@ -1,6 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches, unary, workerClient } from '@distrain/core';
-import type { EvaluationResult, Logger, ParameterClient, WorkerConfig } from '@distrain/core';
+import { NOOP_EVALUATOR_METRICS, datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches, unary, workerClient } from '@distrain/core';
+import type { EvaluationResult, EvaluatorMetrics, Logger, ParameterClient, WorkerConfig } from '@distrain/core';
 
 /** Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch. */
 export class EpochEvaluation {
@@ -67,10 +67,15 @@ export class EpochEvaluation {
  * batch-norm inference), no gradients, the unshuffled test split. Training never waits for it: the
  * parameter server keeps each epoch's snapshot until the evaluator has pulled it.
  */
-export async function runEvaluator(config: WorkerConfig, logger: Logger): Promise<void> {
+export async function runEvaluator(
+  config: WorkerConfig,
+  logger: Logger,
+  options: { metrics?: EvaluatorMetrics; metricsPort?: number } = {},
+): Promise<void> {
   const { job, dataset } = config;
   const spec = job.spec;
-  const session = await openWorkerSession(config, logger);
+  const metrics = options.metrics ?? NOOP_EVALUATOR_METRICS;
+  const session = await openWorkerSession(config, logger, options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort });
   const { heartbeat, runtime, ps, loader } = session;
   heartbeat.start();
   const coordinator = workerClient(config.coordinator);
@@ -104,7 +109,9 @@ export async function runEvaluator(config: WorkerConfig, logger: Logger): Promis
       if (signal.aborted) break;
       const result = acc.result(epoch, snapshot.version, (performance.now() - started) / 1000);
       logger.info({ epoch, testAccuracy: result.testAccuracy, testLoss: result.testLoss }, 'epoch evaluated');
-      await unary(coordinator, coordinator.reportEvaluation, { jobId: config.jobId, result, predictionsCsv: acc.csv() }, { timeoutMs: 30_000, retries: 5 });
+      metrics.epoch({ epoch, testAccuracy: Number(result.testAccuracy), testLoss: Number(result.testLoss), samples: Number(result.numSamples), evalSeconds: Number(result.evalSeconds) });
+      // Idempotent per epoch; retried for about a minute so a coordinator restart does not lose it.
+      await unary(coordinator, coordinator.reportEvaluation, { jobId: config.jobId, result, predictionsCsv: acc.csv() }, { timeoutMs: 30_000, retries: 25, backoffMs: 500, signal });
     }
     if (!signal.aborted) await heartbeat.beat('done');
   } finally {

@@ -1,5 +1,5 @@
-import { datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches } from '@distrain/core';
-import type { Logger, ParamMap, ParameterClient, PsPushPullInput, PsPushPullResult, WorkerConfig } from '@distrain/core';
+import { NOOP_TRAINER_METRICS, datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches } from '@distrain/core';
+import type { Logger, ParamMap, ParameterClient, PsPushPullInput, PsPushPullResult, TrainerMetrics, WorkerConfig } from '@distrain/core';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 /** Sums `src` into `dst` per variable (gradient accumulation over micro-batches). */
@@ -19,10 +19,15 @@ function addInto(dst: ParamMap, src: ParamMap): void {
  * forward in training mode, loss, backward, push the gradient sums and load the parameters the
  * parameter server answers with. Resumes from the parameter server's version after a restart.
  */
-export async function runTrainer(config: WorkerConfig, logger: Logger): Promise<void> {
+export async function runTrainer(
+  config: WorkerConfig,
+  logger: Logger,
+  options: { metrics?: TrainerMetrics; metricsPort?: number } = {},
+): Promise<void> {
   const { job, dataset } = config;
   const spec = job.spec;
-  const session = await openWorkerSession(config, logger);
+  const metrics = options.metrics ?? NOOP_TRAINER_METRICS;
+  const session = await openWorkerSession(config, logger, options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort });
   const { heartbeat, runtime, ps, loader } = session;
   const spe = config.stepsPerEpoch;
   const totalSteps = spe * spec.epochs;
@@ -91,7 +96,18 @@ export async function runTrainer(config: WorkerConfig, logger: Logger): Promise<
         const res = await pushWithRetry(ps, { rank: config.rank, step, sampleCount: count, grads, states, lossSum }, heartbeat.signal, logger);
         const t2 = performance.now();
         runtime.setParameters(res.params);
+        const stepStart = mark;
         mark = performance.now();
+        metrics.step({
+          seconds: (mark - stepStart) / 1000,
+          dataSeconds: (t0 - stepStart) / 1000,
+          computeSeconds: (t1 - t0) / 1000,
+          psSeconds: (t2 - t1) / 1000,
+          samples: count,
+          loss: res.meanLoss,
+          globalStep: res.version,
+          epoch: Math.floor((res.version - 1) / spe) + 1,
+        });
         timing.computeMs += t1 - t0;
         timing.psMs += t2 - t1;
         timing.applyMs += mark - t2;

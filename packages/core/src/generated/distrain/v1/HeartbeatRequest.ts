@@ -19,6 +19,11 @@ export interface HeartbeatRequest {
    * Compute backend the worker selected ("wasm", "tensorflow", "cpu").
    */
   'backend'?: (string);
+  /**
+   * Port of the worker's Prometheus /metrics endpoint (0: none); the coordinator lists it for
+   * scraping (http service discovery at /sd/workers on its metrics port).
+   */
+  'metricsPort'?: (number);
 }
 
 export interface HeartbeatRequest__Output {
@@ -38,4 +43,9 @@ export interface HeartbeatRequest__Output {
    * Compute backend the worker selected ("wasm", "tensorflow", "cpu").
    */
   'backend': (string);
+  /**
+   * Port of the worker's Prometheus /metrics endpoint (0: none); the coordinator lists it for
+   * scraping (http service discovery at /sd/workers on its metrics port).
+   */
+  'metricsPort': (number);
 }
