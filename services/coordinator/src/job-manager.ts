@@ -300,14 +300,19 @@ export class JobManager {
     this.metrics.launched(slot.role);
     void handle.exited.then((exit) => {
       if (slot.handle !== handle || isTerminal(record.state)) return;
-      if (exit.code === 0 && slot.status === 'done') return this.maybeFinish(record);
-      if (exit.code === 0) slot.status = 'done';
-      else this.workerFailed(record, slot, exit.reason);
-      return this.maybeFinish(record);
+      // A worker stopped for silence ('failed') failed, whatever its exit code says.
+      if (exit.code === 0 && slot.status !== 'failed') {
+        slot.status = 'done';
+        return this.maybeFinish(record);
+      }
+      this.workerFailed(record, slot, slot.status === 'failed' ? 'heartbeat timeout' : exit.reason);
+      return undefined;
     });
   }
 
   private workerFailed(record: JobRecord, slot: WorkerSlot, reason: string): void {
+    // Detach the handle first: its exit and a liveness stop may both report this one failure.
+    slot.handle = undefined;
     const name = `${slot.role} ${slot.role === 'trainer' ? `rank ${slot.rank} ` : ''}`;
     const limit = record.job.spec.fault.maxRestarts;
     if (slot.restarts >= limit) {
