@@ -32,7 +32,7 @@ export async function runReference(quick: boolean, notes: string[] = [], runs: T
     return [];
   }
   const epochs = quick ? 1 : 3;
-  const res = spawnSync(PYTHON, [SCRIPT, String(epochs)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const res = spawnSync(PYTHON, [SCRIPT, String(epochs)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
   if (res.status !== 0) throw new Error(`reference.py failed: ${res.stderr}`);
   const torch = JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as Run & { torch: string };
   const distrain = runs.get('distrain-2') ?? (await distrainRun(2, epochs, 'wasm'));

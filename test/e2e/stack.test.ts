@@ -77,6 +77,9 @@ test('the exported model loads with tf.loadLayersModel and reproduces the accura
   assert.equal(res.code, 0, res.stderr);
   await selectBackend('cpu');
   const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+  const meta = modelJson.userDefinedMetadata?.['distrain'] as { featureScale: number; classNames: string[] } | undefined;
+  assert.ok(Math.abs((meta?.featureScale ?? 0) - 1 / 255) < 1e-8, 'model.json says how to scale inputs');
+  assert.equal(meta?.classNames.length, 10);
   const weights = readFileSync(join(out, 'weights.bin'));
   const manifest = modelJson.weightsManifest[0];
   assert.ok(manifest);

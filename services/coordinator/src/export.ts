@@ -15,7 +15,16 @@ export async function exportLayersModel(job: TrainingJob, dataset: DatasetInfo, 
     featureScale: dataset.featureScale,
   });
   try {
-    return await runtime.exportModel(params);
+    // The model takes float inputs already multiplied by featureScale (pixels / 255): say so in model.json.
+    return await runtime.exportModel(params, {
+      distrain: {
+        job: job.metadata.name,
+        inputShape: dataset.featureShape,
+        featureScale: dataset.featureScale,
+        classNames: dataset.classNames,
+        loss: job.spec.loss,
+      },
+    });
   } finally {
     runtime.dispose();
   }

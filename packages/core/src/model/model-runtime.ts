@@ -294,7 +294,7 @@ export class ModelRuntime {
    * The model in TensorFlow.js layers format, built from stock layers (`portable`), so plain
    * `tf.loadLayersModel` loads it. `params` default to the runtime's current values.
    */
-  async exportModel(params?: ParamMap): Promise<ExportedModel> {
+  async exportModel(params?: ParamMap, userDefinedMetadata?: Record<string, unknown>): Promise<ExportedModel> {
     this.checkAlive();
     const values = params ?? this.getParameters();
     const portable = buildModel(this.layers, { inputShape: this.inputShape, portable: true });
@@ -318,6 +318,7 @@ export class ModelRuntime {
             generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
             convertedBy: null,
             weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+            ...(userDefinedMetadata === undefined ? {} : { userDefinedMetadata: userDefinedMetadata as NonNullable<tf.io.ModelJSON['userDefinedMetadata']> }),
           };
           exported = { modelJson: JSON.stringify(json), weights: Buffer.from(weightData) };
           return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
