@@ -15,11 +15,21 @@ const WORKERS = 4;
 /** The plain loop a user would write for SGD: one pass, sum and update fused. */
 function plainSgd(p: Float32Array, g: Float32Array[], lrScale: number): void {
   const [g0, g1, g2, g3] = g as [Float32Array, Float32Array, Float32Array, Float32Array];
-  for (let i = 0; i < p.length; i++) p[i] = (p[i] as number) - lrScale * ((g0[i] as number) + (g1[i] as number) + (g2[i] as number) + (g3[i] as number));
+  for (let i = 0; i < p.length; i++)
+    p[i] =
+      (p[i] as number) -
+      lrScale * ((g0[i] as number) + (g1[i] as number) + (g2[i] as number) + (g3[i] as number));
 }
 
 /** The plain fused loop for Adam (bias correction folded into the step size). */
-function plainAdam(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array[], scale: number, t: number): void {
+function plainAdam(
+  p: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  g: Float32Array[],
+  scale: number,
+  t: number,
+): void {
   const [g0, g1, g2, g3] = g as [Float32Array, Float32Array, Float32Array, Float32Array];
   const b1 = 0.9;
   const b2 = 0.999;
@@ -38,7 +48,9 @@ function plainAdam(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32
 export function runAggregation(quick: boolean): BenchRow[] {
   const n = quick ? 2_000_000 : 10_000_000;
   const rounds = quick ? 5 : 9;
-  const grads = Array.from({ length: WORKERS }, (_, w) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + w) * 1e-3));
+  const grads = Array.from({ length: WORKERS }, (_, w) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i + w) * 1e-3),
+  );
   const bytesRead = WORKERS * n * 4;
   const scale = 1 / 512;
   const rows: BenchRow[] = [];

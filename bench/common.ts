@@ -26,13 +26,43 @@ export function sig(x: number, digits = 4): number {
 }
 
 /** Builds a row from a rate (higher is better). */
-export function rateRow(bench: string, metric: string, unit: string, value: number, peer: string, peerValue: number): BenchRow {
-  return { bench, metric, value: sig(value), unit, peer, peerValue: sig(peerValue), ratio: sig(value / peerValue, 3) };
+export function rateRow(
+  bench: string,
+  metric: string,
+  unit: string,
+  value: number,
+  peer: string,
+  peerValue: number,
+): BenchRow {
+  return {
+    bench,
+    metric,
+    value: sig(value),
+    unit,
+    peer,
+    peerValue: sig(peerValue),
+    ratio: sig(value / peerValue, 3),
+  };
 }
 
 /** Builds a row from a duration (lower is better; ratio > 1 means faster than the peer). */
-export function timeRow(bench: string, metric: string, unit: string, value: number, peer: string, peerValue: number): BenchRow {
-  return { bench, metric, value: sig(value), unit, peer, peerValue: sig(peerValue), ratio: sig(peerValue / value, 3) };
+export function timeRow(
+  bench: string,
+  metric: string,
+  unit: string,
+  value: number,
+  peer: string,
+  peerValue: number,
+): BenchRow {
+  return {
+    bench,
+    metric,
+    value: sig(value),
+    unit,
+    peer,
+    peerValue: sig(peerValue),
+    ratio: sig(peerValue / value, 3),
+  };
 }
 
 /** `--json` and `--quick`, shared by every benchmark entry point. */
@@ -51,7 +81,15 @@ export function printRows(rows: readonly BenchRow[], json: boolean): void {
     return;
   }
   const header = ['bench', 'metric', 'value', 'unit', 'peer', 'peer value', 'ratio'];
-  const lines = rows.map((r) => [r.bench, r.metric, String(r.value), r.unit, r.peer, String(r.peerValue), String(r.ratio)]);
+  const lines = rows.map((r) => [
+    r.bench,
+    r.metric,
+    String(r.value),
+    r.unit,
+    r.peer,
+    String(r.peerValue),
+    String(r.ratio),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
   const fmt = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ');
   process.stdout.write(`${fmt(header)}\n${fmt(widths.map((w) => '-'.repeat(w)))}\n`);

@@ -25,25 +25,55 @@ export function torchMissing(): string | null {
 }
 
 /** Runs the reference benchmark; reuses the training benchmark's runs when given. */
-export async function runReference(quick: boolean, notes: string[] = [], runs: TrainingRuns = new Map()): Promise<BenchRow[]> {
+export async function runReference(
+  quick: boolean,
+  notes: string[] = [],
+  runs: TrainingRuns = new Map(),
+): Promise<BenchRow[]> {
   const missing = torchMissing();
   if (missing) {
     notes.push(`reference skipped: ${missing}`);
     return [];
   }
   const epochs = quick ? 1 : 3;
-  const res = spawnSync(PYTHON, [SCRIPT, String(epochs)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
+  const res = spawnSync(PYTHON, [SCRIPT, String(epochs)], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+  });
   if (res.status !== 0) throw new Error(`reference.py failed: ${res.stderr}`);
   const torch = JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as Run & { torch: string };
   const distrain = runs.get('distrain-2') ?? (await distrainRun(2, epochs, 'wasm'));
   const peer = `pytorch-${torch.torch}-1-thread`;
-  const rows = [rateRow('reference', 'samples_per_s_2_trainers', 'samples/s', distrain.samplesPerSecond, peer, torch.samplesPerSecond)];
+  const rows = [
+    rateRow(
+      'reference',
+      'samples_per_s_2_trainers',
+      'samples/s',
+      distrain.samplesPerSecond,
+      peer,
+      torch.samplesPerSecond,
+    ),
+  ];
   const inProcess = runs.get('in-process');
-  if (inProcess) rows.push(rateRow('reference', 'samples_per_s_in_process_tfjs', 'samples/s', inProcess.samplesPerSecond, peer, torch.samplesPerSecond));
+  if (inProcess)
+    rows.push(
+      rateRow(
+        'reference',
+        'samples_per_s_in_process_tfjs',
+        'samples/s',
+        inProcess.samplesPerSecond,
+        peer,
+        torch.samplesPerSecond,
+      ),
+    );
   if (distrain.timeToTarget !== null && torch.timeToTarget !== null) {
-    rows.push(timeRow('reference', 'time_to_85pct_2_trainers', 's', distrain.timeToTarget, peer, torch.timeToTarget));
+    rows.push(
+      timeRow('reference', 'time_to_85pct_2_trainers', 's', distrain.timeToTarget, peer, torch.timeToTarget),
+    );
   } else {
-    notes.push(`reference time to 85%: not reached in ${epochs} epoch(s) (distrain ${distrain.accuracy}, pytorch ${torch.accuracy})`);
+    notes.push(
+      `reference time to 85%: not reached in ${epochs} epoch(s) (distrain ${distrain.accuracy}, pytorch ${torch.accuracy})`,
+    );
   }
   return rows;
 }

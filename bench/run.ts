@@ -32,7 +32,10 @@ const rows: BenchRow[] = [];
 
 /** Runs a benchmark script in its own process (they start servers of their own) and reads its JSON lines. */
 function child(script: string, args: string[]): Record<string, unknown>[] {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', `${here}${script}`, '--json', ...args], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const res = spawnSync(process.execPath, ['--import', 'tsx', `${here}${script}`, '--json', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  });
   if (res.status !== 0) throw new Error(`${script} failed (${res.status}): ${res.stderr.slice(-2000)}`);
   return res.stdout
     .split('\n')
@@ -46,11 +49,18 @@ function emit(newRows: BenchRow[]): void {
 }
 
 const started = performance.now();
-if (!json) process.stderr.write(`distrain benchmarks (${quick ? 'quick' : 'full'}) on ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
+if (!json)
+  process.stderr.write(
+    `distrain benchmarks (${quick ? 'quick' : 'full'}) on ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}\n`,
+  );
 if (wanted('transport')) emit(child('transport.ts', quick ? ['--quick'] : []) as unknown as BenchRow[]);
 if (wanted('aggregation')) emit(runAggregation(quick));
 if (wanted('loader')) {
-  const r = child('loader.ts', ['--runs', quick ? '3' : '5'])[0] as { loaderMBps: number; bareGrpcMBps: number; rawTcpMBps: number };
+  const r = child('loader.ts', ['--runs', quick ? '3' : '5'])[0] as {
+    loaderMBps: number;
+    bareGrpcMBps: number;
+    rawTcpMBps: number;
+  };
   emit([
     rateRow('loader', 'fashion_mnist_batch128_MBps', 'MB/s', r.loaderMBps, 'bare-grpc', r.bareGrpcMBps),
     rateRow('loader', 'fashion_mnist_batch128_MBps', 'MB/s', r.loaderMBps, 'raw-tcp', r.rawTcpMBps),

@@ -9,7 +9,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { loadDataset, parseJobText, selectBackend, trainReference, validateJob } from '../packages/core/src/index.ts';
+import {
+  loadDataset,
+  parseJobText,
+  selectBackend,
+  trainReference,
+  validateJob,
+} from '../packages/core/src/index.ts';
 import { benchArgs, printRows, rateRow, timeRow } from './common.ts';
 import type { BenchRow } from './common.ts';
 
@@ -38,10 +44,25 @@ function timeToTarget(epochs: { testAccuracy: number; seconds: number }[]): numb
 /** `distrain run` of the example through the whole system. */
 export function distrainRun(trainers: number, epochs: number, backend: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${ROOT}packages/cli/bin/distrain.js`, 'run', SPEC, '--trainers', String(trainers), '--epochs', String(epochs), '--backend', backend, '--json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        `${ROOT}packages/cli/bin/distrain.js`,
+        'run',
+        SPEC,
+        '--trainers',
+        String(trainers),
+        '--epochs',
+        String(epochs),
+        '--backend',
+        backend,
+        '--json',
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -49,8 +70,18 @@ export function distrainRun(trainers: number, epochs: number, backend: string): 
     child.on('exit', (code) => {
       const last = out.trim().split('\n').at(-1) ?? '';
       if (code !== 0) return reject(new Error(`distrain run failed (${code}): ${err}`));
-      const s = JSON.parse(last) as { samplesPerSecond: number; finalTestAccuracy: number; backend: string; epochs: { testAccuracy: number; seconds: number }[] };
-      resolve({ samplesPerSecond: s.samplesPerSecond, timeToTarget: timeToTarget(s.epochs), accuracy: s.finalTestAccuracy, backend: s.backend });
+      const s = JSON.parse(last) as {
+        samplesPerSecond: number;
+        finalTestAccuracy: number;
+        backend: string;
+        epochs: { testAccuracy: number; seconds: number }[];
+      };
+      resolve({
+        samplesPerSecond: s.samplesPerSecond,
+        timeToTarget: timeToTarget(s.epochs),
+        accuracy: s.finalTestAccuracy,
+        backend: s.backend,
+      });
     });
   });
 }
@@ -86,7 +117,11 @@ async function referenceRun(epochs: number, backend: 'wasm' | 'cpu' | 'tensorflo
 export type TrainingRuns = Map<string, Run>;
 
 /** Runs the training benchmark; returns its rows (and notes for what could not be measured). */
-export async function runTraining(quick: boolean, notes: string[] = [], runs: TrainingRuns = new Map()): Promise<BenchRow[]> {
+export async function runTraining(
+  quick: boolean,
+  notes: string[] = [],
+  runs: TrainingRuns = new Map(),
+): Promise<BenchRow[]> {
   const epochs = quick ? 1 : 3;
   const reference = await referenceRun(epochs, 'wasm');
   runs.set('in-process', reference);
@@ -94,11 +129,31 @@ export async function runTraining(quick: boolean, notes: string[] = [], runs: Tr
   for (const trainers of [1, 2]) {
     const run = await distrainRun(trainers, epochs, reference.backend);
     runs.set(`distrain-${trainers}`, run);
-    rows.push(rateRow('training', `samples_per_s_${trainers}_trainer${trainers > 1 ? 's' : ''}`, 'samples/s', run.samplesPerSecond, `in-process-tfjs-${reference.backend}`, reference.samplesPerSecond));
+    rows.push(
+      rateRow(
+        'training',
+        `samples_per_s_${trainers}_trainer${trainers > 1 ? 's' : ''}`,
+        'samples/s',
+        run.samplesPerSecond,
+        `in-process-tfjs-${reference.backend}`,
+        reference.samplesPerSecond,
+      ),
+    );
     if (run.timeToTarget !== null && reference.timeToTarget !== null) {
-      rows.push(timeRow('training', `time_to_85pct_${trainers}_trainer${trainers > 1 ? 's' : ''}`, 's', run.timeToTarget, `in-process-tfjs-${reference.backend}`, reference.timeToTarget));
+      rows.push(
+        timeRow(
+          'training',
+          `time_to_85pct_${trainers}_trainer${trainers > 1 ? 's' : ''}`,
+          's',
+          run.timeToTarget,
+          `in-process-tfjs-${reference.backend}`,
+          reference.timeToTarget,
+        ),
+      );
     } else {
-      notes.push(`time to 85% with ${trainers} trainer(s): not reached in ${epochs} epoch(s) (distrain ${run.accuracy}, reference ${reference.accuracy})`);
+      notes.push(
+        `time to 85% with ${trainers} trainer(s): not reached in ${epochs} epoch(s) (distrain ${run.accuracy}, reference ${reference.accuracy})`,
+      );
     }
   }
   return rows;

@@ -35,7 +35,11 @@ async function job(id: string): Promise<Job__Output> {
   return (await unary(client, client.getJob, { id }, { timeoutMs: 5_000, retries: 3 })).job as Job__Output;
 }
 
-async function waitFor(id: string, done: (j: Job__Output) => boolean, timeoutMs: number): Promise<Job__Output> {
+async function waitFor(
+  id: string,
+  done: (j: Job__Output) => boolean,
+  timeoutMs: number,
+): Promise<Job__Output> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const j = await job(id);
@@ -70,38 +74,54 @@ test('a killed trainer is restarted, resumes, and the job succeeds', { timeout: 
   const id = await submit(spec(3, '{ stragglerTimeoutMs: 5000, maxRestarts: 2 }'));
   await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 30, 120_000);
   process.kill(trainerPid(id, 1), 'SIGKILL');
-  const final = await waitFor(id, (j) => j.state !== 'JOB_STATE_RUNNING' && j.state !== 'JOB_STATE_PENDING', 180_000);
+  const final = await waitFor(
+    id,
+    (j) => j.state !== 'JOB_STATE_RUNNING' && j.state !== 'JOB_STATE_PENDING',
+    180_000,
+  );
   assert.equal(final.state, 'JOB_STATE_SUCCEEDED', final.reason);
   assert.equal(final.epochs.length, 3);
   assert.ok((final.epochs.at(-1)?.testAccuracy ?? 0) > 0.85);
 });
 
-test('a hung trainer (SIGSTOP) is detected by its heartbeats, replaced, and the job succeeds', { timeout: 240_000 }, async () => {
-  const id = await submit(spec(2, '{ stragglerTimeoutMs: 3000, maxRestarts: 2 }'));
-  await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 30, 120_000);
-  const pid = trainerPid(id, 0);
-  process.kill(pid, 'SIGSTOP');
-  try {
-    const final = await waitFor(id, (j) => j.state !== 'JOB_STATE_RUNNING' && j.state !== 'JOB_STATE_PENDING', 180_000);
-    assert.equal(final.state, 'JOB_STATE_SUCCEEDED', final.reason);
-    assert.equal(final.epochs.length, 2);
-  } finally {
+test(
+  'a hung trainer (SIGSTOP) is detected by its heartbeats, replaced, and the job succeeds',
+  { timeout: 240_000 },
+  async () => {
+    const id = await submit(spec(2, '{ stragglerTimeoutMs: 3000, maxRestarts: 2 }'));
+    await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 30, 120_000);
+    const pid = trainerPid(id, 0);
+    process.kill(pid, 'SIGSTOP');
     try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone: the coordinator killed it
+      const final = await waitFor(
+        id,
+        (j) => j.state !== 'JOB_STATE_RUNNING' && j.state !== 'JOB_STATE_PENDING',
+        180_000,
+      );
+      assert.equal(final.state, 'JOB_STATE_SUCCEEDED', final.reason);
+      assert.equal(final.epochs.length, 2);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone: the coordinator killed it
+      }
     }
-  }
-});
+  },
+);
 
-test('past the restart limit the job fails with the reason, not stuck at Running', { timeout: 180_000 }, async () => {
-  const id = await submit(spec(20, '{ stragglerTimeoutMs: 5000, maxRestarts: 0 }'));
-  await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 10, 120_000);
-  process.kill(trainerPid(id, 1), 'SIGKILL');
-  const final = await waitFor(id, (j) => j.state !== 'JOB_STATE_RUNNING', 60_000);
-  assert.equal(final.state, 'JOB_STATE_FAILED');
-  assert.match(final.reason, /trainer rank 1 failed 1 times \(restart limit 0\)/);
-  // Teardown ran: the other trainer is gone too.
-  await sleep(2_000);
-  assert.throws(() => trainerPid(id, 0));
-});
+test(
+  'past the restart limit the job fails with the reason, not stuck at Running',
+  { timeout: 180_000 },
+  async () => {
+    const id = await submit(spec(20, '{ stragglerTimeoutMs: 5000, maxRestarts: 0 }'));
+    await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 10, 120_000);
+    process.kill(trainerPid(id, 1), 'SIGKILL');
+    const final = await waitFor(id, (j) => j.state !== 'JOB_STATE_RUNNING', 60_000);
+    assert.equal(final.state, 'JOB_STATE_FAILED');
+    assert.match(final.reason, /trainer rank 1 failed 1 times \(restart limit 0\)/);
+    // Teardown ran: the other trainer is gone too.
+    await sleep(2_000);
+    assert.throws(() => trainerPid(id, 0));
+  },
+);

@@ -23,35 +23,41 @@ const specFile = join(dir, 'mlp-no-dropout.json');
 writeFileSync(specFile, JSON.stringify(job));
 
 async function distributed(trainers: number): Promise<number> {
-  const res = await runCli(['run', specFile, '--trainers', String(trainers), '--backend', 'wasm', '--json'], { timeoutMs: 400_000 });
+  const res = await runCli(['run', specFile, '--trainers', String(trainers), '--backend', 'wasm', '--json'], {
+    timeoutMs: 400_000,
+  });
   assert.equal(res.code, 0, res.stderr.slice(-3000));
   const summary = res.json.at(-1) as { finalTestAccuracy: number; trainers: number };
   assert.equal(summary.trainers, trainers);
   return summary.finalTestAccuracy;
 }
 
-test('1 trainer, 2 trainers and an in-process tfjs loop agree on epoch-1 accuracy', { timeout: 900_000 }, async () => {
-  const one = await distributed(1);
-  const two = await distributed(2);
-  await selectBackend('wasm');
-  const data = await loadDataset({ name: 'fashion-mnist' });
-  const reference = await trainReference({
-    layers: [...job.spec.model.layers],
-    loss: job.spec.loss,
-    optimizer: job.spec.optimizer,
-    batchSize: job.spec.batchSize,
-    epochs: 1,
-    seed: job.spec.seed,
-    train: data.train,
-    test: data.test,
-    featureShape: data.featureShape,
-    featureScale: data.featureScale,
-    numClasses: data.numClasses,
-  });
-  const ref = reference.epochs[0]?.testAccuracy ?? 0;
-  process.stderr.write(`parity: 1 trainer ${one}, 2 trainers ${two}, in-process loop ${ref}\n`);
-  assert.ok(Math.abs(one - two) <= 0.005, `1 vs 2 trainers: ${one} vs ${two}`);
-  assert.ok(Math.abs(one - ref) <= 0.01, `1 trainer vs reference: ${one} vs ${ref}`);
-  assert.ok(Math.abs(two - ref) <= 0.01, `2 trainers vs reference: ${two} vs ${ref}`);
-  assert.ok(ref > 0.8, `reference accuracy ${ref}`);
-});
+test(
+  '1 trainer, 2 trainers and an in-process tfjs loop agree on epoch-1 accuracy',
+  { timeout: 900_000 },
+  async () => {
+    const one = await distributed(1);
+    const two = await distributed(2);
+    await selectBackend('wasm');
+    const data = await loadDataset({ name: 'fashion-mnist' });
+    const reference = await trainReference({
+      layers: [...job.spec.model.layers],
+      loss: job.spec.loss,
+      optimizer: job.spec.optimizer,
+      batchSize: job.spec.batchSize,
+      epochs: 1,
+      seed: job.spec.seed,
+      train: data.train,
+      test: data.test,
+      featureShape: data.featureShape,
+      featureScale: data.featureScale,
+      numClasses: data.numClasses,
+    });
+    const ref = reference.epochs[0]?.testAccuracy ?? 0;
+    process.stderr.write(`parity: 1 trainer ${one}, 2 trainers ${two}, in-process loop ${ref}\n`);
+    assert.ok(Math.abs(one - two) <= 0.005, `1 vs 2 trainers: ${one} vs ${two}`);
+    assert.ok(Math.abs(one - ref) <= 0.01, `1 trainer vs reference: ${one} vs ${ref}`);
+    assert.ok(Math.abs(two - ref) <= 0.01, `2 trainers vs reference: ${two} vs ${ref}`);
+    assert.ok(ref > 0.8, `reference accuracy ${ref}`);
+  },
+);

@@ -33,11 +33,28 @@ let jobId = '';
 let finalAccuracy = 0;
 
 test('submit --watch --json trains to the end and reports every epoch', { timeout: 300_000 }, async () => {
-  const res = await runCli(['submit', specFile, '--epochs', '2', '--watch', '--json', '--coordinator', stack.coordinator]);
+  const res = await runCli([
+    'submit',
+    specFile,
+    '--epochs',
+    '2',
+    '--watch',
+    '--json',
+    '--coordinator',
+    stack.coordinator,
+  ]);
   assert.equal(res.code, 0, res.stderr.slice(-3000));
-  const summary = res.json.at(-1) as { jobId: string; state: string; epochs: { epoch: number; testAccuracy: number }[]; finalTestAccuracy: number };
+  const summary = res.json.at(-1) as {
+    jobId: string;
+    state: string;
+    epochs: { epoch: number; testAccuracy: number }[];
+    finalTestAccuracy: number;
+  };
   assert.equal(summary.state, 'Succeeded');
-  assert.deepEqual(summary.epochs.map((e) => e.epoch), [1, 2]);
+  assert.deepEqual(
+    summary.epochs.map((e) => e.epoch),
+    [1, 2],
+  );
   assert.ok(summary.finalTestAccuracy > 0.85, `accuracy ${summary.finalTestAccuracy}`);
   jobId = summary.jobId;
   finalAccuracy = summary.finalTestAccuracy;
@@ -68,7 +85,10 @@ test('predictions come in dataset order and match the evaluator accuracy', async
     assert.ok(Math.abs(probs.reduce((a, b) => a + (b as number), 0) - 1) < 1e-3);
     if (r[1] === r[2]) correct++;
   });
-  assert.ok(Math.abs(correct / rows.length - finalAccuracy) < 1e-4, `csv accuracy ${correct / rows.length} vs ${finalAccuracy}`);
+  assert.ok(
+    Math.abs(correct / rows.length - finalAccuracy) < 1e-4,
+    `csv accuracy ${correct / rows.length} vs ${finalAccuracy}`,
+  );
 });
 
 test('the exported model loads with tf.loadLayersModel and reproduces the accuracy', async () => {
@@ -77,7 +97,8 @@ test('the exported model loads with tf.loadLayersModel and reproduces the accura
   assert.equal(res.code, 0, res.stderr);
   await selectBackend('cpu');
   const modelJson = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as tf.io.ModelJSON;
-  const meta = modelJson.userDefinedMetadata?.['distrain'] as { featureScale: number; classNames: string[] } | undefined;
+  const meta = modelJson.userDefinedMetadata?.['distrain'] as
+    { featureScale: number; classNames: string[] } | undefined;
   assert.ok(Math.abs((meta?.featureScale ?? 0) - 1 / 255) < 1e-8, 'model.json says how to scale inputs');
   assert.equal(meta?.classNames.length, 10);
   const weights = readFileSync(join(out, 'weights.bin'));
@@ -92,12 +113,20 @@ test('the exported model loads with tf.loadLayersModel and reproduces the accura
   );
   const data = await loadDataset({ name: 'mnist', sampleCount: 10000 });
   const n = data.test.count;
-  const x = tf.tidy(() => tf.tensor(Float32Array.from(data.test.features, (v) => v * data.featureScale), [n, ...data.featureShape]));
+  const x = tf.tidy(() =>
+    tf.tensor(
+      Float32Array.from(data.test.features, (v) => v * data.featureScale),
+      [n, ...data.featureShape],
+    ),
+  );
   const predicted = (model.predict(x) as tf.Tensor).argMax(-1).dataSync();
   let correct = 0;
   for (let i = 0; i < n; i++) if (predicted[i] === data.test.labels[i]) correct++;
   // Same weights and data; a different backend may flip a near-tie or two.
-  assert.ok(Math.abs(correct / n - finalAccuracy) <= 0.002, `exported ${correct / n} vs evaluator ${finalAccuracy}`);
+  assert.ok(
+    Math.abs(correct / n - finalAccuracy) <= 0.002,
+    `exported ${correct / n} vs evaluator ${finalAccuracy}`,
+  );
   x.dispose();
   model.dispose();
 });
@@ -140,7 +169,12 @@ test('bad input gets its status code and names the field; the coordinator stays 
 
 test('cancel stops a running job: state Cancelled, workers gone', { timeout: 120_000 }, async () => {
   const client = jobClient(stack.coordinator);
-  const res = await unary(client, client.submitJob, { spec: spec.replace('epochs: 5', 'epochs: 50') }, { timeoutMs: 60_000 });
+  const res = await unary(
+    client,
+    client.submitJob,
+    { spec: spec.replace('epochs: 5', 'epochs: 50') },
+    { timeoutMs: 60_000 },
+  );
   const id = res.job?.id ?? '';
   // Wait until it trains.
   for (let i = 0; i < 120; i++) {

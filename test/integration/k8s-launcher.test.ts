@@ -27,7 +27,9 @@ const dir = mkdtempSync(join(tmpdir(), 'distrain-k8s-'));
 const double = new KubeApiDouble({
   workdirMap: { '/app': ROOT },
   baseEnv: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, NODE_ENV: 'production' },
-  ...(process.env['DISTRAIN_TEST_VERBOSE'] ? { onPodLog: (pod: string, line: string) => process.stderr.write(`${pod}: ${line}\n`) } : {}),
+  ...(process.env['DISTRAIN_TEST_VERBOSE']
+    ? { onPodLog: (pod: string, line: string) => process.stderr.write(`${pod}: ${line}\n`) }
+    : {}),
 });
 const services: ServiceProcess[] = [];
 let kubeCoordinator: ServiceProcess;
@@ -37,13 +39,19 @@ let ps = '';
 
 /** examples/mnist-mlp.yaml with overrides, as the JSON the coordinator accepts. */
 function spec(edit: (s: Record<string, Record<string, unknown>>) => void = () => undefined): string {
-  const doc = parse(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')) as { spec: Record<string, Record<string, unknown>> };
+  const doc = parse(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')) as {
+    spec: Record<string, Record<string, unknown>>;
+  };
   doc.spec['epochs'] = 2 as unknown as Record<string, unknown>;
   edit(doc.spec);
   return JSON.stringify(doc);
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -61,7 +69,9 @@ async function runToEnd(c: JobServiceClient, specText: string, timeoutMs = 180_0
   const job = (await unary(c, c.submitJob, { spec: specText }, { timeoutMs: 60_000 })).job as Job__Output;
   return waitFor(`job ${job.id} to end`, timeoutMs, async () => {
     const j = await getJob(c, job.id);
-    return ['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'].includes(j.state) ? j : undefined;
+    return ['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'].includes(j.state)
+      ? j
+      : undefined;
   });
 }
 
@@ -76,14 +86,29 @@ function finalAccuracy(job: Job__Output): number {
 before(async () => {
   await double.start();
   // The worker PodTemplate as shipped (cpu overlay), in the test namespace.
-  for (const obj of kustomize('k8s/overlays/cpu').filter((o) => o.kind === 'PodTemplate')) double.seed('podtemplates', NAMESPACE, obj);
+  for (const obj of kustomize('k8s/overlays/cpu').filter((o) => o.kind === 'PodTemplate'))
+    double.seed('podtemplates', NAMESPACE, obj);
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, double.kubeconfig(NAMESPACE));
-  const [l, p] = await Promise.all([startService('data-loader', ['--port', '0']), startService('parameter-server', ['--port', '0', '--shard-index', '0'])]);
+  const [l, p] = await Promise.all([
+    startService('data-loader', ['--port', '0']),
+    startService('parameter-server', ['--port', '0', '--shard-index', '0']),
+  ]);
   services.push(l, p);
   loader = `127.0.0.1:${l.port}`;
   ps = `127.0.0.1:${p.port}`;
-  kubeCoordinator = await startService('coordinator', ['--port', '0', '--loader', loader, '--ps', ps, '--launcher', 'kubernetes', '--kubeconfig', kubeconfig]);
+  kubeCoordinator = await startService('coordinator', [
+    '--port',
+    '0',
+    '--loader',
+    loader,
+    '--ps',
+    ps,
+    '--launcher',
+    'kubernetes',
+    '--kubeconfig',
+    kubeconfig,
+  ]);
   services.push(kubeCoordinator);
   client = jobClient(`127.0.0.1:${kubeCoordinator.port}`);
 });
@@ -107,11 +132,18 @@ test('a 2-trainer job trains end to end through pods', { timeout: 240_000 }, asy
     clearInterval(watcher);
   }
   assert.equal(kubeJob.state, 'JOB_STATE_SUCCEEDED', kubeJob.reason);
-  assert.deepEqual(kubeJob.epochs.map((e) => Number(e.epoch)), [1, 2]);
+  assert.deepEqual(
+    kubeJob.epochs.map((e) => Number(e.epoch)),
+    [1, 2],
+  );
   assert.ok(finalAccuracy(kubeJob) > 0.85, `accuracy ${finalAccuracy(kubeJob)}`);
 
   const pods = [...seen.values()].filter((p) => p.metadata.labels?.['distrain.io/job-id'] === kubeJob.id);
-  assert.deepEqual(pods.map((p) => p.metadata.name).sort(), [`${kubeJob.id}-evaluator-0-0`, `${kubeJob.id}-trainer-0-0`, `${kubeJob.id}-trainer-1-0`]);
+  assert.deepEqual(pods.map((p) => p.metadata.name).sort(), [
+    `${kubeJob.id}-evaluator-0-0`,
+    `${kubeJob.id}-trainer-0-0`,
+    `${kubeJob.id}-trainer-1-0`,
+  ]);
   for (const pod of pods) {
     const labels = pod.metadata.labels ?? {};
     assert.equal(labels['app.kubernetes.io/name'], 'distrain');
@@ -123,15 +155,29 @@ test('a 2-trainer job trains end to end through pods', { timeout: 240_000 }, asy
     const owner = pod.metadata.ownerReferences?.[0];
     assert.equal(owner?.kind, 'Secret');
     assert.equal(owner?.name, `distrain-job-${kubeJob.id}`);
-    const podSpec = pod['spec'] as { restartPolicy: string; containers: { image: string; env: { name: string; value?: string; valueFrom?: unknown }[] }[] };
+    const podSpec = pod['spec'] as {
+      restartPolicy: string;
+      containers: { image: string; env: { name: string; value?: string; valueFrom?: unknown }[] }[];
+    };
     assert.equal(podSpec.restartPolicy, 'Never');
-    assert.equal(podSpec.containers[0]?.image, 'ghcr.io/distrain/distrain:0.1.0', 'image from the shipped PodTemplate');
+    assert.equal(
+      podSpec.containers[0]?.image,
+      'ghcr.io/distrain/distrain:0.1.0',
+      'image from the shipped PodTemplate',
+    );
     const env = podSpec.containers[0]?.env ?? [];
-    const config = JSON.parse(env.find((e) => e.name === 'DISTRAIN_WORKER_CONFIG')?.value ?? '{}') as { jobId: string; rank: number; worldSize: number; token?: string };
+    const config = JSON.parse(env.find((e) => e.name === 'DISTRAIN_WORKER_CONFIG')?.value ?? '{}') as {
+      jobId: string;
+      rank: number;
+      worldSize: number;
+      token?: string;
+    };
     assert.equal(config.jobId, kubeJob.id);
     assert.equal(config.worldSize, 2);
     assert.equal(config.token, undefined, 'the credential is not in the plain env');
-    assert.deepEqual(env.find((e) => e.name === 'DISTRAIN_JOB_TOKEN')?.valueFrom, { secretKeyRef: { name: `distrain-job-${kubeJob.id}`, key: 'token' } });
+    assert.deepEqual(env.find((e) => e.name === 'DISTRAIN_JOB_TOKEN')?.valueFrom, {
+      secretKeyRef: { name: `distrain-job-${kubeJob.id}`, key: 'token' },
+    });
   }
   // Completion deletes the job's pods and its Secret.
   await waitFor('pods deleted after completion', 20_000, () => jobPods(kubeJob.id).length === 0 || undefined);
@@ -139,7 +185,16 @@ test('a 2-trainer job trains end to end through pods', { timeout: 240_000 }, asy
 });
 
 test('it reaches the accuracy of the local launcher on the same spec', { timeout: 240_000 }, async () => {
-  const local = await startService('coordinator', ['--port', '0', '--loader', loader, '--ps', ps, '--launcher', 'local']);
+  const local = await startService('coordinator', [
+    '--port',
+    '0',
+    '--loader',
+    loader,
+    '--ps',
+    ps,
+    '--launcher',
+    'local',
+  ]);
   services.push(local);
   const localClient = jobClient(`127.0.0.1:${local.port}`);
   try {
@@ -154,62 +209,117 @@ test('it reaches the accuracy of the local launcher on the same spec', { timeout
   }
 });
 
-test('a failed pod and an evicted pod are recreated and the job still succeeds', { timeout: 240_000 }, async () => {
-  const job = (await unary(client, client.submitJob, { spec: spec((s) => {
-    s['epochs'] = 1 as unknown as Record<string, unknown>;
-    s['fault'] = { maxRestarts: 2 };
-  }) }, { timeoutMs: 60_000 })).job as Job__Output;
-  const running = (name: string): boolean => (double.list('pods', NAMESPACE).find((p) => p.metadata.name === name)?.['status'] as { phase?: string } | undefined)?.phase === 'Running';
-  // Rank 0 crashes (its process is killed as by the OOM killer); rank 1 is evicted through a status patch.
-  await waitFor('trainer 0 running', 60_000, () => running(`${job.id}-trainer-0-0`) || undefined);
-  assert.ok(double.kill(`${job.id}-trainer-0-0`, 'SIGKILL', 'OOMKilled'));
-  await waitFor('trainer 1 running', 60_000, () => running(`${job.id}-trainer-1-0`) || undefined);
-  const res = await fetch(`http://127.0.0.1:${double.port}/api/v1/namespaces/${NAMESPACE}/pods/${job.id}-trainer-1-0/status`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/merge-patch+json' },
-    body: JSON.stringify({ status: { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' } }),
-  });
-  assert.equal(res.status, 200);
-  const end = await waitFor('job end', 180_000, async () => {
-    const j = await getJob(client, job.id);
-    return ['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'].includes(j.state) ? j : undefined;
-  });
-  assert.equal(end.state, 'JOB_STATE_SUCCEEDED', end.reason);
-  assert.equal(end.epochs.length, 1);
-  const events = double.list('events', NAMESPACE);
-  assert.ok(events.some((e) => e['reason'] === 'WorkerFailed' && String(e['message']).includes('OOMKilled (exit code 137)')), JSON.stringify(events.map((e) => e['message'])));
-  assert.ok(events.some((e) => e['reason'] === 'WorkerFailed' && String(e['message']).includes('Evicted')));
-  // The replacements were attempt 1 of each rank.
-  const created = double.calls.filter((c) => c === 'pods:create').length;
-  assert.ok(created >= 5, `pods created so far: ${created}`);
-});
+test(
+  'a failed pod and an evicted pod are recreated and the job still succeeds',
+  { timeout: 240_000 },
+  async () => {
+    const job = (
+      await unary(
+        client,
+        client.submitJob,
+        {
+          spec: spec((s) => {
+            s['epochs'] = 1 as unknown as Record<string, unknown>;
+            s['fault'] = { maxRestarts: 2 };
+          }),
+        },
+        { timeoutMs: 60_000 },
+      )
+    ).job as Job__Output;
+    const running = (name: string): boolean =>
+      (
+        double.list('pods', NAMESPACE).find((p) => p.metadata.name === name)?.['status'] as
+          { phase?: string } | undefined
+      )?.phase === 'Running';
+    // Rank 0 crashes (its process is killed as by the OOM killer); rank 1 is evicted through a status patch.
+    await waitFor('trainer 0 running', 60_000, () => running(`${job.id}-trainer-0-0`) || undefined);
+    assert.ok(double.kill(`${job.id}-trainer-0-0`, 'SIGKILL', 'OOMKilled'));
+    await waitFor('trainer 1 running', 60_000, () => running(`${job.id}-trainer-1-0`) || undefined);
+    const res = await fetch(
+      `http://127.0.0.1:${double.port}/api/v1/namespaces/${NAMESPACE}/pods/${job.id}-trainer-1-0/status`,
+      {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/merge-patch+json' },
+        body: JSON.stringify({
+          status: { phase: 'Failed', reason: 'Evicted', message: 'The node was low on resource: memory.' },
+        }),
+      },
+    );
+    assert.equal(res.status, 200);
+    const end = await waitFor('job end', 180_000, async () => {
+      const j = await getJob(client, job.id);
+      return ['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_CANCELLED'].includes(j.state)
+        ? j
+        : undefined;
+    });
+    assert.equal(end.state, 'JOB_STATE_SUCCEEDED', end.reason);
+    assert.equal(end.epochs.length, 1);
+    const events = double.list('events', NAMESPACE);
+    assert.ok(
+      events.some(
+        (e) => e['reason'] === 'WorkerFailed' && String(e['message']).includes('OOMKilled (exit code 137)'),
+      ),
+      JSON.stringify(events.map((e) => e['message'])),
+    );
+    assert.ok(events.some((e) => e['reason'] === 'WorkerFailed' && String(e['message']).includes('Evicted')));
+    // The replacements were attempt 1 of each rank.
+    const created = double.calls.filter((c) => c === 'pods:create').length;
+    assert.ok(created >= 5, `pods created so far: ${created}`);
+  },
+);
 
 test('past the restart limit the job fails with the pod reason', { timeout: 120_000 }, async () => {
-  const job = (await unary(client, client.submitJob, { spec: spec((s) => {
-    s['fault'] = { maxRestarts: 0 };
-  }) }, { timeoutMs: 60_000 })).job as Job__Output;
+  const job = (
+    await unary(
+      client,
+      client.submitJob,
+      {
+        spec: spec((s) => {
+          s['fault'] = { maxRestarts: 0 };
+        }),
+      },
+      { timeoutMs: 60_000 },
+    )
+  ).job as Job__Output;
   const name = `${job.id}-trainer-1-0`;
-  await waitFor('trainer 1 running', 60_000, () => (double.list('pods', NAMESPACE).find((p) => p.metadata.name === name)?.['status'] as { phase?: string } | undefined)?.phase === 'Running' || undefined);
+  await waitFor(
+    'trainer 1 running',
+    60_000,
+    () =>
+      (
+        double.list('pods', NAMESPACE).find((p) => p.metadata.name === name)?.['status'] as
+          { phase?: string } | undefined
+      )?.phase === 'Running' || undefined,
+  );
   double.kill(name, 'SIGKILL', 'OOMKilled');
   const end = await waitFor('job end', 60_000, async () => {
     const j = await getJob(client, job.id);
     return j.state === 'JOB_STATE_RUNNING' || j.state === 'JOB_STATE_PENDING' ? undefined : j;
   });
   assert.equal(end.state, 'JOB_STATE_FAILED');
-  assert.match(end.reason, /trainer rank 1 failed 1 times \(restart limit 0\): pod .*trainer-1-0 failed: OOMKilled \(exit code 137\)/);
+  assert.match(
+    end.reason,
+    /trainer rank 1 failed 1 times \(restart limit 0\): pod .*trainer-1-0 failed: OOMKilled \(exit code 137\)/,
+  );
   await waitFor('pods deleted after failure', 20_000, () => jobPods(job.id).length === 0 || undefined);
 });
 
 test('cancel deletes every pod of the job and its Secret', { timeout: 120_000 }, async () => {
-  const job = (await unary(client, client.submitJob, { spec: spec() }, { timeoutMs: 60_000 })).job as Job__Output;
+  const job = (await unary(client, client.submitJob, { spec: spec() }, { timeoutMs: 60_000 }))
+    .job as Job__Output;
   const phase = (p: KubeObject): string | undefined => (p['status'] as { phase?: string } | undefined)?.phase;
-  await waitFor('3 running pods', 60_000, () => (jobPods(job.id).filter((p) => phase(p) === 'Running').length === 3 ? true : undefined));
+  await waitFor('3 running pods', 60_000, () =>
+    jobPods(job.id).filter((p) => phase(p) === 'Running').length === 3 ? true : undefined,
+  );
   await sleep(2_000); // workers are past start-up, talking to the coordinator
   assert.equal(double.list('secrets', NAMESPACE, `distrain.io/job-id=${job.id}`).length, 1);
   const res = await unary(client, client.cancelJob, { id: job.id, reason: 'test' }, { timeoutMs: 60_000 });
   assert.equal(res.job?.state, 'JOB_STATE_CANCELLED');
   // stopJob waits for the pods to be gone before it returns.
-  assert.deepEqual(jobPods(job.id).map((p) => p.metadata.name), []);
+  assert.deepEqual(
+    jobPods(job.id).map((p) => p.metadata.name),
+    [],
+  );
   assert.equal(double.list('secrets', NAMESPACE, `distrain.io/job-id=${job.id}`).length, 0);
 });
 

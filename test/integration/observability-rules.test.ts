@@ -43,9 +43,20 @@ test('promtool test rules: every alert has a unit test and they pass', () => {
   assert.equal(res.status, 0, res.output);
   const rules = parse(readFileSync(RULES, 'utf8')) as { groups: { rules: { alert?: string }[] }[] };
   const alerts = rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : [])));
-  assert.deepEqual(alerts.sort(), ['DistrainJobNoProgress', 'DistrainTestAccuracyDropped', 'DistrainTrainerRestarts', 'DistrainTrainingLossNaN']);
-  const tests = parse(readFileSync(RULE_TESTS, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
-  const covered = new Set(tests.tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+  assert.deepEqual(alerts.sort(), [
+    'DistrainJobNoProgress',
+    'DistrainTestAccuracyDropped',
+    'DistrainTrainerRestarts',
+    'DistrainTrainingLossNaN',
+  ]);
+  const tests = parse(readFileSync(RULE_TESTS, 'utf8')) as {
+    tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+  };
+  const covered = new Set(
+    tests.tests.flatMap((t) =>
+      t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname),
+    ),
+  );
   for (const alert of alerts) assert.ok(covered.has(alert), `${alert} has a test where it fires`);
 });
 
@@ -60,18 +71,26 @@ async function declaredMetrics(): Promise<Set<string>> {
   createEvaluatorMetrics(registry, { jobId: 'x' });
   createLoaderMetrics(registry, { streams: () => 0, queuedBatches: () => 0 });
   createPsMetrics(registry, 0);
-  createCoordinatorMetrics(registry, () => ({ pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }));
+  createCoordinatorMetrics(registry, () => ({
+    pending: 0,
+    running: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+  }));
   const names = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {
     names.add(m.name);
-    if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
+    if (String(m.type) === 'histogram')
+      for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
   }
   return names;
 }
 
 test('the dashboard and the rules use only metrics the services declare', async () => {
   const declared = await declaredMetrics();
-  const used = `${readFileSync(DASHBOARD, 'utf8')}\n${readFileSync(RULES, 'utf8')}`.match(/\bdistrain_[a-z_]+/g) ?? [];
+  const used =
+    `${readFileSync(DASHBOARD, 'utf8')}\n${readFileSync(RULES, 'utf8')}`.match(/\bdistrain_[a-z_]+/g) ?? [];
   const unknown = [...new Set(used)].filter((n) => !declared.has(n));
   assert.deepEqual(unknown, []);
 });
@@ -85,14 +104,24 @@ test('the dashboard: job selector, every required panel, every query filtered by
   assert.ok(d.uid);
   assert.ok(d.templating.list.some((v) => v.name === 'job_id' && v.type === 'query'));
   const titles = d.panels.map((p) => p.title.toLowerCase()).join('\n');
-  for (const want of ['loss', 'test accuracy', 'samples/s per trainer', 'p50 / p99', 'data vs parameter server', 'aggregation', 'data-loader throughput', 'jobs by state']) {
+  for (const want of [
+    'loss',
+    'test accuracy',
+    'samples/s per trainer',
+    'p50 / p99',
+    'data vs parameter server',
+    'aggregation',
+    'data-loader throughput',
+    'jobs by state',
+  ]) {
     assert.ok(titles.includes(want), `a panel for ${want}`);
   }
   assert.equal(new Set(d.panels.map((p) => p.id)).size, d.panels.length, 'panel ids are unique');
   for (const p of d.panels) {
     assert.ok(p.targets.length > 0, p.title);
     for (const t of p.targets) {
-      if (!t.expr.startsWith('sum by (state) (distrain_coordinator_jobs)')) assert.match(t.expr, /job_id=~"\$job_id"/, `${p.title} filters by the job`);
+      if (!t.expr.startsWith('sum by (state) (distrain_coordinator_jobs)'))
+        assert.match(t.expr, /job_id=~"\$job_id"/, `${p.title} filters by the job`);
     }
   }
 });

@@ -16,7 +16,15 @@ import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { connect as natsConnect, StringCodec } from 'nats';
 import type { NatsConnection } from 'nats';
-import { JOB_EVENTS_STREAM, JOB_EVENT_TYPES, jobClient, jobSubjectFilter, parseJobText, unary, validateJob } from '@distrain/core';
+import {
+  JOB_EVENTS_STREAM,
+  JOB_EVENT_TYPES,
+  jobClient,
+  jobSubjectFilter,
+  parseJobText,
+  unary,
+  validateJob,
+} from '@distrain/core';
 import type { JobEventPayload, JobServiceClient } from '@distrain/core';
 import { startLocalStack } from '../../packages/cli/src/local-stack.ts';
 import type { LocalStack } from '../../packages/cli/src/local-stack.ts';
@@ -30,7 +38,12 @@ const EPOCHS = 3;
 const sc = StringCodec();
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schemas = new Map<string, ValidateFunction>(
-  JOB_EVENT_TYPES.map((t) => [t, ajv.compile(JSON.parse(readFileSync(join(ROOT, `schemas/events/job-${t}.v1.schema.json`), 'utf8')) as object)]),
+  JOB_EVENT_TYPES.map((t) => [
+    t,
+    ajv.compile(
+      JSON.parse(readFileSync(join(ROOT, `schemas/events/job-${t}.v1.schema.json`), 'utf8')) as object,
+    ),
+  ]),
 );
 
 let nats: NatsServer;
@@ -69,7 +82,8 @@ before(async () => {
   nc = await natsConnect({ servers: `127.0.0.1:${nats.port}` });
   const sub = nc.subscribe(jobSubjectFilter());
   void (async () => {
-    for await (const msg of sub) live.push({ subject: msg.subject, payload: JSON.parse(sc.decode(msg.data)) as JobEventPayload });
+    for await (const msg of sub)
+      live.push({ subject: msg.subject, payload: JSON.parse(sc.decode(msg.data)) as JobEventPayload });
   })();
   client = jobClient(stack.coordinator);
 });
@@ -82,66 +96,110 @@ after(async () => {
   await nats?.stop();
 });
 
-test('a real job runs with NATS; every service exposition passes promtool while it trains', { timeout: 240_000 }, async () => {
-  const job = validateJob(parseJobText(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')), { epochs: EPOCHS });
-  startS = Date.now() / 1000;
-  const submitted = await unary(client, client.submitJob, { spec: JSON.stringify(job) }, { timeoutMs: 60_000 });
-  jobId = submitted.job?.id ?? '';
-  assert.ok(jobId);
-  // The watch runs as a user would, in its own process, while the job trains.
-  const watching = runCli(['watch', jobId, '--json', '--coordinator', stack.coordinator], { timeoutMs: 200_000 });
+test(
+  'a real job runs with NATS; every service exposition passes promtool while it trains',
+  { timeout: 240_000 },
+  async () => {
+    const job = validateJob(parseJobText(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')), {
+      epochs: EPOCHS,
+    });
+    startS = Date.now() / 1000;
+    const submitted = await unary(
+      client,
+      client.submitJob,
+      { spec: JSON.stringify(job) },
+      { timeoutMs: 60_000 },
+    );
+    jobId = submitted.job?.id ?? '';
+    assert.ok(jobId);
+    // The watch runs as a user would, in its own process, while the job trains.
+    const watching = runCli(['watch', jobId, '--json', '--coordinator', stack.coordinator], {
+      timeoutMs: 200_000,
+    });
 
-  // Once the first epoch is evaluated every role is up: scrape each endpoint and lint it.
-  while (!live.some((e) => e.payload.type === 'epoch')) {
-    assert.ok(Date.now() / 1000 - startS < 150, 'no epoch event within 150 s');
-    await sleep(200);
-  }
-  const m = stack.metricsPorts;
-  await checkEndpoint('coordinator', `127.0.0.1:${m.coordinator}`);
-  await checkEndpoint('data-loader', `127.0.0.1:${m.loader}`);
-  for (const [i, p] of m.ps.entries()) await checkEndpoint(`parameter-server-${i}`, `127.0.0.1:${p}`);
-  const workers = (await (await fetch(`http://127.0.0.1:${m.coordinator}/sd/workers`)).json()) as { targets: string[]; labels: Record<string, string> }[];
-  const roles = workers.map((w) => `${w.labels['__meta_distrain_role']}-${w.labels['__meta_distrain_rank']}`).sort();
-  assert.deepEqual(roles, ['evaluator-0', 'trainer-0', 'trainer-1'], 'the coordinator lists every worker for http_sd');
-  for (const w of workers) await checkEndpoint(`${w.labels['__meta_distrain_role']}-${w.labels['__meta_distrain_rank']}`, w.targets[0] as string);
+    // Once the first epoch is evaluated every role is up: scrape each endpoint and lint it.
+    while (!live.some((e) => e.payload.type === 'epoch')) {
+      assert.ok(Date.now() / 1000 - startS < 150, 'no epoch event within 150 s');
+      await sleep(200);
+    }
+    const m = stack.metricsPorts;
+    await checkEndpoint('coordinator', `127.0.0.1:${m.coordinator}`);
+    await checkEndpoint('data-loader', `127.0.0.1:${m.loader}`);
+    for (const [i, p] of m.ps.entries()) await checkEndpoint(`parameter-server-${i}`, `127.0.0.1:${p}`);
+    const workers = (await (await fetch(`http://127.0.0.1:${m.coordinator}/sd/workers`)).json()) as {
+      targets: string[];
+      labels: Record<string, string>;
+    }[];
+    const roles = workers
+      .map((w) => `${w.labels['__meta_distrain_role']}-${w.labels['__meta_distrain_rank']}`)
+      .sort();
+    assert.deepEqual(
+      roles,
+      ['evaluator-0', 'trainer-0', 'trainer-1'],
+      'the coordinator lists every worker for http_sd',
+    );
+    for (const w of workers)
+      await checkEndpoint(
+        `${w.labels['__meta_distrain_role']}-${w.labels['__meta_distrain_rank']}`,
+        w.targets[0] as string,
+      );
 
-  const res = await watching;
-  endS = Date.now() / 1000;
-  assert.equal(res.code, 0, res.stderr.slice(-3000));
-  const summary = res.json.at(-1) as { state: string; epochs: { epoch: number }[] };
-  assert.equal(summary.state, 'Succeeded');
-  assert.deepEqual(summary.epochs.map((e) => e.epoch), [1, 2, 3]);
+    const res = await watching;
+    endS = Date.now() / 1000;
+    assert.equal(res.code, 0, res.stderr.slice(-3000));
+    const summary = res.json.at(-1) as { state: string; epochs: { epoch: number }[] };
+    assert.equal(summary.state, 'Succeeded');
+    assert.deepEqual(
+      summary.epochs.map((e) => e.epoch),
+      [1, 2, 3],
+    );
 
-  for (const e of expositions) {
-    assert.ok(e.ok, `promtool check metrics rejects ${e.name}:\n${e.output}`);
-    assert.match(e.text, /^process_cpu_seconds_total /m, `${e.name} exports the default process metrics`);
-  }
-  const names = (role: string): boolean => expositions.some((e) => e.name.startsWith(role));
-  for (const role of ['coordinator', 'data-loader', 'parameter-server', 'trainer', 'evaluator']) assert.ok(names(role), `${role} scraped`);
-});
+    for (const e of expositions) {
+      assert.ok(e.ok, `promtool check metrics rejects ${e.name}:\n${e.output}`);
+      assert.match(e.text, /^process_cpu_seconds_total /m, `${e.name} exports the default process metrics`);
+    }
+    const names = (role: string): boolean => expositions.some((e) => e.name.startsWith(role));
+    for (const role of ['coordinator', 'data-loader', 'parameter-server', 'trainer', 'evaluator'])
+      assert.ok(names(role), `${role} scraped`);
+  },
+);
 
 test('every Grafana dashboard panel query returns data from Prometheus', { timeout: 60_000 }, async () => {
   assert.ok(jobId, 'the job ran');
   // Let the last scrapes land (1 s interval).
   await sleep(3_000);
   // Every scrape job had healthy targets during the run (the workers' come and go with the job).
-  for (const pool of ['distrain-coordinator', 'distrain-data-loader', 'distrain-parameter-server', 'distrain-workers']) {
+  for (const pool of [
+    'distrain-coordinator',
+    'distrain-data-loader',
+    'distrain-parameter-server',
+    'distrain-workers',
+  ]) {
     const up = await prom.queryRange(`sum(up{job="${pool}"})`, Math.floor(startS), Math.ceil(endS), 1);
     const most = Math.max(0, ...up.flatMap((s) => s.values.map(([, v]) => Number(v))));
     assert.ok(most >= (pool === 'distrain-workers' ? 3 : 1), `${pool}: at most ${most} targets up`);
   }
-  const dashboard = JSON.parse(readFileSync(join(ROOT, 'charts/distrain/files/dashboards/distrain.json'), 'utf8')) as {
+  const dashboard = JSON.parse(
+    readFileSync(join(ROOT, 'charts/distrain/files/dashboards/distrain.json'), 'utf8'),
+  ) as {
     templating: { list: { name: string }[] };
     panels: { title: string; targets: { expr: string; refId: string }[] }[];
   };
-  assert.ok(dashboard.templating.list.some((v) => v.name === 'job_id'), 'job selector variable');
+  assert.ok(
+    dashboard.templating.list.some((v) => v.name === 'job_id'),
+    'job selector variable',
+  );
   assert.ok(dashboard.panels.length >= 10);
   const empty: string[] = [];
   let checked = 0;
   for (const panel of dashboard.panels) {
     for (const t of panel.targets) {
       // What Grafana does: substitute the variables, then a range query over the dashboard's time.
-      const expr = t.expr.replaceAll('$job_id', jobId).replaceAll('${job_id}', jobId).replaceAll('$__rate_interval', '4s').replaceAll('$__interval', '1s');
+      const expr = t.expr
+        .replaceAll('$job_id', jobId)
+        .replaceAll('${job_id}', jobId)
+        .replaceAll('$__rate_interval', '4s')
+        .replaceAll('$__interval', '1s');
       assert.doesNotMatch(expr, /\$/, `${panel.title}: unsubstituted variable in ${expr}`);
       const series = await prom.queryRange(expr, Math.floor(startS) - 5, Math.ceil(endS) + 3, 1);
       const finite = series.some((s) => s.values.some(([, v]) => Number.isFinite(Number(v))));
@@ -164,7 +222,8 @@ function checkOrder(events: JobEventPayload[]): void {
     assert.equal(p.jobId, jobId);
   }
   const seqs = events.map((p) => p.sequence);
-  for (let i = 1; i < seqs.length; i++) assert.ok((seqs[i] as number) > (seqs[i - 1] as number), `sequences increase: ${seqs.join(',')}`);
+  for (let i = 1; i < seqs.length; i++)
+    assert.ok((seqs[i] as number) > (seqs[i - 1] as number), `sequences increase: ${seqs.join(',')}`);
   const states = events.flatMap((p) => (p.type === 'state' ? [p.state] : []));
   assert.deepEqual(states, ['Pending', 'Running', 'Succeeded']);
   const firstStep = events.findIndex((p) => p.type === 'step');
@@ -173,7 +232,10 @@ function checkOrder(events: JobEventPayload[]): void {
   assert.ok(running < firstStep && firstStep < succeeded, 'steps come between Running and Succeeded');
   const epochs = events.flatMap((p) => (p.type === 'epoch' ? [p.epoch] : []));
   assert.deepEqual(epochs, [1, 2, 3], 'epoch events in order, once each');
-  assert.ok(events.findLastIndex((p) => p.type === 'epoch') < succeeded, 'every epoch event comes before Succeeded');
+  assert.ok(
+    events.findLastIndex((p) => p.type === 'epoch') < succeeded,
+    'every epoch event comes before Succeeded',
+  );
   const lastStep = new Map<number, number>();
   for (const p of events) {
     if (p.type !== 'step') continue;
@@ -191,21 +253,28 @@ test('NATS: state, step and epoch events arrive live in order, on their subjects
   checkOrder(mine.map((e) => e.payload));
 });
 
-test('JetStream keeps the history: a late consumer replays the same events', { timeout: 30_000 }, async () => {
-  const js = nc.jetstream();
-  const consumer = await js.consumers.get(JOB_EVENTS_STREAM, { filterSubjects: jobSubjectFilter(jobId) });
-  const replayed: JobEventPayload[] = [];
-  const info = await (await nc.jetstreamManager()).streams.info(JOB_EVENTS_STREAM);
-  const messages = await consumer.consume();
-  for await (const m of messages) {
-    replayed.push(JSON.parse(m.string()) as JobEventPayload);
-    if (m.info.pending === 0 || m.seq >= info.state.last_seq) break;
-  }
-  await messages.close();
-  checkOrder(replayed);
-  const liveSeqs = live.filter((e) => e.payload.jobId === jobId).map((e) => e.payload.sequence);
-  assert.deepEqual(replayed.map((p) => p.sequence), liveSeqs);
-});
+test(
+  'JetStream keeps the history: a late consumer replays the same events',
+  { timeout: 30_000 },
+  async () => {
+    const js = nc.jetstream();
+    const consumer = await js.consumers.get(JOB_EVENTS_STREAM, { filterSubjects: jobSubjectFilter(jobId) });
+    const replayed: JobEventPayload[] = [];
+    const info = await (await nc.jetstreamManager()).streams.info(JOB_EVENTS_STREAM);
+    const messages = await consumer.consume();
+    for await (const m of messages) {
+      replayed.push(JSON.parse(m.string()) as JobEventPayload);
+      if (m.info.pending === 0 || m.seq >= info.state.last_seq) break;
+    }
+    await messages.close();
+    checkOrder(replayed);
+    const liveSeqs = live.filter((e) => e.payload.jobId === jobId).map((e) => e.payload.sequence);
+    assert.deepEqual(
+      replayed.map((p) => p.sequence),
+      liveSeqs,
+    );
+  },
+);
 
 test('the job record is in the JetStream key-value bucket', async () => {
   const kv = await nc.jetstream().views.kv('distrain-jobs');

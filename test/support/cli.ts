@@ -17,16 +17,27 @@ export interface CliResult {
 }
 
 /** Runs `distrain ARGS` to completion (killed after `timeoutMs`). */
-export function runCli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`distrain ${args.join(' ')} timed out after ${options.timeoutMs ?? 300_000} ms\n${stderr.slice(-3000)}`));
+      reject(
+        new Error(
+          `distrain ${args.join(' ')} timed out after ${options.timeoutMs ?? 300_000} ms\n${stderr.slice(-3000)}`,
+        ),
+      );
     }, options.timeoutMs ?? 300_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -52,7 +63,10 @@ export interface UpStack {
 
 /** Starts `distrain up --port 0` and waits for its address. */
 export function startUp(args: string[] = []): Promise<UpStack> {
-  const child = spawn(process.execPath, [BIN, 'up', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'up', '--port', '0', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-5000)));
   return new Promise((resolve, reject) => {

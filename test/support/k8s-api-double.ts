@@ -39,7 +39,11 @@ interface PodContainer {
   command?: string[];
   args?: string[];
   workingDir?: string;
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+  }[];
   terminationMessagePolicy?: string;
 }
 
@@ -91,7 +95,10 @@ const RESOURCES = new Set(['pods', 'secrets', 'podtemplates', 'events']);
 /** Does `labels` match a label selector (`k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-separated)? */
 export function matchesSelector(labels: Record<string, string> | undefined, selector: string): boolean {
   const l = labels ?? {};
-  for (const term of selector.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+  for (const term of selector
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')) {
     let m: RegExpExecArray | null;
     if ((m = /^([^!=]+)!=(.*)$/.exec(term))) {
       if (l[m[1]!.trim()] === m[2]!.trim()) return false;
@@ -106,14 +113,31 @@ export function matchesSelector(labels: Record<string, string> | undefined, sele
   return true;
 }
 
-function statusBody(code: number, reason: string, message: string, details: Record<string, string> = {}): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code };
+function statusBody(
+  code: number,
+  reason: string,
+  message: string,
+  details: Record<string, string> = {},
+): Record<string, unknown> {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    details,
+    code,
+  };
 }
 
 /** Applies an RFC 7386 merge patch (also used for strategic merge patches of plain fields). */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -122,10 +146,16 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /** Applies an RFC 6902 JSON patch (add, replace, remove). */
-function jsonPatch(target: Record<string, unknown>, ops: { op: string; path: string; value?: unknown }[]): Record<string, unknown> {
+function jsonPatch(
+  target: Record<string, unknown>,
+  ops: { op: string; path: string; value?: unknown }[],
+): Record<string, unknown> {
   const doc = structuredClone(target);
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop() as string;
     let node: Record<string, unknown> = doc;
     for (const p of parts) {
@@ -206,7 +236,9 @@ export class KubeApiDouble {
 
   /** Objects of a resource in a namespace, optionally filtered by a label selector. */
   list(resource: string, namespace: string, selector = ''): KubeObject[] {
-    return [...(this.store.get(resource)?.values() ?? [])].filter((o) => o.metadata.namespace === namespace && matchesSelector(o.metadata.labels, selector));
+    return [...(this.store.get(resource)?.values() ?? [])].filter(
+      (o) => o.metadata.namespace === namespace && matchesSelector(o.metadata.labels, selector),
+    );
   }
 
   /** Puts an object as is (test setup, e.g. the PodTemplates of the rendered manifests). */
@@ -239,7 +271,12 @@ export class KubeApiDouble {
   }
 
   private deliver(w: Watcher, e: WatchEvent): void {
-    if (w.resource !== e.resource || w.namespace !== e.namespace || !matchesSelector(e.object.metadata.labels, w.selector)) return;
+    if (
+      w.resource !== e.resource ||
+      w.namespace !== e.namespace ||
+      !matchesSelector(e.object.metadata.labels, w.selector)
+    )
+      return;
     w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
   }
 
@@ -261,12 +298,30 @@ export class KubeApiDouble {
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(url.pathname);
     if (!m || !RESOURCES.has(m[2]!)) {
       this.calls.push(`${url.pathname}:${req.method ?? ''}`);
-      return this.send(res, 404, statusBody(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`));
+      return this.send(
+        res,
+        404,
+        statusBody(404, 'NotFound', `the server could not find the requested resource ${url.pathname}`),
+      );
     }
-    const [, namespace, resource, name, sub] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    const [, namespace, resource, name, sub] = m as unknown as [
+      string,
+      string,
+      string,
+      string | undefined,
+      string | undefined,
+    ];
     const map = this.store.get(resource) as Map<string, KubeObject>;
     const selector = url.searchParams.get('labelSelector') ?? '';
-    const notFound = (): void => this.send(res, 404, statusBody(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name: name ?? '', kind: resource }));
+    const notFound = (): void =>
+      this.send(
+        res,
+        404,
+        statusBody(404, 'NotFound', `${resource} "${name ?? ''}" not found`, {
+          name: name ?? '',
+          kind: resource,
+        }),
+      );
     const record = (verb: string): void => {
       this.calls.push(`${sub ? `${resource}/${sub}` : resource}:${verb}`);
     };
@@ -285,7 +340,12 @@ export class KubeApiDouble {
       }
       record('list');
       const kind = `${resource === 'podtemplates' ? 'PodTemplate' : resource === 'pods' ? 'Pod' : resource === 'secrets' ? 'Secret' : 'Event'}List`;
-      return this.send(res, 200, { kind, apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items: this.list(resource, namespace, selector) });
+      return this.send(res, 200, {
+        kind,
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(this.rv) },
+        items: this.list(resource, namespace, selector),
+      });
     }
     if (req.method === 'GET') {
       record('get');
@@ -295,19 +355,32 @@ export class KubeApiDouble {
     if (req.method === 'POST' && name === undefined) {
       record('create');
       const obj = (await this.body(req)) as KubeObject;
-      if (!obj?.metadata?.name) return this.send(res, 422, statusBody(422, 'Invalid', 'metadata.name: Required value'));
+      if (!obj?.metadata?.name)
+        return this.send(res, 422, statusBody(422, 'Invalid', 'metadata.name: Required value'));
       if (map.has(this.key(namespace, obj.metadata.name))) {
-        return this.send(res, 409, statusBody(409, 'AlreadyExists', `${resource} "${obj.metadata.name}" already exists`, { name: obj.metadata.name, kind: resource }));
+        return this.send(
+          res,
+          409,
+          statusBody(409, 'AlreadyExists', `${resource} "${obj.metadata.name}" already exists`, {
+            name: obj.metadata.name,
+            kind: resource,
+          }),
+        );
       }
       obj.metadata.uid = randomUUID();
       obj.metadata.creationTimestamp = new Date().toISOString();
       if (resource === 'secrets') {
         const data: Record<string, string> = { ...(obj['data'] as Record<string, string> | undefined) };
-        for (const [k, v] of Object.entries((obj['stringData'] as Record<string, string> | undefined) ?? {})) data[k] = Buffer.from(v).toString('base64');
+        for (const [k, v] of Object.entries((obj['stringData'] as Record<string, string> | undefined) ?? {}))
+          data[k] = Buffer.from(v).toString('base64');
         obj['data'] = data;
         delete obj['stringData'];
       }
-      if (resource === 'pods') obj['status'] = { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } satisfies PodStatus;
+      if (resource === 'pods')
+        obj['status'] = {
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'True' }],
+        } satisfies PodStatus;
       this.put(resource, namespace, obj, 'ADDED');
       this.send(res, 201, obj);
       if (resource === 'pods') setTimeout(() => this.run(namespace, obj), 20);
@@ -317,7 +390,19 @@ export class KubeApiDouble {
       record('delete');
       const obj = map.get(this.key(namespace, name));
       if (!obj) return notFound();
-      this.send(res, 200, resource === 'pods' ? obj : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: resource, uid: obj.metadata.uid } });
+      this.send(
+        res,
+        200,
+        resource === 'pods'
+          ? obj
+          : {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Success',
+              details: { name, kind: resource, uid: obj.metadata.uid },
+            },
+      );
       this.remove(resource, namespace, obj);
       return;
     }
@@ -339,7 +424,11 @@ export class KubeApiDouble {
       return;
     }
     record(req.method?.toLowerCase() ?? '?');
-    this.send(res, 405, statusBody(405, 'MethodNotAllowed', `${req.method ?? ''} is not supported on ${url.pathname}`));
+    this.send(
+      res,
+      405,
+      statusBody(405, 'MethodNotAllowed', `${req.method ?? ''} is not supported on ${url.pathname}`),
+    );
   }
 
   /** Deletes an object: pods gracefully (SIGTERM, gone once the process ends); owners' dependents too. */
@@ -364,13 +453,18 @@ export class KubeApiDouble {
     this.put(resource, namespace, obj, 'DELETED');
     // The garbage collector: dependents of a deleted owner go too (background propagation).
     for (const pod of this.list('pods', namespace)) {
-      if (pod.metadata.ownerReferences?.some((o) => o.uid === obj.metadata.uid)) this.remove('pods', namespace, pod);
+      if (pod.metadata.ownerReferences?.some((o) => o.uid === obj.metadata.uid))
+        this.remove('pods', namespace, pod);
     }
   }
 
   /** The kubelet: runs the pod's first container as a local process and reports its phase. */
   private run(namespace: string, pod: KubeObject): void {
-    if (pod.metadata.deletionTimestamp || !this.store.get('pods')?.has(this.key(namespace, pod.metadata.name))) return;
+    if (
+      pod.metadata.deletionTimestamp ||
+      !this.store.get('pods')?.has(this.key(namespace, pod.metadata.name))
+    )
+      return;
     const spec = pod['spec'] as { containers: PodContainer[] };
     const c = spec.containers[0] as PodContainer;
     const env: Record<string, string> = { ...this.options.baseEnv, HOSTNAME: pod.metadata.name };
@@ -380,11 +474,19 @@ export class KubeApiDouble {
         const ref = e.valueFrom.secretKeyRef;
         const secret = this.store.get('secrets')?.get(this.key(namespace, ref.name));
         const value = (secret?.['data'] as Record<string, string> | undefined)?.[ref.key];
-        if (value === undefined) return this.finish(namespace, pod, null, 'CreateContainerConfigError', `secret "${ref.name}" key "${ref.key}" not found`);
+        if (value === undefined)
+          return this.finish(
+            namespace,
+            pod,
+            null,
+            'CreateContainerConfigError',
+            `secret "${ref.name}" key "${ref.key}" not found`,
+          );
         env[e.name] = Buffer.from(value, 'base64').toString('utf8');
       } else if (e.valueFrom?.fieldRef) {
         const path = e.valueFrom.fieldRef.fieldPath;
-        env[e.name] = path === 'metadata.name' ? pod.metadata.name : path === 'metadata.namespace' ? namespace : '';
+        env[e.name] =
+          path === 'metadata.name' ? pod.metadata.name : path === 'metadata.namespace' ? namespace : '';
       }
     }
     const argv = [...(c.command ?? []), ...(c.args ?? [])];
@@ -415,7 +517,17 @@ export class KubeApiDouble {
           { type: 'PodScheduled', status: 'True' },
           { type: 'Ready', status: 'True' },
         ],
-        containerStatuses: [{ name: c.name, image: c.image ?? '', imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt } } }],
+        containerStatuses: [
+          {
+            name: c.name,
+            image: c.image ?? '',
+            imageID: '',
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt } },
+          },
+        ],
       };
       if (this.phase(namespace, pod) === 'Pending') {
         pod['status'] = status;
@@ -425,8 +537,17 @@ export class KubeApiDouble {
     child.once('error', (err) => this.finish(namespace, pod, 128, 'StartError', err.message));
     child.once('exit', (code, signal) => {
       const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 1);
-      const message = exitCode !== 0 && c.terminationMessagePolicy === 'FallbackToLogsOnError' ? tail.join('\n').slice(-2048) : undefined;
-      this.finish(namespace, pod, exitCode, exitCode === 0 ? 'Completed' : (this.killReasons.get(pod.metadata.name) ?? 'Error'), message);
+      const message =
+        exitCode !== 0 && c.terminationMessagePolicy === 'FallbackToLogsOnError'
+          ? tail.join('\n').slice(-2048)
+          : undefined;
+      this.finish(
+        namespace,
+        pod,
+        exitCode,
+        exitCode === 0 ? 'Completed' : (this.killReasons.get(pod.metadata.name) ?? 'Error'),
+        message,
+      );
     });
   }
 
@@ -436,20 +557,34 @@ export class KubeApiDouble {
   }
 
   /** Final container state; the phase follows the exit code unless a status patch already ended the pod. */
-  private finish(namespace: string, pod: KubeObject, exitCode: number | null, reason: string, message?: string): void {
+  private finish(
+    namespace: string,
+    pod: KubeObject,
+    exitCode: number | null,
+    reason: string,
+    message?: string,
+  ): void {
     if (!this.store.get('pods')?.has(this.key(namespace, pod.metadata.name))) return;
     const status = (pod['status'] as PodStatus | undefined) ?? { phase: 'Pending' };
     const name = (pod['spec'] as { containers: PodContainer[] }).containers[0]?.name ?? 'main';
-    const state: Record<string, Record<string, unknown>> =
-      exitCode === null
-        ? { waiting: { reason, message: message ?? '' } }
-        : { terminated: { exitCode, reason, ...(message ? { message } : {}), finishedAt: new Date().toISOString() } };
+    const state: Record<string, Record<string, unknown>> = exitCode === null
+      ? { waiting: { reason, message: message ?? '' } }
+      : {
+          terminated: {
+            exitCode,
+            reason,
+            ...(message ? { message } : {}),
+            finishedAt: new Date().toISOString(),
+          },
+        };
     const ended = status.phase === 'Failed' || status.phase === 'Succeeded';
     pod['status'] = {
       ...status,
       phase: ended ? status.phase : exitCode === 0 ? 'Succeeded' : exitCode === null ? 'Pending' : 'Failed',
       conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted' }],
-      containerStatuses: [{ name, image: '', imageID: '', ready: false, started: false, restartCount: 0, state }],
+      containerStatuses: [
+        { name, image: '', imageID: '', ready: false, started: false, restartCount: 0, state },
+      ],
     } satisfies PodStatus;
     this.put('pods', namespace, pod, 'MODIFIED');
   }

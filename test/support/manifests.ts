@@ -14,23 +14,45 @@ export function parseObjects(text: string): KubeObject[] {
 
 /** `kubectl kustomize DIR` (relative to the repo root) as objects; throws when kubectl is missing. */
 export function kustomize(dir: string): KubeObject[] {
-  return parseObjects(execFileSync('kubectl', ['kustomize', join(ROOT, dir)], { encoding: 'utf8', maxBuffer: 32 << 20 }));
+  return parseObjects(
+    execFileSync('kubectl', ['kustomize', join(ROOT, dir)], { encoding: 'utf8', maxBuffer: 32 << 20 }),
+  );
 }
 
-const GO_ENV = { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '', GOCACHE: join(ROOT, 'node_modules/.cache/go-build') };
+const GO_ENV = {
+  ...process.env,
+  GO111MODULE: 'off',
+  GOPATH: '/usr/share/gocode',
+  GOFLAGS: '',
+  GOCACHE: join(ROOT, 'node_modules/.cache/go-build'),
+};
 const RENDERER_DIR = join(ROOT, 'test/k8s/helm-render');
 
 /** Builds the chart renderer (Go text/template + sprig, test/k8s/helm-render) once; throws when go is missing. */
 export function buildHelmRenderer(): string {
   const bin = join(ROOT, 'node_modules/.cache/distrain-helm-render');
   mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
-  execFileSync('go', ['build', '-o', bin, '.'], { cwd: RENDERER_DIR, env: GO_ENV, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('go', ['build', '-o', bin, '.'], {
+    cwd: RENDERER_DIR,
+    env: GO_ENV,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return bin;
 }
 
 /** Renders charts/distrain with the default values plus `valuesFiles` (as `helm template` would). */
-export function helmTemplate(bin: string, options: { valuesFiles?: string[]; release?: string; namespace?: string; set?: string[] } = {}): KubeObject[] {
-  const args = ['--chart', join(ROOT, 'charts/distrain'), '--release', options.release ?? 'distrain', '--namespace', options.namespace ?? 'distrain'];
+export function helmTemplate(
+  bin: string,
+  options: { valuesFiles?: string[]; release?: string; namespace?: string; set?: string[] } = {},
+): KubeObject[] {
+  const args = [
+    '--chart',
+    join(ROOT, 'charts/distrain'),
+    '--release',
+    options.release ?? 'distrain',
+    '--namespace',
+    options.namespace ?? 'distrain',
+  ];
   for (const f of options.valuesFiles ?? []) args.push('--values', f);
   for (const s of options.set ?? []) args.push('--set', s);
   return parseObjects(execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 32 << 20 }));
@@ -39,5 +61,10 @@ export function helmTemplate(bin: string, options: { valuesFiles?: string[]; rel
 /** The chart's `ci/*-values.yaml` files. */
 export function chartCiValues(): string[] {
   const dir = join(ROOT, 'charts/distrain/ci');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('-values.yaml')).sort().map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('-values.yaml'))
+        .sort()
+        .map((f) => join(dir, f))
+    : [];
 }

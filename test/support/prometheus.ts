@@ -27,7 +27,12 @@ export interface ScrapeJob {
 export interface PrometheusServer {
   url: string;
   /** `/api/v1/query_range`: the result series (matrix). */
-  queryRange(expr: string, startS: number, endS: number, stepS?: number): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
+  queryRange(
+    expr: string,
+    startS: number,
+    endS: number,
+    stepS?: number,
+  ): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
   /** `/api/v1/query` at `timeS` (default now): the result vector. */
   query(expr: string, timeS?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   /** `/api/v1/targets`: active targets with their health. */
@@ -43,22 +48,41 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<PrometheusServ
   const dir = mkdtempSync(join(tmpdir(), 'distrain-prom-'));
   const port = await freePort();
   const scrapeConfigs = jobs.map((j) => {
-    const lines = [`  - job_name: ${JSON.stringify(j.name)}`, '    scrape_interval: 1s', '    scrape_timeout: 1s'];
+    const lines = [
+      `  - job_name: ${JSON.stringify(j.name)}`,
+      '    scrape_interval: 1s',
+      '    scrape_timeout: 1s',
+    ];
     if (j.targets) lines.push('    static_configs:', `      - targets: ${JSON.stringify(j.targets)}`);
-    if (j.httpSd) lines.push('    http_sd_configs:', `      - url: ${JSON.stringify(j.httpSd)}`, '        refresh_interval: 1s');
+    if (j.httpSd)
+      lines.push(
+        '    http_sd_configs:',
+        `      - url: ${JSON.stringify(j.httpSd)}`,
+        '        refresh_interval: 1s',
+      );
     return lines.join('\n');
   });
   const config = join(dir, 'prometheus.yml');
-  writeFileSync(config, `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${scrapeConfigs.join('\n')}\n`);
+  writeFileSync(
+    config,
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${scrapeConfigs.join('\n')}\n`,
+  );
   const child: ChildProcess = spawn(
     'prometheus',
-    [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
   const spawned = new Promise<void>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`prometheus is required (apt-get install prometheus): ${err.message}`)));
+    child.once('error', (err) =>
+      reject(new Error(`prometheus is required (apt-get install prometheus): ${err.message}`)),
+    );
     child.once('exit', (code) => reject(new Error(`prometheus exited (${code}): ${log}`)));
   });
   const url = `http://127.0.0.1:${port}`;
@@ -78,16 +102,32 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<PrometheusServ
   const api = async <T>(path: string, params: Record<string, string>): Promise<T> => {
     const res = await fetch(`${url}${path}?${new URLSearchParams(params).toString()}`);
     const body = (await res.json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') throw new Error(`prometheus ${path} ${JSON.stringify(params)}: ${body.error ?? res.status}`);
+    if (body.status !== 'success')
+      throw new Error(`prometheus ${path} ${JSON.stringify(params)}: ${body.error ?? res.status}`);
     return body.data;
   };
   return {
     url,
     queryRange: async (expr, startS, endS, stepS = 1) =>
-      (await api<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>('/api/v1/query_range', { query: expr, start: String(startS), end: String(endS), step: String(stepS) })).result,
+      (
+        await api<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(
+          '/api/v1/query_range',
+          { query: expr, start: String(startS), end: String(endS), step: String(stepS) },
+        )
+      ).result,
     query: async (expr, timeS) =>
-      (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>('/api/v1/query', { query: expr, ...(timeS === undefined ? {} : { time: String(timeS) }) })).result,
-    targets: async () => (await api<{ activeTargets: { scrapePool: string; scrapeUrl: string; health: string; lastError: string }[] }>('/api/v1/targets', {})).activeTargets,
+      (
+        await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+          '/api/v1/query',
+          { query: expr, ...(timeS === undefined ? {} : { time: String(timeS) }) },
+        )
+      ).result,
+    targets: async () =>
+      (
+        await api<{
+          activeTargets: { scrapePool: string; scrapeUrl: string; health: string; lastError: string }[];
+        }>('/api/v1/targets', {})
+      ).activeTargets,
     stop: () =>
       new Promise<void>((done) => {
         const finish = (): void => {

@@ -15,7 +15,11 @@ export interface ServiceProcess {
 }
 
 /** Starts `services/<role>/src/main.ts ARGS` and waits for its `{"event":"listening"}` line. */
-export function startService(role: string, args: string[], env: Record<string, string> = {}): Promise<ServiceProcess> {
+export function startService(
+  role: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}services/${role}/src/main.ts`, ...args], {
     cwd: ROOT,
     env: { ...process.env, DISTRAIN_LOG_LEVEL: 'warn', ...env },

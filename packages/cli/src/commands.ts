@@ -31,7 +31,11 @@ export interface WatchOptions {
  * Follows a job until it ends: replayed history, then live events; reconnects (deduplicating by
  * sequence) when the coordinator restarts. Returns the final job record.
  */
-export async function watch(client: JobServiceClient, id: string, options: WatchOptions): Promise<Job__Output> {
+export async function watch(
+  client: JobServiceClient,
+  id: string,
+  options: WatchOptions,
+): Promise<Job__Output> {
   const human = options.json ? undefined : new HumanRenderer();
   let lastSeq = 0;
   let failures = 0;
@@ -51,7 +55,11 @@ export async function watch(client: JobServiceClient, id: string, options: Watch
       });
       if (ended) break;
     } catch (err) {
-      if (isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE && failures++ < (options.reconnects ?? 30)) {
+      if (
+        isServiceError(err) &&
+        err.code === GrpcStatus.UNAVAILABLE &&
+        failures++ < (options.reconnects ?? 30)
+      ) {
         // A restarted coordinator (with NATS) replays the history; sequences continue, so dedupe holds.
         human?.reconnecting(failures, err.details || 'unavailable');
         await sleep(Math.min(500 * failures, 5_000));
@@ -62,7 +70,8 @@ export async function watch(client: JobServiceClient, id: string, options: Watch
   }
   // The stream ends with the terminal state; the record has the final numbers.
   for (let i = 0; ; i++) {
-    const job = (await unary(client, client.getJob, { id }, { timeoutMs: 10_000, retries: 5 })).job as Job__Output;
+    const job = (await unary(client, client.getJob, { id }, { timeoutMs: 10_000, retries: 5 }))
+      .job as Job__Output;
     if (TERMINAL.has(job.state) || i >= 20) return job;
     await sleep(250);
   }
@@ -77,7 +86,11 @@ export function printSummary(job: Job__Output, json: boolean): RunSummary {
 }
 
 /** Writes the predictions CSV of a job to a file or stdout. */
-export async function predictions(client: JobServiceClient, id: string, file: string | undefined): Promise<number> {
+export async function predictions(
+  client: JobServiceClient,
+  id: string,
+  file: string | undefined,
+): Promise<number> {
   const out = file ? createWriteStream(file) : process.stdout;
   let bytes = 0;
   await new Promise<void>((resolve, reject) => {

@@ -43,7 +43,13 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-function startService(name: string, role: string, args: string[], options: LocalStackOptions, started: ChildProcess[]): Promise<LocalService> {
+function startService(
+  name: string,
+  role: string,
+  args: string[],
+  options: LocalStackOptions,
+  started: ChildProcess[],
+): Promise<LocalService> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${SERVICES_DIR}${role}/src/main.ts`, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
@@ -64,7 +70,12 @@ function startService(name: string, role: string, args: string[], options: Local
         const msg = JSON.parse(line) as { event?: string; port?: number; metricsPort?: number };
         if (msg.event === 'listening' && typeof msg.port === 'number') {
           clearTimeout(timer);
-          resolve({ name, child, address: `${options.host ?? '127.0.0.1'}:${msg.port}`, metricsPort: msg.metricsPort ?? 0 });
+          resolve({
+            name,
+            child,
+            address: `${options.host ?? '127.0.0.1'}:${msg.port}`,
+            metricsPort: msg.metricsPort ?? 0,
+          });
         }
       } catch {
         options.onLog?.(name, line);
@@ -96,7 +107,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const shards = Math.max(1, options.shards ?? 1);
     const [loader, ...ps] = await Promise.all([
-      startService('data-loader', 'data-loader', ['--host', host, '--port', '0', '--metrics-port', '0'], options, started),
+      startService(
+        'data-loader',
+        'data-loader',
+        ['--host', host, '--port', '0', '--metrics-port', '0'],
+        options,
+        started,
+      ),
       ...Array.from({ length: shards }, (_, i) =>
         startService(
           `parameter-server-${i}`,
@@ -131,7 +148,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       coordinator: coordinator.address,
       loader: (loader as LocalService).address,
       ps: ps.map((p) => p.address),
-      metricsPorts: { coordinator: coordinator.metricsPort, loader: (loader as LocalService).metricsPort, ps: ps.map((p) => p.metricsPort) },
+      metricsPorts: {
+        coordinator: coordinator.metricsPort,
+        loader: (loader as LocalService).metricsPort,
+        ps: ps.map((p) => p.metricsPort),
+      },
       stop,
     };
   } catch (err) {

@@ -55,7 +55,8 @@ function intFlag(name: 'trainers' | 'epochs' | 'seed' | 'shards' | 'port'): numb
   const v = flags[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new ValidationError(`--${name}`, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ValidationError(`--${name}`, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -69,7 +70,10 @@ function overrides(): JobOverrides {
   if (seed !== undefined) o.seed = seed;
   if (flags.backend !== undefined) {
     if (!(BACKENDS as readonly string[]).includes(flags.backend)) {
-      throw new ValidationError('--backend', `must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(flags.backend)}`);
+      throw new ValidationError(
+        '--backend',
+        `must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(flags.backend)}`,
+      );
     }
     o.backend = flags.backend as BackendName;
   }
@@ -78,7 +82,11 @@ function overrides(): JobOverrides {
 
 /** Reads, overrides and validates a spec file here, so mistakes show before anything starts. */
 function loadSpec(file: string | undefined): { text: string; shards: number } {
-  if (!file) throw new ValidationError('SPEC', 'is required: a TrainingJob YAML or JSON file, e.g. examples/mnist-mlp.yaml');
+  if (!file)
+    throw new ValidationError(
+      'SPEC',
+      'is required: a TrainingJob YAML or JSON file, e.g. examples/mnist-mlp.yaml',
+    );
   let raw: string;
   try {
     raw = readFileSync(file, 'utf8');
@@ -91,7 +99,8 @@ function loadSpec(file: string | undefined): { text: string; shards: number } {
 
 const natsUrl = (): string | undefined => flags.nats ?? (process.env['DISTRAIN_NATS_URL'] || undefined);
 
-const coordinatorAddress = (): string => flags.coordinator ?? process.env['DISTRAIN_COORDINATOR'] ?? '127.0.0.1:7070';
+const coordinatorAddress = (): string =>
+  flags.coordinator ?? process.env['DISTRAIN_COORDINATOR'] ?? '127.0.0.1:7070';
 
 function needId(): string {
   const id = positionals[1];
@@ -120,16 +129,29 @@ async function main(): Promise<number> {
   switch (command) {
     case 'run': {
       const spec = loadSpec(positionals[1]);
-      const onLog = flags.verbose ? (name: string, line: string) => process.stderr.write(`${name}: ${line}\n`) : undefined;
-      if (!flags.json) process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
+      const onLog = flags.verbose
+        ? (name: string, line: string) => process.stderr.write(`${name}: ${line}\n`)
+        : undefined;
+      if (!flags.json)
+        process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
       const nats = natsUrl();
-      const stack = await startLocalStack({ shards: spec.shards, logLevel: flags.verbose ? 'info' : 'warn', ...(onLog ? { onLog } : {}), ...(nats ? { nats } : {}) });
+      const stack = await startLocalStack({
+        shards: spec.shards,
+        logLevel: flags.verbose ? 'info' : 'warn',
+        ...(onLog ? { onLog } : {}),
+        ...(nats ? { nats } : {}),
+      });
       let interrupted = false;
       const client = connect(stack.coordinator);
       const job = await submit(client, spec.text);
       const onSignal = (): void => {
         interrupted = true;
-        void unary(client, client.cancelJob, { id: job.id, reason: 'interrupted (Ctrl-C)' }, { timeoutMs: 5_000 }).catch(() => undefined);
+        void unary(
+          client,
+          client.cancelJob,
+          { id: job.id, reason: 'interrupted (Ctrl-C)' },
+          { timeoutMs: 5_000 },
+        ).catch(() => undefined);
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
@@ -151,7 +173,9 @@ async function main(): Promise<number> {
         onLog: (n, l) => process.stderr.write(`${n}: ${l}\n`),
         ...(nats ? { nats } : {}),
       });
-      process.stdout.write(`${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,
+      );
       if (!flags.json) {
         const m = stack.metricsPorts;
         process.stderr.write(
@@ -180,13 +204,21 @@ async function main(): Promise<number> {
     }
     case 'list': {
       const client = connect(coordinatorAddress());
-      const res = await unary(client, client.listJobs, { state: 'JOB_STATE_UNSPECIFIED' }, { timeoutMs: 10_000, retries: 2 });
+      const res = await unary(
+        client,
+        client.listJobs,
+        { state: 'JOB_STATE_UNSPECIFIED' },
+        { timeoutMs: 10_000, retries: 2 },
+      );
       for (const job of res.jobs) printJob(job);
       return 0;
     }
     case 'get': {
       const client = connect(coordinatorAddress());
-      printJob((await unary(client, client.getJob, { id: needId() }, { timeoutMs: 10_000, retries: 2 })).job as Job__Output);
+      printJob(
+        (await unary(client, client.getJob, { id: needId() }, { timeoutMs: 10_000, retries: 2 }))
+          .job as Job__Output,
+      );
       return 0;
     }
     case 'watch': {
@@ -196,7 +228,16 @@ async function main(): Promise<number> {
     }
     case 'cancel': {
       const client = connect(coordinatorAddress());
-      printJob((await unary(client, client.cancelJob, { id: needId(), reason: 'cancelled by user' }, { timeoutMs: 30_000 })).job as Job__Output);
+      printJob(
+        (
+          await unary(
+            client,
+            client.cancelJob,
+            { id: needId(), reason: 'cancelled by user' },
+            { timeoutMs: 30_000 },
+          )
+        ).job as Job__Output,
+      );
       return 0;
     }
     case 'predictions': {
@@ -206,7 +247,8 @@ async function main(): Promise<number> {
     }
     case 'export': {
       const dir = positionals[2];
-      if (!dir) throw new ValidationError('DIR', 'is required: the folder to write model.json and weights.bin into');
+      if (!dir)
+        throw new ValidationError('DIR', 'is required: the folder to write model.json and weights.bin into');
       const files = await exportModel(connect(coordinatorAddress()), needId(), dir);
       process.stderr.write(`wrote ${files.join(', ')}\n`);
       return 0;

@@ -75,7 +75,9 @@ export class HumanRenderer {
     switch (e.event) {
       case 'state':
         this.stopBar();
-        this.line(`[${e.jobId}] ${stateName(e.state?.state ?? '')}${e.state?.reason ? `: ${e.state.reason}` : ''}`);
+        this.line(
+          `[${e.jobId}] ${stateName(e.state?.state ?? '')}${e.state?.reason ? `: ${e.state.reason}` : ''}`,
+        );
         return;
       case 'step': {
         const p = e.step?.progress;
@@ -90,7 +92,9 @@ export class HumanRenderer {
           const now = Date.now();
           if (now - this.lastPlainMs >= PLAIN_PROGRESS_INTERVAL_MS) {
             this.lastPlainMs = now;
-            this.line(`epoch ${p.epoch} step ${p.stepInEpoch}/${p.stepsPerEpoch} | loss ${p.loss.toFixed(4)} | ${Math.round(total)} samples/s (${perTrainer})`);
+            this.line(
+              `epoch ${p.epoch} step ${p.stepInEpoch}/${p.stepsPerEpoch} | loss ${p.loss.toFixed(4)} | ${Math.round(total)} samples/s (${perTrainer})`,
+            );
           }
           return;
         }
@@ -98,12 +102,21 @@ export class HumanRenderer {
           this.stopBar(true);
           this.barEpoch = p.epoch;
           this.bar = new cliProgress.SingleBar(
-            { format: `epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {sps} samples/s ({ranks})`, stream: this.out, hideCursor: true, clearOnComplete: false },
+            {
+              format: `epoch {epoch} [{bar}] {value}/{total} steps | loss {loss} | {sps} samples/s ({ranks})`,
+              stream: this.out,
+              hideCursor: true,
+              clearOnComplete: false,
+            },
             cliProgress.Presets.shades_classic,
           );
           this.bar.start(p.stepsPerEpoch, 0, { epoch: p.epoch, loss: '-', sps: 0, ranks: '' });
         }
-        this.bar?.update(p.stepInEpoch, { loss: p.loss.toFixed(4), sps: Math.round(total), ranks: perTrainer });
+        this.bar?.update(p.stepInEpoch, {
+          loss: p.loss.toFixed(4),
+          sps: Math.round(total),
+          ranks: perTrainer,
+        });
         return;
       }
       case 'epoch': {
@@ -128,7 +141,9 @@ export class HumanRenderer {
   summary(s: RunSummary): void {
     this.stopBar();
     const acc = s.finalTestAccuracy === null ? 'n/a' : `${(s.finalTestAccuracy * 100).toFixed(2)}%`;
-    this.line(`${s.jobId}: ${s.state}${s.reason ? ` (${s.reason})` : ''} | final test accuracy ${acc} | ${s.samplesPerSecond} samples/s | ${s.trainers} trainer(s) on ${s.backend}`);
+    this.line(
+      `${s.jobId}: ${s.state}${s.reason ? ` (${s.reason})` : ''} | final test accuracy ${acc} | ${s.samplesPerSecond} samples/s | ${s.trainers} trainer(s) on ${s.backend}`,
+    );
   }
 
   /** Ends the bar; `complete` first fills it (step events are throttled, the last may be missing). */
@@ -150,7 +165,10 @@ export const EPOCH_TABLE_HEADER = 'epoch  test accuracy  change   test loss  tra
 
 /** One row of the accuracy table: `    2         91.69%  +1.94   0.2884      8.1     0.3`. */
 export function formatEpochRow(r: EvaluationResult__Output, previousAccuracy?: number): string {
-  const change = previousAccuracy === undefined ? '' : `${r.testAccuracy >= previousAccuracy ? '+' : ''}${((r.testAccuracy - previousAccuracy) * 100).toFixed(2)}`;
+  const change =
+    previousAccuracy === undefined
+      ? ''
+      : `${r.testAccuracy >= previousAccuracy ? '+' : ''}${((r.testAccuracy - previousAccuracy) * 100).toFixed(2)}`;
   return [
     String(r.epoch).padStart(5),
     `${(r.testAccuracy * 100).toFixed(2)}%`.padStart(15),
@@ -171,7 +189,11 @@ export function eventJson(e: JobEvent__Output): string {
   const base = { type: e.event, jobId: e.jobId, sequence: e.sequence, timeMs: e.timeMs };
   switch (e.event) {
     case 'state':
-      return JSON.stringify({ ...base, state: stateName(e.state?.state ?? ''), reason: e.state?.reason ?? '' });
+      return JSON.stringify({
+        ...base,
+        state: stateName(e.state?.state ?? ''),
+        reason: e.state?.reason ?? '',
+      });
     case 'step':
       return JSON.stringify({ ...base, rank: e.step?.rank, ...e.step?.progress });
     case 'epoch':

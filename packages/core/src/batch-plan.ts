@@ -21,7 +21,11 @@ export function stepsPerEpoch(count: number, globalBatchSize: number): number {
 }
 
 /** Position of rank `rank`'s contiguous slice inside a global batch of `batchSize` samples. */
-export function rankSlice(batchSize: number, rank: number, worldSize: number): { offset: number; count: number } {
+export function rankSlice(
+  batchSize: number,
+  rank: number,
+  worldSize: number,
+): { offset: number; count: number } {
   const start = Math.floor((batchSize * rank) / worldSize);
   const end = Math.floor((batchSize * (rank + 1)) / worldSize);
   return { offset: start, count: end - start };
@@ -38,7 +42,10 @@ export function validateBatchGeometry(g: {
 }): void {
   if (g.worldSize < 1) throw new ValidationError('world_size', 'must be at least 1');
   if (g.rank >= g.worldSize) {
-    throw new ValidationError('rank', `is ${g.rank} but world_size is ${g.worldSize}; ranks are 0..${g.worldSize - 1}`);
+    throw new ValidationError(
+      'rank',
+      `is ${g.rank} but world_size is ${g.worldSize}; ranks are 0..${g.worldSize - 1}`,
+    );
   }
   if (g.globalBatchSize < 1) throw new ValidationError('global_batch_size', 'must be at least 1');
   if (g.globalBatchSize > g.count) {
@@ -49,7 +56,10 @@ export function validateBatchGeometry(g: {
   }
   const steps = stepsPerEpoch(g.count, g.globalBatchSize);
   if (g.startStep >= steps) {
-    throw new ValidationError('start_step', `is ${g.startStep} but the epoch has ${steps} steps (0..${steps - 1})`);
+    throw new ValidationError(
+      'start_step',
+      `is ${g.startStep} but the epoch has ${steps} steps (0..${steps - 1})`,
+    );
   }
   if (g.endStep !== 0 && (g.endStep <= g.startStep || g.endStep > steps)) {
     throw new ValidationError('end_step', `must be 0 (end of epoch) or in ${g.startStep + 1}..${steps}`);

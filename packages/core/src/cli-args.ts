@@ -27,7 +27,8 @@ export function serviceFlags<const K extends string>(
 /** Parses a port flag (0 = any free port). */
 export function parsePort(value: string | undefined, field: string): number {
   const n = Number(value ?? '0');
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ValidationError(field, `must be a port 0..65535, got ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ValidationError(field, `must be a port 0..65535, got ${value}`);
   return n;
 }
 

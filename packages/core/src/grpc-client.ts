@@ -7,7 +7,10 @@ import { isServiceError } from './errors.ts';
  * infer the request and response types; it is called with metadata and call options (the first
  * overload) at run time.
  */
-type UnaryMethod<Req, Res> = (request: Req, callback: (err: ServiceError | null, value?: Res) => void) => unknown;
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  callback: (err: ServiceError | null, value?: Res) => void,
+) => unknown;
 type FullUnaryMethod<Req, Res> = (
   request: Req,
   metadata: Metadata,
@@ -52,7 +55,8 @@ export async function unary<Req, Res>(
         });
       });
     } catch (err) {
-      if (attempt >= retries || !isServiceError(err) || !RETRYABLE.has(err.code) || options.signal?.aborted) throw err;
+      if (attempt >= retries || !isServiceError(err) || !RETRYABLE.has(err.code) || options.signal?.aborted)
+        throw err;
       await sleep(Math.random() * backoff, options.signal);
       backoff = Math.min(backoff * 2, 5_000);
     }

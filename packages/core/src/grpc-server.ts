@@ -60,7 +60,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
   const address = options.address ?? '127.0.0.1:0';
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
   const host = address.slice(0, address.lastIndexOf(':'));
   const dialHost = host === '0.0.0.0' || host === '[::]' || host === '' ? '127.0.0.1' : host;

@@ -61,7 +61,16 @@ export class Heartbeat {
       const res = await unary(
         this.client,
         this.client.heartbeat,
-        { jobId: this.config.jobId, role: this.config.role, rank: this.config.rank, progress: this.progress, status, message, backend: this.backend, metricsPort: this.metricsPort },
+        {
+          jobId: this.config.jobId,
+          role: this.config.role,
+          rank: this.config.rank,
+          progress: this.progress,
+          status,
+          message,
+          backend: this.backend,
+          metricsPort: this.metricsPort,
+        },
         { timeoutMs: 5_000, retries: status === 'running' ? 0 : 5 },
       );
       this.lastOkMs = Date.now();
@@ -71,7 +80,10 @@ export class Heartbeat {
         this.controller.abort(new Error(this.stopReason));
       }
     } catch (err) {
-      if (Date.now() - this.lastOkMs > (this.options.giveUpMs ?? 120_000) && !this.controller.signal.aborted) {
+      if (
+        Date.now() - this.lastOkMs > (this.options.giveUpMs ?? 120_000) &&
+        !this.controller.signal.aborted
+      ) {
         this.stopReason = `coordinator unreachable for ${Math.round((Date.now() - this.lastOkMs) / 1000)} s`;
         this.logger.error({ err }, this.stopReason);
         this.controller.abort(new Error(this.stopReason));

@@ -4,7 +4,16 @@
  */
 
 /** Activation functions a layer may use. */
-export const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'softmax', 'elu', 'selu', 'softplus'] as const;
+export const ACTIVATIONS = [
+  'linear',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'softmax',
+  'elu',
+  'selu',
+  'softplus',
+] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 /** Weight initializers (kernels are never zero-initialized). */

@@ -33,7 +33,9 @@ export function parseJobText(text: string, source = 'spec'): unknown {
   try {
     return parseYaml(text) as unknown; // YAML is a superset of JSON
   } catch (err) {
-    throw new ValidationError(source, `is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new ValidationError(source, `is not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
   }
 }
 
@@ -49,12 +51,19 @@ export function validateJob(doc: unknown, overrides: JobOverrides = {}): Trainin
   }
   const job = structuredClone(doc) as Record<string, unknown>;
   const spec = job['spec'];
-  if (typeof spec === 'object' && spec !== null) applyOverrides(job, spec as Record<string, unknown>, overrides);
+  if (typeof spec === 'object' && spec !== null)
+    applyOverrides(job, spec as Record<string, unknown>, overrides);
   const validate = compiled();
   if (!validate(job)) {
     const problems = describeErrors(validate.errors ?? []);
     const first = problems[0] ?? { field: 'spec', message: 'is invalid' };
-    const rest = problems.length > 1 ? ` (and ${problems.length - 1} more: ${problems.slice(1).map((p) => `${p.field}: ${p.message}`).join('; ')})` : '';
+    const rest =
+      problems.length > 1
+        ? ` (and ${problems.length - 1} more: ${problems
+            .slice(1)
+            .map((p) => `${p.field}: ${p.message}`)
+            .join('; ')})`
+        : '';
     throw new ValidationError(first.field, first.message + rest);
   }
   return deepFreeze(job as unknown as TrainingJob);
@@ -81,7 +90,10 @@ function describeErrors(errors: ErrorObject[]): Problem[] {
   // Errors under a oneOf branch repeat for every branch; discriminator errors say it better.
   for (const e of errors) {
     if (e.keyword === 'oneOf' || e.keyword === 'if') continue;
-    const field = toFieldPath(e.instancePath, e.keyword === 'required' ? String(e.params['missingProperty']) : undefined);
+    const field = toFieldPath(
+      e.instancePath,
+      e.keyword === 'required' ? String(e.params['missingProperty']) : undefined,
+    );
     let message: string;
     switch (e.keyword) {
       case 'required':

@@ -94,7 +94,10 @@ export function dataLoaderClient(address: string, options?: ChannelOptions): Dat
 }
 
 /** A ParameterServerService client for `address` (host:port). */
-export function parameterServerClient(address: string, options?: ChannelOptions): ParameterServerServiceClient {
+export function parameterServerClient(
+  address: string,
+  options?: ChannelOptions,
+): ParameterServerServiceClient {
   return new (distrainProto().ParameterServerService)(address, creds(), { ...clientOptions(), ...options });
 }
 

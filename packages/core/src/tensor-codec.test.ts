@@ -36,12 +36,21 @@ test('an unaligned buffer is realigned before viewing as float32', () => {
 });
 
 test('unknown dtypes, size mismatches and wrong dtypes are rejected naming the field', () => {
-  assert.throws(() => decodeTensor({ dtype: 'DTYPE_UNSPECIFIED', shape: [1], data: Buffer.alloc(4) }, 'grads[0]'), (e: unknown) => {
-    assert.ok(e instanceof ValidationError);
-    assert.equal(e.field, 'grads[0].dtype');
-    return true;
-  });
-  assert.throws(() => decodeTensor({ dtype: 'DTYPE_FLOAT32', shape: [3], data: Buffer.alloc(8) }), /has 8 bytes but shape \[3\] of float32 needs 12/);
-  assert.throws(() => decodeFloat32({ dtype: 'DTYPE_UINT8', shape: [1], data: Buffer.alloc(1) }), /must be DTYPE_FLOAT32/);
+  assert.throws(
+    () => decodeTensor({ dtype: 'DTYPE_UNSPECIFIED', shape: [1], data: Buffer.alloc(4) }, 'grads[0]'),
+    (e: unknown) => {
+      assert.ok(e instanceof ValidationError);
+      assert.equal(e.field, 'grads[0].dtype');
+      return true;
+    },
+  );
+  assert.throws(
+    () => decodeTensor({ dtype: 'DTYPE_FLOAT32', shape: [3], data: Buffer.alloc(8) }),
+    /has 8 bytes but shape \[3\] of float32 needs 12/,
+  );
+  assert.throws(
+    () => decodeFloat32({ dtype: 'DTYPE_UINT8', shape: [1], data: Buffer.alloc(1) }),
+    /must be DTYPE_FLOAT32/,
+  );
   assert.throws(() => encodeTensor(new Float32Array(3), [2, 2]), ValidationError);
 });

@@ -45,7 +45,10 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
  */
 export function encodeTensor(data: TypedArray, shape: readonly number[]): Tensor {
   if (sizeOf(shape) !== data.length) {
-    throw new ValidationError('tensor.shape', `shape [${shape.join(',')}] has ${sizeOf(shape)} elements but data has ${data.length}`);
+    throw new ValidationError(
+      'tensor.shape',
+      `shape [${shape.join(',')}] has ${sizeOf(shape)} elements but data has ${data.length}`,
+    );
   }
   return {
     dtype: DTypes[dtypeOf(data)],
@@ -95,7 +98,10 @@ function dtypeName(dtype: Tensor['dtype'], field: string): DTypeName {
     case 3:
       return 'uint8';
     default:
-      throw new ValidationError(`${field}.dtype`, `unknown dtype ${String(dtype)}; use DTYPE_FLOAT32, DTYPE_INT32 or DTYPE_UINT8`);
+      throw new ValidationError(
+        `${field}.dtype`,
+        `unknown dtype ${String(dtype)}; use DTYPE_FLOAT32, DTYPE_INT32 or DTYPE_UINT8`,
+      );
   }
 }
 

@@ -5,7 +5,10 @@ export type { DatasetSpec, DatasetSpec__Output } from './generated/distrain/v1/D
 export type { DescribeDatasetResponse__Output } from './generated/distrain/v1/DescribeDatasetResponse.ts';
 export type { StreamBatchesRequest } from './generated/distrain/v1/StreamBatchesRequest.ts';
 export type { StreamBatchesResponse__Output } from './generated/distrain/v1/StreamBatchesResponse.ts';
-export type { DataLoaderServiceClient, DataLoaderServiceHandlers } from './generated/distrain/v1/DataLoaderService.ts';
+export type {
+  DataLoaderServiceClient,
+  DataLoaderServiceHandlers,
+} from './generated/distrain/v1/DataLoaderService.ts';
 export type {
   ParameterServerServiceClient,
   ParameterServerServiceHandlers,

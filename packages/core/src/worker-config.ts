@@ -60,7 +60,16 @@ export function readWorkerConfig(env: Record<string, string | undefined>): Worke
     throw new ValidationError(WORKER_CONFIG_ENV, 'is not valid JSON', { cause: err });
   }
   const c = parsed as Partial<WorkerConfig>;
-  for (const key of ['jobId', 'role', 'coordinator', 'loader', 'psShards', 'job', 'dataset', 'stepsPerEpoch'] as const) {
+  for (const key of [
+    'jobId',
+    'role',
+    'coordinator',
+    'loader',
+    'psShards',
+    'job',
+    'dataset',
+    'stepsPerEpoch',
+  ] as const) {
     if (c[key] === undefined) throw new ValidationError(`${WORKER_CONFIG_ENV}.${key}`, 'is required');
   }
   // On Kubernetes the credential comes from the job's Secret, apart from the plain config.

@@ -23,7 +23,11 @@ export interface WorkerSession {
  * from the spec, and opens the parameter-server, data-loader and coordinator clients. The heartbeat
  * is created but not started: the worker starts it when it is ready to make progress.
  */
-export async function openWorkerSession(config: WorkerConfig, logger: Logger, options: { metricsPort?: number } = {}): Promise<WorkerSession> {
+export async function openWorkerSession(
+  config: WorkerConfig,
+  logger: Logger,
+  options: { metricsPort?: number } = {},
+): Promise<WorkerSession> {
   const { job, dataset } = config;
   const chosen = await selectBackend(job.spec.trainers.backend);
   logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
@@ -37,7 +41,12 @@ export async function openWorkerSession(config: WorkerConfig, logger: Logger, op
     numClasses: dataset.numClasses,
     featureScale: dataset.featureScale,
   });
-  const ps = new ParameterClient({ jobId: config.jobId, shardAddresses: config.psShards, variables: runtime.variables, timeoutMs: 30_000 });
+  const ps = new ParameterClient({
+    jobId: config.jobId,
+    shardAddresses: config.psShards,
+    variables: runtime.variables,
+    timeoutMs: 30_000,
+  });
   const loader = dataLoaderClient(config.loader);
   return {
     backend: chosen.backend,

@@ -5,7 +5,11 @@ import type { DatasetInfo, ExportedModel, ParamMap, TrainingJob } from '@distrai
  * The trained model in TensorFlow.js layers format, built from the spec with stock tfjs layers only,
  * so `tf.loadLayersModel` loads it without distrain.
  */
-export async function exportLayersModel(job: TrainingJob, dataset: DatasetInfo, params: ParamMap): Promise<ExportedModel> {
+export async function exportLayersModel(
+  job: TrainingJob,
+  dataset: DatasetInfo,
+  params: ParamMap,
+): Promise<ExportedModel> {
   await selectBackend('auto');
   const runtime = new ModelRuntime({
     layers: job.spec.model.layers,

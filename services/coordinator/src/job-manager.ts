@@ -207,7 +207,13 @@ export class JobManager {
       variables,
       stepsPerEpoch: spe,
       backend: job.spec.trainers.backend,
-      progress: { epoch: 0, stepInEpoch: 0, stepsPerEpoch: spe, globalStep: 0, totalSteps: spe * job.spec.epochs },
+      progress: {
+        epoch: 0,
+        stepInEpoch: 0,
+        stepsPerEpoch: spe,
+        globalStep: 0,
+        totalSteps: spe * job.spec.epochs,
+      },
       epochs: [],
       trainStartMs: 0,
       psShards: [],
@@ -217,7 +223,9 @@ export class JobManager {
     };
     this.jobs.set(id, record);
     this.setState(record, JobStates.pending, '');
-    void this.start(record).catch((err: unknown) => this.fail(record, `could not start: ${(err as Error).message}`));
+    void this.start(record).catch((err: unknown) =>
+      this.fail(record, `could not start: ${(err as Error).message}`),
+    );
     return this.toWire(record);
   }
 
@@ -225,9 +233,14 @@ export class JobManager {
     const d = job.spec.dataset;
     let res: DescribeDatasetResponse__Output;
     try {
-      res = await unary(this.loader, this.loader.describeDataset, {
-        dataset: datasetSpecToWire(d),
-      }, { timeoutMs: this.rpcTimeoutMs, retries: 3 });
+      res = await unary(
+        this.loader,
+        this.loader.describeDataset,
+        {
+          dataset: datasetSpecToWire(d),
+        },
+        { timeoutMs: this.rpcTimeoutMs, retries: 3 },
+      );
     } catch (err) {
       const e = err as { details?: string; message: string };
       throw new ValidationError('spec.dataset', e.details ?? e.message, { cause: err });
@@ -246,7 +259,10 @@ export class JobManager {
 
   private async start(record: JobRecord): Promise<void> {
     const { job } = record;
-    record.psShards = this.options.psAddresses.slice(0, Math.max(1, Math.min(job.spec.parameterServer.shards, this.options.psAddresses.length)));
+    record.psShards = this.options.psAddresses.slice(
+      0,
+      Math.max(1, Math.min(job.spec.parameterServer.shards, this.options.psAddresses.length)),
+    );
     const ps = new ParameterClient({
       jobId: record.id,
       shardAddresses: record.psShards,
@@ -259,16 +275,30 @@ export class JobManager {
       optimizer: job.spec.optimizer,
       worldSize: job.spec.trainers.replicas,
       stepsPerEpoch: record.stepsPerEpoch,
-      ...(job.spec.checkpoint.dir === undefined ? {} : { checkpointDir: `${job.spec.checkpoint.dir}/${record.id}` }),
+      ...(job.spec.checkpoint.dir === undefined
+        ? {}
+        : { checkpointDir: `${job.spec.checkpoint.dir}/${record.id}` }),
     });
     if (isTerminal(record.state)) return;
     record.startedAtMs = Date.now();
     const now = Date.now();
     for (let rank = 0; rank < job.spec.trainers.replicas; rank++) {
-      record.workers.set(`trainer-${rank}`, { role: 'trainer', rank, restarts: 0, lastSeenMs: now, status: 'starting' });
+      record.workers.set(`trainer-${rank}`, {
+        role: 'trainer',
+        rank,
+        restarts: 0,
+        lastSeenMs: now,
+        status: 'starting',
+      });
     }
     if (job.spec.evaluation.enabled) {
-      record.workers.set('evaluator-0', { role: 'evaluator', rank: 0, restarts: 0, lastSeenMs: now, status: 'starting' });
+      record.workers.set('evaluator-0', {
+        role: 'evaluator',
+        rank: 0,
+        restarts: 0,
+        lastSeenMs: now,
+        status: 'starting',
+      });
     }
     this.setState(record, JobStates.running, '');
     this.metrics.jobStarted(record.id, [...new Set([...record.workers.values()].map((w) => w.role))], 0);
@@ -327,7 +357,9 @@ export class JobManager {
     this.log(record, 'warn', `${name}failed (${reason}); restart ${slot.restarts} of ${limit}`);
     const backoffMs = Math.min(500 * 2 ** (slot.restarts - 1), 10_000);
     const timer = setTimeout(() => {
-      void this.launch(record, slot).catch((err: unknown) => this.fail(record, `relaunch failed: ${(err as Error).message}`));
+      void this.launch(record, slot).catch((err: unknown) =>
+        this.fail(record, `relaunch failed: ${(err as Error).message}`),
+      );
     }, backoffMs);
     record.abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   }
@@ -356,7 +388,8 @@ export class JobManager {
     } else {
       slot.status = 'running';
     }
-    if (req.role === 'trainer' && req.progress && req.status !== 'failed') this.updateProgress(record, slot.rank, req.progress);
+    if (req.role === 'trainer' && req.progress && req.status !== 'failed')
+      this.updateProgress(record, slot.rank, req.progress);
     return { stop: false, reason: '' };
   }
 
@@ -365,14 +398,21 @@ export class JobManager {
   private updateProgress(record: JobRecord, rank: number, p: JobProgress): void {
     let samplesPerSecond = 0;
     for (const w of record.workers.values()) {
-      if (w.role === 'trainer' && w.status !== 'done') samplesPerSecond += Number(w.progress?.samplesPerSecond ?? 0);
+      if (w.role === 'trainer' && w.status !== 'done')
+        samplesPerSecond += Number(w.progress?.samplesPerSecond ?? 0);
     }
     const globalStep = Number(p.globalStep ?? 0);
     const now = Date.now();
     if (record.trainStartMs === 0) record.trainStartMs = now;
-    for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++) record.epochEndMs.push(now);
+    for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++)
+      record.epochEndMs.push(now);
     if (globalStep >= Number(record.progress.globalStep ?? 0)) {
-      record.progress = { ...p, samplesPerSecond, totalSteps: record.progress.totalSteps, stepsPerEpoch: record.stepsPerEpoch };
+      record.progress = {
+        ...p,
+        samplesPerSecond,
+        totalSteps: record.progress.totalSteps,
+        stepsPerEpoch: record.stepsPerEpoch,
+      };
       this.metrics.progress(record.id, globalStep, Number(p.loss ?? 0));
       this.saveSoon(record);
     }
@@ -399,7 +439,10 @@ export class JobManager {
     if (predictionsCsv.length > 0) record.predictionsCsv = predictionsCsv;
     this.options.events.publish(jobId, { event: 'epoch', epoch: full });
     this.save(record);
-    this.options.logger.info({ jobId, epoch: result.epoch, testAccuracy: result.testAccuracy, trainers: trainers.length }, 'epoch evaluated');
+    this.options.logger.info(
+      { jobId, epoch: result.epoch, testAccuracy: result.testAccuracy, trainers: trainers.length },
+      'epoch evaluated',
+    );
   }
 
   private async maybeFinish(record: JobRecord): Promise<void> {
@@ -433,17 +476,25 @@ export class JobManager {
     record.abort.abort();
     this.setState(record, state, reason);
     this.metrics.jobEnded(record.id);
-    await this.options.launcher.stopJob(record.id).catch((err: unknown) => this.log(record, 'warn', `stopping workers: ${(err as Error).message}`));
+    await this.options.launcher
+      .stopJob(record.id)
+      .catch((err: unknown) => this.log(record, 'warn', `stopping workers: ${(err as Error).message}`));
     if (record.ps) {
       try {
         record.finalParams = (await record.ps.pull({})).params;
       } catch (err) {
         this.log(record, 'warn', `could not keep the final parameters: ${(err as Error).message}`);
       }
-      await record.ps.endJob().catch((err: unknown) => this.log(record, 'warn', `freeing parameter-server state: ${(err as Error).message}`));
+      await record.ps
+        .endJob()
+        .catch((err: unknown) =>
+          this.log(record, 'warn', `freeing parameter-server state: ${(err as Error).message}`),
+        );
       record.ps.close();
     }
-    await unary(this.loader, this.loader.releaseJob, { jobId: record.id }, { timeoutMs: 5_000 }).catch(() => undefined);
+    await unary(this.loader, this.loader.releaseJob, { jobId: record.id }, { timeoutMs: 5_000 }).catch(
+      () => undefined,
+    );
   }
 
   private checkLiveness(): void {
@@ -459,10 +510,15 @@ export class JobManager {
           const name = slot.role === 'trainer' ? `trainer rank ${slot.rank}` : 'evaluator';
           slot.status = 'failed';
           const handle = slot.handle;
-          this.log(record, 'warn', `${name} sent no heartbeat for ${Math.round((now - slot.lastSeenMs) / 1000)} s`);
+          this.log(
+            record,
+            'warn',
+            `${name} sent no heartbeat for ${Math.round((now - slot.lastSeenMs) / 1000)} s`,
+          );
           // A re-adopted worker (coordinator restart) has no handle: relaunch it straight away.
           void (handle ? handle.stop() : Promise.resolve()).then(() => {
-            if (slot.handle === handle && !isTerminal(record.state)) this.workerFailed(record, slot, 'heartbeat timeout');
+            if (slot.handle === handle && !isTerminal(record.state))
+              this.workerFailed(record, slot, 'heartbeat timeout');
           });
         }
       }
@@ -495,12 +551,16 @@ export class JobManager {
     } catch {
       level = /error/i.test(line) ? 'error' : 'info';
     }
-    if (level !== 'info') this.options.events.publish(jobId, { event: 'log', log: { level, source, message } });
+    if (level !== 'info')
+      this.options.events.publish(jobId, { event: 'log', log: { level, source, message } });
   }
 
   get(id: string): JobRecord {
     const record = this.jobs.get(id);
-    if (!record) throw new NotFoundError(`job ${JSON.stringify(id)} not found; list jobs with \`distrain list\``, { jobId: id });
+    if (!record)
+      throw new NotFoundError(`job ${JSON.stringify(id)} not found; list jobs with \`distrain list\``, {
+        jobId: id,
+      });
     return record;
   }
 
@@ -527,7 +587,10 @@ export class JobManager {
       backend: record.backend,
       progress: record.progress,
       epochs: record.epochs,
-      trainSeconds: record.epochEndMs.length > 0 ? ((record.epochEndMs.at(-1) as number) - record.trainStartMs) / 1000 : 0,
+      trainSeconds:
+        record.epochEndMs.length > 0
+          ? ((record.epochEndMs.at(-1) as number) - record.trainStartMs) / 1000
+          : 0,
       trainSamples: record.epochEndMs.length * (record.dataset?.trainCount ?? 0),
     };
   }
@@ -551,7 +614,9 @@ export class JobManager {
     let params = record.finalParams;
     if (!params && record.ps && !isTerminal(record.state)) params = (await record.ps.pull({})).params;
     if (!params || !record.dataset) {
-      throw new StateError(`job ${id} has no parameters to export (state ${record.state}); wait until it has trained`);
+      throw new StateError(
+        `job ${id} has no parameters to export (state ${record.state}); wait until it has trained`,
+      );
     }
     return { job: record.job, dataset: record.dataset, params };
   }
@@ -565,7 +630,8 @@ export class JobManager {
   /** Jobs by state (the `distrain_coordinator_jobs` gauge). */
   countByState(): Record<'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled', number> {
     const counts = { pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
-    for (const r of this.jobs.values()) counts[r.state.replace('JOB_STATE_', '').toLowerCase() as keyof typeof counts]++;
+    for (const r of this.jobs.values())
+      counts[r.state.replace('JOB_STATE_', '').toLowerCase() as keyof typeof counts]++;
     return counts;
   }
 
@@ -583,7 +649,11 @@ export class JobManager {
         const host = slot.metricsHost || '127.0.0.1';
         groups.push({
           targets: [`${host.includes(':') ? `[${host}]` : host}:${slot.metricsPort}`],
-          labels: { __meta_distrain_job_id: record.id, __meta_distrain_role: slot.role, __meta_distrain_rank: String(slot.rank) },
+          labels: {
+            __meta_distrain_job_id: record.id,
+            __meta_distrain_role: slot.role,
+            __meta_distrain_rank: String(slot.rank),
+          },
         });
       }
     }
@@ -602,7 +672,10 @@ export class JobManager {
     for (const doc of stored) {
       const s = doc as Partial<StoredJobV1>;
       if (s.storeVersion !== 1 || typeof s.id !== 'string' || !s.job || this.jobs.has(s.id)) {
-        this.options.logger.warn({ id: s.id, storeVersion: s.storeVersion }, 'skipping an unreadable stored job record');
+        this.options.logger.warn(
+          { id: s.id, storeVersion: s.storeVersion },
+          'skipping an unreadable stored job record',
+        );
         continue;
       }
       const record = this.fromStored(s as StoredJobV1);
@@ -614,7 +687,12 @@ export class JobManager {
 
   private async adopt(record: JobRecord): Promise<void> {
     if (record.psShards.length > 0 && record.variables) {
-      record.ps = new ParameterClient({ jobId: record.id, shardAddresses: record.psShards, variables: record.variables, timeoutMs: this.rpcTimeoutMs });
+      record.ps = new ParameterClient({
+        jobId: record.id,
+        shardAddresses: record.psShards,
+        variables: record.variables,
+        timeoutMs: this.rpcTimeoutMs,
+      });
     }
     if (record.state === JobStates.pending) {
       this.fail(record, 'the coordinator restarted while the job was starting; submit it again');
@@ -626,7 +704,10 @@ export class JobManager {
       ({ version } = await record.ps.pull({}));
     } catch (err) {
       const e = err as { details?: string; message: string };
-      this.fail(record, `the coordinator restarted and the parameter servers no longer hold the job's state (${e.details ?? e.message})`);
+      this.fail(
+        record,
+        `the coordinator restarted and the parameter servers no longer hold the job's state (${e.details ?? e.message})`,
+      );
       return;
     }
     const now = Date.now();
@@ -634,7 +715,11 @@ export class JobManager {
       if (slot.status !== 'done') slot.status = 'running';
       slot.lastSeenMs = now;
     }
-    this.metrics.jobStarted(record.id, [...new Set([...record.workers.values()].map((w) => w.role))], version);
+    this.metrics.jobStarted(
+      record.id,
+      [...new Set([...record.workers.values()].map((w) => w.role))],
+      version,
+    );
     this.log(
       record,
       'warn',
@@ -662,13 +747,25 @@ export class JobManager {
       trainStartMs: record.trainStartMs,
       epochEndMs: record.epochEndMs,
       psShards: record.psShards,
-      workers: [...record.workers.values()].map((w) => ({ role: w.role, rank: w.rank, restarts: w.restarts, status: w.status })),
+      workers: [...record.workers.values()].map((w) => ({
+        role: w.role,
+        rank: w.rank,
+        restarts: w.restarts,
+        status: w.status,
+      })),
     };
   }
 
   private fromStored(s: StoredJobV1): JobRecord {
     const workers = new Map<string, WorkerSlot>();
-    for (const w of s.workers) workers.set(`${w.role}-${w.rank}`, { role: w.role, rank: w.rank, restarts: w.restarts, status: w.status, lastSeenMs: Date.now() });
+    for (const w of s.workers)
+      workers.set(`${w.role}-${w.rank}`, {
+        role: w.role,
+        rank: w.rank,
+        restarts: w.restarts,
+        status: w.status,
+        lastSeenMs: Date.now(),
+      });
     return {
       id: s.id,
       job: s.job,
@@ -677,7 +774,12 @@ export class JobManager {
       createdAtMs: s.createdAtMs,
       startedAtMs: s.startedAtMs,
       finishedAtMs: s.finishedAtMs,
-      ...(s.dataset ? { dataset: s.dataset, variables: describeModel(s.job.spec.model.layers, s.dataset.featureShape).variables } : {}),
+      ...(s.dataset
+        ? {
+            dataset: s.dataset,
+            variables: describeModel(s.job.spec.model.layers, s.dataset.featureShape).variables,
+          }
+        : {}),
       stepsPerEpoch: s.stepsPerEpoch,
       backend: s.backend,
       progress: { ...s.progress, loss: Number(s.progress.loss ?? Number.NaN) },
@@ -720,7 +822,11 @@ export class JobManager {
         this.save(r);
       }
     } else {
-      await Promise.all([...this.jobs.values()].map((r) => (isTerminal(r.state) ? undefined : this.end(r, JobStates.cancelled, 'coordinator shut down'))));
+      await Promise.all(
+        [...this.jobs.values()].map((r) =>
+          isTerminal(r.state) ? undefined : this.end(r, JobStates.cancelled, 'coordinator shut down'),
+        ),
+      );
     }
     this.loader.close();
   }

@@ -1,12 +1,20 @@
 import type { ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { ValidationError, distrainProto, parseJobText, toGrpcStatus } from '@distrain/core';
-import type { JobEvent, JobServiceHandlers, Logger, ServiceBinding, WorkerServiceHandlers } from '@distrain/core';
+import type {
+  JobEvent,
+  JobServiceHandlers,
+  Logger,
+  ServiceBinding,
+  WorkerServiceHandlers,
+} from '@distrain/core';
 import type { EventBus } from './event-bus.ts';
 import { JobStates, isTerminal } from './job-manager.ts';
 import type { JobManager, JobStateName } from './job-manager.ts';
 
 /** Builds the model files of an export (the coordinator wires the tfjs implementation in). */
-export type ModelExporter = (inputs: Awaited<ReturnType<JobManager['exportInputs']>>) => Promise<{ modelJson: string; weights: Buffer }>;
+export type ModelExporter = (
+  inputs: Awaited<ReturnType<JobManager['exportInputs']>>,
+) => Promise<{ modelJson: string; weights: Buffer }>;
 
 const CHUNK_BYTES = 1 << 20;
 
@@ -21,7 +29,12 @@ function respond<T>(logger: Logger, callback: sendUnaryData<T>, body: () => T | 
 }
 
 function streamError(logger: Logger, call: ServerWritableStream<unknown, unknown>, err: unknown): void {
-  call.destroy(Object.assign(new Error(), toGrpcStatus(err, (e) => logger.error({ err: e }, 'internal error'))));
+  call.destroy(
+    Object.assign(
+      new Error(),
+      toGrpcStatus(err, (e) => logger.error({ err: e }, 'internal error')),
+    ),
+  );
 }
 
 /** The host part of a grpc-js peer (`127.0.0.1:5000`, `ipv4:10.0.0.7:5000`, `[::1]:5000`). */
@@ -34,24 +47,36 @@ export function peerHost(peer: string): string {
 }
 
 /** The JobService and WorkerService gRPC bindings of the coordinator. */
-export function coordinatorServices(manager: JobManager, events: EventBus, exportModel: ModelExporter, logger: Logger): ServiceBinding[] {
+export function coordinatorServices(
+  manager: JobManager,
+  events: EventBus,
+  exportModel: ModelExporter,
+  logger: Logger,
+): ServiceBinding[] {
   const proto = distrainProto();
   const jobService: JobServiceHandlers = {
     SubmitJob: (call, callback) =>
       respond(logger, callback, async () => {
-        if (call.request.spec.trim() === '') throw new ValidationError('spec', 'is empty; send a TrainingJob as YAML or JSON');
+        if (call.request.spec.trim() === '')
+          throw new ValidationError('spec', 'is empty; send a TrainingJob as YAML or JSON');
         return { job: await manager.submit(parseJobText(call.request.spec)) };
       }),
-    GetJob: (call, callback) => respond(logger, callback, () => ({ job: manager.toWire(manager.get(call.request.id)) })),
+    GetJob: (call, callback) =>
+      respond(logger, callback, () => ({ job: manager.toWire(manager.get(call.request.id)) })),
     ListJobs: (call, callback) =>
       respond(logger, callback, () => {
         const state = call.request.state;
         if (state !== 'JOB_STATE_UNSPECIFIED' && !Object.values(JobStates).includes(state as JobStateName)) {
           throw new ValidationError('state', `unknown state ${state}`);
         }
-        return { jobs: manager.list(state === 'JOB_STATE_UNSPECIFIED' ? undefined : (state as JobStateName)) };
+        return {
+          jobs: manager.list(state === 'JOB_STATE_UNSPECIFIED' ? undefined : (state as JobStateName)),
+        };
       }),
-    CancelJob: (call, callback) => respond(logger, callback, () => manager.cancel(call.request.id, call.request.reason).then((job) => ({ job }))),
+    CancelJob: (call, callback) =>
+      respond(logger, callback, () =>
+        manager.cancel(call.request.id, call.request.reason).then((job) => ({ job })),
+      ),
     WatchJob: (call) => {
       let record;
       try {
@@ -96,7 +121,8 @@ export function coordinatorServices(manager: JobManager, events: EventBus, expor
     GetPredictions: (call) => {
       try {
         const csv = manager.predictions(call.request.id);
-        for (let off = 0; off < csv.length; off += CHUNK_BYTES) call.write({ data: csv.subarray(off, off + CHUNK_BYTES) });
+        for (let off = 0; off < csv.length; off += CHUNK_BYTES)
+          call.write({ data: csv.subarray(off, off + CHUNK_BYTES) });
         call.end();
       } catch (err) {
         streamError(logger, call, err);
@@ -132,6 +158,10 @@ export function coordinatorServices(manager: JobManager, events: EventBus, expor
   };
   return [
     { name: 'distrain.v1.JobService', definition: proto.JobService.service, implementation: jobService },
-    { name: 'distrain.v1.WorkerService', definition: proto.WorkerService.service, implementation: workerService },
+    {
+      name: 'distrain.v1.WorkerService',
+      definition: proto.WorkerService.service,
+      implementation: workerService,
+    },
   ];
 }

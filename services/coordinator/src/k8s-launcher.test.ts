@@ -13,16 +13,54 @@ kc.loadFromOptions({
   contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
   currentContext: 'x',
 });
-const launcher = new KubernetesLauncher({ kubeConfig: kc, namespace: 'ml', logger: silentLogger(), instance: 'rel' });
+const launcher = new KubernetesLauncher({
+  kubeConfig: kc,
+  namespace: 'ml',
+  logger: silentLogger(),
+  instance: 'rel',
+});
 
-function config(role: 'trainer' | 'evaluator', rank: number, trainers: Record<string, unknown>): WorkerConfig {
+function config(
+  role: 'trainer' | 'evaluator',
+  rank: number,
+  trainers: Record<string, unknown>,
+): WorkerConfig {
   const job = validateJob({
     apiVersion: 'distrain.io/v1',
     kind: 'TrainingJob',
     metadata: { name: 'demo' },
-    spec: { dataset: { name: 'mnist' }, model: { layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] }, loss: 'softmaxCrossEntropy', optimizer: { type: 'sgd', learningRate: 0.1 }, batchSize: 32, epochs: 1, trainers },
+    spec: {
+      dataset: { name: 'mnist' },
+      model: { layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] },
+      loss: 'softmaxCrossEntropy',
+      optimizer: { type: 'sgd', learningRate: 0.1 },
+      batchSize: 32,
+      epochs: 1,
+      trainers,
+    },
   });
-  return { jobId: 'demo-abc123', role, rank, worldSize: 2, coordinator: 'c:1', loader: 'l:1', psShards: ['p:1'], job, dataset: { datasetId: 'd', trainCount: 1, testCount: 1, featureShape: [28, 28], featureDtype: 'uint8', featureScale: 1 / 255, numClasses: 10, classNames: [] }, stepsPerEpoch: 1, token: 'secret' };
+  return {
+    jobId: 'demo-abc123',
+    role,
+    rank,
+    worldSize: 2,
+    coordinator: 'c:1',
+    loader: 'l:1',
+    psShards: ['p:1'],
+    job,
+    dataset: {
+      datasetId: 'd',
+      trainCount: 1,
+      testCount: 1,
+      featureShape: [28, 28],
+      featureDtype: 'uint8',
+      featureScale: 1 / 255,
+      numClasses: 10,
+      classNames: [],
+    },
+    stepsPerEpoch: 1,
+    token: 'secret',
+  };
 }
 
 const template: V1PodTemplate = {
@@ -31,13 +69,26 @@ const template: V1PodTemplate = {
     metadata: { labels: { 'app.kubernetes.io/name': 'distrain' } },
     spec: {
       nodeSelector: { gpu: 'yes' },
-      containers: [{ name: 'worker', image: 'img:1', workingDir: '/app', env: [{ name: 'A', value: '1' }], resources: { requests: { cpu: '2' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1' } } }],
+      containers: [
+        {
+          name: 'worker',
+          image: 'img:1',
+          workingDir: '/app',
+          env: [{ name: 'A', value: '1' }],
+          resources: { requests: { cpu: '2' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1' } },
+        },
+      ],
     },
   },
 };
 
 test('a trainer pod gets the job labels, owner, command, env with the secret reference, and GPU limits from the spec', () => {
-  const pod = launcher.podFor(config('trainer', 1, { replicas: 2, gpus: 2, resources: { cpu: '3', memory: '6Gi' } }), 4, template, { secretName: 'distrain-job-demo-abc123', secretUid: 'uid-1' });
+  const pod = launcher.podFor(
+    config('trainer', 1, { replicas: 2, gpus: 2, resources: { cpu: '3', memory: '6Gi' } }),
+    4,
+    template,
+    { secretName: 'distrain-job-demo-abc123', secretUid: 'uid-1' },
+  );
   assert.equal(pod.metadata?.name, 'demo-abc123-trainer-1-4');
   assert.equal(pod.metadata?.namespace, 'ml');
   assert.deepEqual(pod.metadata?.labels, {
@@ -50,22 +101,34 @@ test('a trainer pod gets the job labels, owner, command, env with the secret ref
     'distrain.io/rank': '1',
     'distrain.io/attempt': '4',
   });
-  assert.deepEqual(pod.metadata?.ownerReferences, [{ apiVersion: 'v1', kind: 'Secret', name: 'distrain-job-demo-abc123', uid: 'uid-1', controller: true }]);
+  assert.deepEqual(pod.metadata?.ownerReferences, [
+    { apiVersion: 'v1', kind: 'Secret', name: 'distrain-job-demo-abc123', uid: 'uid-1', controller: true },
+  ]);
   assert.equal(pod.spec?.restartPolicy, 'Never');
   assert.deepEqual(pod.spec?.nodeSelector, { gpu: 'yes' });
   const c = pod.spec?.containers[0];
   assert.deepEqual(c?.command, ['node', '--import', 'tsx', 'services/trainer/src/main.ts']);
-  assert.deepEqual(c?.resources, { requests: { cpu: '3', memory: '6Gi' }, limits: { memory: '6Gi', 'nvidia.com/gpu': '2' } });
+  assert.deepEqual(c?.resources, {
+    requests: { cpu: '3', memory: '6Gi' },
+    limits: { memory: '6Gi', 'nvidia.com/gpu': '2' },
+  });
   assert.equal(c?.env?.[0]?.name, 'A', 'template env kept');
-  const cfg = JSON.parse(c?.env?.find((e) => e.name === 'DISTRAIN_WORKER_CONFIG')?.value ?? '{}') as WorkerConfig;
+  const cfg = JSON.parse(
+    c?.env?.find((e) => e.name === 'DISTRAIN_WORKER_CONFIG')?.value ?? '{}',
+  ) as WorkerConfig;
   assert.equal(cfg.rank, 1);
   assert.equal(cfg.token, undefined, 'token only through the Secret');
-  assert.deepEqual(c?.env?.find((e) => e.name === 'DISTRAIN_JOB_TOKEN')?.valueFrom, { secretKeyRef: { name: 'distrain-job-demo-abc123', key: 'token' } });
+  assert.deepEqual(c?.env?.find((e) => e.name === 'DISTRAIN_JOB_TOKEN')?.valueFrom, {
+    secretKeyRef: { name: 'distrain-job-demo-abc123', key: 'token' },
+  });
   assert.equal(template.template?.spec?.containers[0]?.command, undefined, 'the template is not modified');
 });
 
 test('the evaluator and CPU trainers ask for no GPU', () => {
-  for (const cfg of [config('evaluator', 0, { replicas: 2, gpus: 2 }), config('trainer', 0, { replicas: 2 })]) {
+  for (const cfg of [
+    config('evaluator', 0, { replicas: 2, gpus: 2 }),
+    config('trainer', 0, { replicas: 2 }),
+  ]) {
     const pod = launcher.podFor(cfg, 0, template, { secretName: 's', secretUid: 'u' });
     assert.equal(pod.spec?.containers[0]?.resources?.limits?.['nvidia.com/gpu'], undefined);
   }
@@ -76,16 +139,54 @@ test('pod phases map to worker exits', () => {
   assert.equal(podExit(pod({ phase: 'Running' })), undefined);
   assert.equal(podExit(pod({ phase: 'Pending' })), undefined);
   assert.deepEqual(podExit(pod({ phase: 'Succeeded' })), { code: 0, reason: 'exited' });
-  const log = '{"level":30,"msg":"step"}\n{"level":50,"msg":"trainer failed","err":{"message":"parameter server unreachable"}}';
-  assert.deepEqual(podExit(pod({ phase: 'Failed', containerStatuses: [{ name: 'w', image: 'i', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error', message: log } } }] })), {
-    code: 1,
-    reason: 'pod p failed: Error (exit code 1): parameter server unreachable',
-  });
-  assert.deepEqual(podExit(pod({ phase: 'Failed', reason: 'Evicted', message: 'low memory' })), { code: null, reason: 'pod p failed: Evicted: low memory' });
-  assert.deepEqual(podExit(pod({ phase: 'Pending', containerStatuses: [{ name: 'w', image: 'i', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'not found' } } }] })), {
+  const log =
+    '{"level":30,"msg":"step"}\n{"level":50,"msg":"trainer failed","err":{"message":"parameter server unreachable"}}';
+  assert.deepEqual(
+    podExit(
+      pod({
+        phase: 'Failed',
+        containerStatuses: [
+          {
+            name: 'w',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 1, reason: 'Error', message: log } },
+          },
+        ],
+      }),
+    ),
+    {
+      code: 1,
+      reason: 'pod p failed: Error (exit code 1): parameter server unreachable',
+    },
+  );
+  assert.deepEqual(podExit(pod({ phase: 'Failed', reason: 'Evicted', message: 'low memory' })), {
     code: null,
-    reason: 'pod p cannot start: ImagePullBackOff: not found',
+    reason: 'pod p failed: Evicted: low memory',
   });
+  assert.deepEqual(
+    podExit(
+      pod({
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'w',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'ImagePullBackOff', message: 'not found' } },
+          },
+        ],
+      }),
+    ),
+    {
+      code: null,
+      reason: 'pod p cannot start: ImagePullBackOff: not found',
+    },
+  );
 });
 
 test('names become DNS labels', () => {
@@ -101,9 +202,18 @@ test('stopJob of a job this coordinator did not start still deletes its pods and
   try {
     const kube = new KubeConfig();
     kube.loadFromString(double.kubeconfig('ml'));
-    const l = new KubernetesLauncher({ kubeConfig: kube, namespace: 'ml', logger: silentLogger(), instance: 'rel' });
+    const l = new KubernetesLauncher({
+      kubeConfig: kube,
+      namespace: 'ml',
+      logger: silentLogger(),
+      instance: 'rel',
+    });
     const labels = { 'app.kubernetes.io/instance': 'rel', 'distrain.io/job-id': 'old-1' };
-    double.seed('pods', 'ml', { metadata: { name: 'old-1-trainer-0-0', labels }, spec: { containers: [] }, status: { phase: 'Succeeded' } });
+    double.seed('pods', 'ml', {
+      metadata: { name: 'old-1-trainer-0-0', labels },
+      spec: { containers: [] },
+      status: { phase: 'Succeeded' },
+    });
     double.seed('secrets', 'ml', { metadata: { name: 'distrain-job-old-1', labels } });
     await l.stopJob('old-1');
     assert.deepEqual(double.list('pods', 'ml'), []);

@@ -13,11 +13,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, makeInformer } from '@kubernetes/client-node';
-import type { Informer, ObjectCache, V1Container, V1EnvVar, V1Pod, V1PodTemplate, V1ResourceRequirements } from '@kubernetes/client-node';
+import type {
+  Informer,
+  ObjectCache,
+  V1Container,
+  V1EnvVar,
+  V1Pod,
+  V1PodTemplate,
+  V1ResourceRequirements,
+} from '@kubernetes/client-node';
 import { DistrainError, JOB_TOKEN_ENV, WORKER_CONFIG_ENV } from '@distrain/core';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import type { Launcher, WorkerExit, WorkerHandle } from './launcher.ts';
-
 
 /**
  * Every Kubernetes API call of this launcher as `resource:verb` (core group). The manifests' Role
@@ -82,7 +89,13 @@ export interface KubernetesLauncherOptions {
 }
 
 /** Container waiting reasons that never heal without a change: the worker counts as failed. */
-const FATAL_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+const FATAL_WAITING = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
 
 interface JobState {
   secretName: string;
@@ -121,7 +134,8 @@ function apiMessage(err: unknown): string {
       return body.slice(0, 500);
     }
   }
-  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
+  if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string')
+    return (body as { message: string }).message;
   return (err as Error).message?.split('\n')[0] ?? String(err);
 }
 
@@ -150,13 +164,22 @@ export function podExit(pod: V1Pod): WorkerExit | undefined {
   if (status?.phase === 'Failed') {
     if (terminated) {
       const why = terminated.message ? `: ${lastError(terminated.message)}` : '';
-      return { code: terminated.exitCode, reason: `pod ${name} failed: ${terminated.reason ?? 'Error'} (exit code ${terminated.exitCode})${why}` };
+      return {
+        code: terminated.exitCode,
+        reason: `pod ${name} failed: ${terminated.reason ?? 'Error'} (exit code ${terminated.exitCode})${why}`,
+      };
     }
-    return { code: null, reason: `pod ${name} failed: ${status.reason ?? 'Failed'}${status.message ? `: ${status.message}` : ''}` };
+    return {
+      code: null,
+      reason: `pod ${name} failed: ${status.reason ?? 'Failed'}${status.message ? `: ${status.message}` : ''}`,
+    };
   }
   const waiting = container?.state?.waiting;
   if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-    return { code: null, reason: `pod ${name} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` };
+    return {
+      code: null,
+      reason: `pod ${name} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`,
+    };
   }
   return undefined;
 }
@@ -198,9 +221,17 @@ export class KubernetesLauncher implements Launcher {
 
   async launch(config: WorkerConfig, attempt: number): Promise<WorkerHandle> {
     const job = await this.job(config);
-    if (job.stopped) throw new KubernetesApiError(`job ${config.jobId} is stopping; not launching ${config.role} ${config.rank}`, undefined, { jobId: config.jobId });
+    if (job.stopped)
+      throw new KubernetesApiError(
+        `job ${config.jobId} is stopping; not launching ${config.role} ${config.rank}`,
+        undefined,
+        { jobId: config.jobId },
+      );
     const gpus = config.role === 'trainer' ? config.job.spec.trainers.gpus : 0;
-    const templateName = gpus > 0 ? (this.options.gpuWorkerTemplate ?? 'distrain-worker-gpu') : (this.options.workerTemplate ?? 'distrain-worker');
+    const templateName =
+      gpus > 0
+        ? (this.options.gpuWorkerTemplate ?? 'distrain-worker-gpu')
+        : (this.options.workerTemplate ?? 'distrain-worker');
     const template = await this.readTemplate(templateName, config, gpus);
     const pod = this.podFor(config, attempt, template, job);
     const name = pod.metadata?.name ?? '';
@@ -210,12 +241,18 @@ export class KubernetesLauncher implements Launcher {
       await this.api.createNamespacedPod({ namespace: this.namespace, body: pod });
     } catch (err) {
       job.workers.delete(name);
-      throw new KubernetesApiError(`creating pod ${name}: ${apiMessage(err)}`, statusCode(err), { jobId: config.jobId, cause: err });
+      throw new KubernetesApiError(`creating pod ${name}: ${apiMessage(err)}`, statusCode(err), {
+        jobId: config.jobId,
+        cause: err,
+      });
     }
     // The informer may have seen the pod before the create call returned.
     const seen = job.informer.get(name, this.namespace);
     if (seen) this.observe(job, seen);
-    this.options.logger.info({ jobId: config.jobId, role: config.role, rank: config.rank, pod: name, attempt }, 'worker pod created');
+    this.options.logger.info(
+      { jobId: config.jobId, role: config.role, rank: config.rank, pod: name, attempt },
+      'worker pod created',
+    );
     return worker;
   }
 
@@ -230,7 +267,11 @@ export class KubernetesLauncher implements Launcher {
             ? `; the job asks for ${gpus} GPU(s) per trainer: deploy the gpu variant (k8s/overlays/gpu or the chart with gpu.enabled=true)`
             : '; apply the manifests (k8s/ or the Helm chart) in this namespace'
           : '';
-      throw new KubernetesApiError(`reading PodTemplate ${this.namespace}/${name}: ${apiMessage(err)}${hint}`, code, { jobId: config.jobId, cause: err });
+      throw new KubernetesApiError(
+        `reading PodTemplate ${this.namespace}/${name}: ${apiMessage(err)}${hint}`,
+        code,
+        { jobId: config.jobId, cause: err },
+      );
     }
   }
 
@@ -255,7 +296,10 @@ export class KubernetesLauncher implements Launcher {
           apiVersion: 'v1',
           kind: 'Secret',
           type: 'Opaque',
-          metadata: { name: secretName, labels: { ...this.jobLabels(config.jobId), [Labels.component]: 'job' } },
+          metadata: {
+            name: secretName,
+            labels: { ...this.jobLabels(config.jobId), [Labels.component]: 'job' },
+          },
           stringData: { token: config.token ?? randomBytes(24).toString('hex') },
         },
       });
@@ -265,10 +309,16 @@ export class KubernetesLauncher implements Launcher {
         // A previous coordinator made it (restart with jobs restored from NATS): pods still get the
         // same credential by name; without its uid (no `get` on secrets) they carry no owner reference
         // and are deleted explicitly by stopJob.
-        this.options.logger.info({ jobId: config.jobId, secret: secretName }, 'job Secret exists; reusing it');
+        this.options.logger.info(
+          { jobId: config.jobId, secret: secretName },
+          'job Secret exists; reusing it',
+        );
         secretUid = '';
       } else {
-        throw new KubernetesApiError(`creating Secret ${secretName}: ${apiMessage(err)}`, statusCode(err), { jobId: config.jobId, cause: err });
+        throw new KubernetesApiError(`creating Secret ${secretName}: ${apiMessage(err)}`, statusCode(err), {
+          jobId: config.jobId,
+          cause: err,
+        });
       }
     }
     const path = `/api/v1/namespaces/${this.namespace}/pods`;
@@ -282,20 +332,39 @@ export class KubernetesLauncher implements Launcher {
     const state: JobState = { secretName, secretUid, informer, workers: new Map(), stopped: false };
     informer.on('add', (pod) => this.observe(state, pod));
     informer.on('update', (pod) => this.observe(state, pod));
-    informer.on('delete', (pod) => state.workers.get(pod.metadata?.name ?? '')?.settle({ code: null, reason: `pod ${pod.metadata?.name ?? ''} was deleted` }));
+    informer.on('delete', (pod) =>
+      state.workers
+        .get(pod.metadata?.name ?? '')
+        ?.settle({ code: null, reason: `pod ${pod.metadata?.name ?? ''} was deleted` }),
+    );
     informer.on('error', (err: unknown) => {
       if (state.stopped) return;
       // The informer does not restart after an error; do it after a pause (API server restart, network).
-      this.options.logger.warn({ jobId: config.jobId, err: apiMessage(err) }, 'pod watch failed; restarting it');
+      this.options.logger.warn(
+        { jobId: config.jobId, err: apiMessage(err) },
+        'pod watch failed; restarting it',
+      );
       setTimeout(() => {
-        if (!state.stopped) informer.start().catch((e: unknown) => this.options.logger.warn({ jobId: config.jobId, err: apiMessage(e) }, 'pod watch restart failed'));
+        if (!state.stopped)
+          informer
+            .start()
+            .catch((e: unknown) =>
+              this.options.logger.warn(
+                { jobId: config.jobId, err: apiMessage(e) },
+                'pod watch restart failed',
+              ),
+            );
       }, 1_000).unref();
     });
     try {
       await informer.start();
     } catch (err) {
       await this.deleteSecret(state, config.jobId);
-      throw new KubernetesApiError(`watching the pods of job ${config.jobId}: ${apiMessage(err)}`, statusCode(err), { jobId: config.jobId, cause: err });
+      throw new KubernetesApiError(
+        `watching the pods of job ${config.jobId}: ${apiMessage(err)}`,
+        statusCode(err),
+        { jobId: config.jobId, cause: err },
+      );
     }
     return state;
   }
@@ -321,8 +390,17 @@ export class KubernetesLauncher implements Launcher {
       await this.api.createNamespacedEvent({
         namespace: this.namespace,
         body: {
-          metadata: { name: `${pod.metadata?.name ?? 'pod'}.${randomBytes(6).toString('hex')}`, namespace: this.namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', namespace: this.namespace, uid: pod.metadata?.uid ?? '' },
+          metadata: {
+            name: `${pod.metadata?.name ?? 'pod'}.${randomBytes(6).toString('hex')}`,
+            namespace: this.namespace,
+          },
+          involvedObject: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            name: pod.metadata?.name ?? '',
+            namespace: this.namespace,
+            uid: pod.metadata?.uid ?? '',
+          },
           reason: 'WorkerFailed',
           message: message.slice(0, 1000),
           type: 'Warning',
@@ -342,9 +420,16 @@ export class KubernetesLauncher implements Launcher {
   /** Deletes a pod; a pod that is already gone is fine. */
   async deletePod(name: string): Promise<void> {
     try {
-      await this.api.deleteNamespacedPod({ name, namespace: this.namespace, gracePeriodSeconds: this.options.deleteGraceSeconds ?? 10 });
+      await this.api.deleteNamespacedPod({
+        name,
+        namespace: this.namespace,
+        gracePeriodSeconds: this.options.deleteGraceSeconds ?? 10,
+      });
     } catch (err) {
-      if (statusCode(err) !== 404) throw new KubernetesApiError(`deleting pod ${name}: ${apiMessage(err)}`, statusCode(err), { cause: err });
+      if (statusCode(err) !== 404)
+        throw new KubernetesApiError(`deleting pod ${name}: ${apiMessage(err)}`, statusCode(err), {
+          cause: err,
+        });
     }
   }
 
@@ -352,7 +437,8 @@ export class KubernetesLauncher implements Launcher {
     try {
       await this.api.deleteNamespacedSecret({ name: job.secretName, namespace: this.namespace });
     } catch (err) {
-      if (statusCode(err) !== 404) this.options.logger.warn({ jobId, err: apiMessage(err) }, 'could not delete the job Secret');
+      if (statusCode(err) !== 404)
+        this.options.logger.warn({ jobId, err: apiMessage(err) }, 'could not delete the job Secret');
     }
   }
 
@@ -364,10 +450,16 @@ export class KubernetesLauncher implements Launcher {
     // Pods this coordinator may not know (created by an earlier attempt whose answer was lost) too.
     const names = new Set(job.workers.keys());
     try {
-      const list = await this.api.listNamespacedPod({ namespace: this.namespace, labelSelector: this.selector(jobId) });
+      const list = await this.api.listNamespacedPod({
+        namespace: this.namespace,
+        labelSelector: this.selector(jobId),
+      });
       for (const pod of list.items) if (pod.metadata?.name) names.add(pod.metadata.name);
     } catch (err) {
-      this.options.logger.warn({ jobId, err: apiMessage(err) }, 'could not list the job pods; deleting the known ones');
+      this.options.logger.warn(
+        { jobId, err: apiMessage(err) },
+        'could not list the job pods; deleting the known ones',
+      );
     }
     const results = await Promise.allSettled([...names].map((name) => this.deletePod(name)));
     await Promise.all([...job.workers.values()].map((w) => w.waitGone()));
@@ -376,22 +468,48 @@ export class KubernetesLauncher implements Launcher {
     await job.informer.stop();
     for (const w of job.workers.values()) w.settle({ code: null, reason: 'job stopped' });
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw new KubernetesApiError(`could not delete ${failed.length} pod(s) of job ${jobId}: ${(failed[0]?.reason as Error).message}`, undefined, { jobId });
+    if (failed.length > 0)
+      throw new KubernetesApiError(
+        `could not delete ${failed.length} pod(s) of job ${jobId}: ${(failed[0]?.reason as Error).message}`,
+        undefined,
+        { jobId },
+      );
   }
 
   /** A job this coordinator did not start (restored after a restart): its pods are found by label. */
   private orphan(jobId: string): JobState {
     const informer = { stop: () => Promise.resolve() } as unknown as JobState['informer'];
-    return { secretName: dnsLabel(`distrain-job-${jobId}`), secretUid: '', informer, workers: new Map(), stopped: true };
+    return {
+      secretName: dnsLabel(`distrain-job-${jobId}`),
+      secretUid: '',
+      informer,
+      workers: new Map(),
+      stopped: true,
+    };
   }
 
   /** The Pod for one worker attempt: the template plus our name, labels, owner, command, env and resources. */
-  podFor(config: WorkerConfig, attempt: number, template: V1PodTemplate, job: Pick<JobState, 'secretName' | 'secretUid'>): V1Pod {
+  podFor(
+    config: WorkerConfig,
+    attempt: number,
+    template: V1PodTemplate,
+    job: Pick<JobState, 'secretName' | 'secretUid'>,
+  ): V1Pod {
     const spec = structuredClone(template.template?.spec);
-    if (!spec) throw new KubernetesApiError(`PodTemplate ${template.metadata?.name ?? ''} has no template.spec`, undefined, { jobId: config.jobId });
+    if (!spec)
+      throw new KubernetesApiError(
+        `PodTemplate ${template.metadata?.name ?? ''} has no template.spec`,
+        undefined,
+        { jobId: config.jobId },
+      );
     const containers: V1Container[] = spec.containers ?? [];
     const container = containers.find((c) => c.name === 'worker') ?? containers[0];
-    if (!container) throw new KubernetesApiError(`PodTemplate ${template.metadata?.name ?? ''} has no container`, undefined, { jobId: config.jobId });
+    if (!container)
+      throw new KubernetesApiError(
+        `PodTemplate ${template.metadata?.name ?? ''} has no container`,
+        undefined,
+        { jobId: config.jobId },
+      );
     const name = dnsLabel(`${config.jobId}-${config.role}-${config.rank}-${attempt}`);
     const { token: _token, ...publicConfig } = config;
     const env: V1EnvVar[] = [
@@ -401,7 +519,10 @@ export class KubernetesLauncher implements Launcher {
       { name: JOB_TOKEN_ENV, valueFrom: { secretKeyRef: { name: job.secretName, key: 'token' } } },
     ];
     container.env = env;
-    container.command = [...(this.options.command ?? ['node', '--import', 'tsx']), `services/${config.role}/src/main.ts`];
+    container.command = [
+      ...(this.options.command ?? ['node', '--import', 'tsx']),
+      `services/${config.role}/src/main.ts`,
+    ];
     container.args = [];
     container.resources = this.resources(config, container.resources);
     container.terminationMessagePolicy ??= 'FallbackToLogsOnError';
@@ -421,7 +542,9 @@ export class KubernetesLauncher implements Launcher {
           [Labels.attempt]: String(attempt),
         },
         annotations: { ...template.template?.metadata?.annotations },
-        ownerReferences: job.secretUid ? [{ apiVersion: 'v1', kind: 'Secret', name: job.secretName, uid: job.secretUid, controller: true }] : [],
+        ownerReferences: job.secretUid
+          ? [{ apiVersion: 'v1', kind: 'Secret', name: job.secretName, uid: job.secretUid, controller: true }]
+          : [],
       },
       spec,
     };
@@ -517,7 +640,10 @@ export interface KubernetesLauncherFlags {
  * pod (service-account token mounted), else the default kubeconfig; the namespace from `--namespace`,
  * else the pod's own namespace, else the kubeconfig context's, else `default`.
  */
-export function kubernetesLauncherFromFlags(flags: KubernetesLauncherFlags, logger: Logger): KubernetesLauncher {
+export function kubernetesLauncherFromFlags(
+  flags: KubernetesLauncherFlags,
+  logger: Logger,
+): KubernetesLauncher {
   const kubeConfig = new KubeConfig();
   const inCluster = existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
   if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
@@ -525,10 +651,15 @@ export function kubernetesLauncherFromFlags(flags: KubernetesLauncherFlags, logg
   else kubeConfig.loadFromDefault();
   const namespace =
     flags.namespace ||
-    (inCluster && existsSync(`${SERVICE_ACCOUNT_DIR}/namespace`) ? readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim() : '') ||
+    (inCluster && existsSync(`${SERVICE_ACCOUNT_DIR}/namespace`)
+      ? readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim()
+      : '') ||
     kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ||
     'default';
-  logger.info({ server: kubeConfig.getCurrentCluster()?.server, namespace }, 'launching workers as Kubernetes pods');
+  logger.info(
+    { server: kubeConfig.getCurrentCluster()?.server, namespace },
+    'launching workers as Kubernetes pods',
+  );
   return new KubernetesLauncher({
     kubeConfig,
     namespace,

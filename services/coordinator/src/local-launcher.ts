@@ -32,7 +32,11 @@ export class LocalLauncher implements Launcher {
       env: { ...process.env, ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const worker = new LocalWorker(child, `${config.jobId}/${config.role}-${config.rank}#${attempt}`, this.options.stopGraceMs ?? 5_000);
+    const worker = new LocalWorker(
+      child,
+      `${config.jobId}/${config.role}-${config.rank}#${attempt}`,
+      this.options.stopGraceMs ?? 5_000,
+    );
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         worker.remember(line);
@@ -44,7 +48,10 @@ export class LocalLauncher implements Launcher {
     set.add(worker);
     const jobSet = set;
     void worker.exited.then(() => jobSet.delete(worker));
-    this.options.logger.info({ jobId: config.jobId, role: config.role, rank: config.rank, pid: child.pid, attempt }, 'worker launched');
+    this.options.logger.info(
+      { jobId: config.jobId, role: config.role, rank: config.rank, pid: child.pid, attempt },
+      'worker launched',
+    );
     return Promise.resolve(worker);
   }
 
@@ -70,7 +77,11 @@ class LocalWorker implements WorkerHandle {
       child.once('exit', (code, signal) =>
         resolve({
           code,
-          reason: signal ? `killed by ${signal}` : code === 0 ? 'exited' : `exit code ${code}: ${this.lastError()}`,
+          reason: signal
+            ? `killed by ${signal}`
+            : code === 0
+              ? 'exited'
+              : `exit code ${code}: ${this.lastError()}`,
         }),
       );
     });

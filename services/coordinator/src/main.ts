@@ -50,7 +50,13 @@ if (flags.launcher !== 'local' && flags.launcher !== 'kubernetes') {
 }
 const registry = createRoleRegistry();
 // Assigned once the manager exists; the jobs gauge reads it at scrape time.
-let jobsByState: () => ReturnType<JobManager['countByState']> = () => ({ pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 });
+let jobsByState: () => ReturnType<JobManager['countByState']> = () => ({
+  pending: 0,
+  running: 0,
+  succeeded: 0,
+  failed: 0,
+  cancelled: 0,
+});
 const metrics: CoordinatorMetrics = createCoordinatorMetrics(registry, () => jobsByState());
 let store: NatsJobStore | undefined;
 if (flags.nats) {
@@ -70,21 +76,27 @@ const events = new EventBus({
 if (store) {
   const history = await store.loadHistory();
   events.restore(history.events, history.lastSequence);
-  logger.info({ nats: store.server, events: history.events.length, lastSequence: history.lastSequence }, 'job events restored from JetStream');
+  logger.info(
+    { nats: store.server, events: history.events.length, lastSequence: history.lastSequence },
+    'job events restored from JetStream',
+  );
 }
 const host = flags.host ?? '127.0.0.1';
 const port = parsePort(flags.port, 'port');
 let advertise = flags.advertise ?? '';
 const manager: JobManager = new JobManager({
   // Loaded only when asked for: @kubernetes/client-node takes seconds to import.
-  launcher: flags.launcher === 'kubernetes' ? (await import('./k8s-launcher.ts')).kubernetesLauncherFromFlags(flags, logger) : new LocalLauncher({
-    logger,
-    onLog: (c, line) => {
-      manager.workerLog(c.jobId, `${c.role}-${c.rank}`, line);
-      // Verbose runs show the workers' own logs among the coordinator's.
-      if (logger.isLevelEnabled('info')) process.stderr.write(`${line}\n`);
-    },
-  }),
+  launcher:
+    flags.launcher === 'kubernetes'
+      ? (await import('./k8s-launcher.ts')).kubernetesLauncherFromFlags(flags, logger)
+      : new LocalLauncher({
+          logger,
+          onLog: (c, line) => {
+            manager.workerLog(c.jobId, `${c.role}-${c.rank}`, line);
+            // Verbose runs show the workers' own logs among the coordinator's.
+            if (logger.isLevelEnabled('info')) process.stderr.write(`${line}\n`);
+          },
+        }),
   events,
   logger,
   loaderAddress: flags.loader,
@@ -107,14 +119,26 @@ if (store) await manager.restore(await store.loadJobs());
 const metricsServer =
   flags['metrics-port'] === undefined
     ? undefined
-    : await startMetricsServer({ registry, host, port: parsePort(flags['metrics-port'], 'metrics-port'), routes: { '/sd/workers': () => manager.scrapeTargets() } });
+    : await startMetricsServer({
+        registry,
+        host,
+        port: parsePort(flags['metrics-port'], 'metrics-port'),
+        routes: { '/sd/workers': () => manager.scrapeTargets() },
+      });
 const server = await startGrpcServer({
   address: `${host}:${port}`,
   logger,
-  services: coordinatorServices(manager, events, (i) => exportLayersModel(i.job, i.dataset, i.params), logger),
+  services: coordinatorServices(
+    manager,
+    events,
+    (i) => exportLayersModel(i.job, i.dataset, i.params),
+    logger,
+  ),
 });
 if (advertise === '') advertise = server.address;
-process.stdout.write(`${JSON.stringify({ event: 'listening', port: server.port, address: server.address, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ event: 'listening', port: server.port, address: server.address, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
+);
 onShutdown(async () => {
   await manager.close();
   await server.shutdown();

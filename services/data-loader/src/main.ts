@@ -13,7 +13,11 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../../packages/core/src/logger.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../packages/core/src/proto.ts';
-import { createLoaderMetrics, createRoleRegistry, startMetricsServer } from '../../../packages/core/src/metrics/index.ts';
+import {
+  createLoaderMetrics,
+  createRoleRegistry,
+  startMetricsServer,
+} from '../../../packages/core/src/metrics/index.ts';
 import type { LoaderMetrics } from '../../../packages/core/src/metrics/index.ts';
 import { startLoaderServer } from './loader-service.ts';
 
@@ -58,7 +62,8 @@ const logger = createLogger({
   level: values['log-level'] ?? process.env.DISTRAIN_LOG_LEVEL ?? 'info',
 });
 
-const metricsPortRaw = values['metrics-port'] ?? process.env.DISTRAIN_LOADER_METRICS_PORT ?? process.env.DISTRAIN_METRICS_PORT;
+const metricsPortRaw =
+  values['metrics-port'] ?? process.env.DISTRAIN_LOADER_METRICS_PORT ?? process.env.DISTRAIN_METRICS_PORT;
 const registry = createRoleRegistry();
 // The gauges read the service at scrape time, after `loader` below exists.
 const metrics: LoaderMetrics = createLoaderMetrics(registry, {
@@ -76,7 +81,11 @@ const loader = await startLoaderServer({
 const metricsServer =
   metricsPortRaw === undefined || metricsPortRaw === ''
     ? undefined
-    : await startMetricsServer({ registry, host, port: intOption('--metrics-port', metricsPortRaw, 0, 0, 65_535) });
+    : await startMetricsServer({
+        registry,
+        host,
+        port: intOption('--metrics-port', metricsPortRaw, 0, 0, 65_535),
+      });
 process.stdout.write(
   `${JSON.stringify({ event: 'listening', port: loader.server.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
 );

@@ -1,6 +1,21 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { NOOP_EVALUATOR_METRICS, datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches, unary, workerClient } from '@distrain/core';
-import type { EvaluationResult, EvaluatorMetrics, Logger, ParameterClient, WorkerConfig } from '@distrain/core';
+import {
+  NOOP_EVALUATOR_METRICS,
+  datasetSpecToWire,
+  isServiceError,
+  openWorkerSession,
+  sleep,
+  streamBatches,
+  unary,
+  workerClient,
+} from '@distrain/core';
+import type {
+  EvaluationResult,
+  EvaluatorMetrics,
+  Logger,
+  ParameterClient,
+  WorkerConfig,
+} from '@distrain/core';
 
 /** Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch. */
 export class EpochEvaluation {
@@ -15,7 +30,11 @@ export class EpochEvaluation {
   }
 
   /** Adds one batch; `indices` are dataset indices, rows are kept in dataset order by the caller. */
-  add(indices: Uint32Array, labels: ArrayLike<number>, out: { lossSum: number; predicted: Int32Array; probabilities: Float32Array }): void {
+  add(
+    indices: Uint32Array,
+    labels: ArrayLike<number>,
+    out: { lossSum: number; predicted: Int32Array; probabilities: Float32Array },
+  ): void {
     const k = this.numClasses;
     this.lossSum += out.lossSum;
     for (let i = 0; i < indices.length; i++) {
@@ -57,7 +76,12 @@ export class EpochEvaluation {
 
   /** Predictions as CSV (`index,label,predicted,p0..pk-1`), in the order the batches arrived (dataset order). */
   csv(): Buffer {
-    const header = ['index', 'label', 'predicted', ...Array.from({ length: this.numClasses }, (_, c) => `p${c}`)].join(',');
+    const header = [
+      'index',
+      'label',
+      'predicted',
+      ...Array.from({ length: this.numClasses }, (_, c) => `p${c}`),
+    ].join(',');
     return Buffer.from(`${header}\n${this.rows.join('\n')}\n`);
   }
 }
@@ -75,7 +99,11 @@ export async function runEvaluator(
   const { job, dataset } = config;
   const spec = job.spec;
   const metrics = options.metrics ?? NOOP_EVALUATOR_METRICS;
-  const session = await openWorkerSession(config, logger, options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort });
+  const session = await openWorkerSession(
+    config,
+    logger,
+    options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort },
+  );
   const { heartbeat, runtime, ps, loader } = session;
   heartbeat.start();
   const coordinator = workerClient(config.coordinator);
@@ -103,15 +131,30 @@ export async function runEvaluator(
         },
         { signal },
       )) {
-        const out = runtime.evaluate(batch.features.data, batch.labels.data as Int32Array | Float32Array, batch.indices.length);
+        const out = runtime.evaluate(
+          batch.features.data,
+          batch.labels.data as Int32Array | Float32Array,
+          batch.indices.length,
+        );
         acc.add(batch.indices, batch.labels.data as Int32Array | Float32Array, out);
       }
       if (signal.aborted) break;
       const result = acc.result(epoch, snapshot.version, (performance.now() - started) / 1000);
       logger.info({ epoch, testAccuracy: result.testAccuracy, testLoss: result.testLoss }, 'epoch evaluated');
-      metrics.epoch({ epoch, testAccuracy: Number(result.testAccuracy), testLoss: Number(result.testLoss), samples: Number(result.numSamples), evalSeconds: Number(result.evalSeconds) });
+      metrics.epoch({
+        epoch,
+        testAccuracy: Number(result.testAccuracy),
+        testLoss: Number(result.testLoss),
+        samples: Number(result.numSamples),
+        evalSeconds: Number(result.evalSeconds),
+      });
       // Idempotent per epoch; retried for about a minute so a coordinator restart does not lose it.
-      await unary(coordinator, coordinator.reportEvaluation, { jobId: config.jobId, result, predictionsCsv: acc.csv() }, { timeoutMs: 30_000, retries: 25, backoffMs: 500, signal });
+      await unary(
+        coordinator,
+        coordinator.reportEvaluation,
+        { jobId: config.jobId, result, predictionsCsv: acc.csv() },
+        { timeoutMs: 30_000, retries: 25, backoffMs: 500, signal },
+      );
     }
     if (!signal.aborted) await heartbeat.beat('done');
   } finally {

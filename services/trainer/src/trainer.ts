@@ -1,5 +1,20 @@
-import { NOOP_TRAINER_METRICS, datasetSpecToWire, isServiceError, openWorkerSession, sleep, streamBatches } from '@distrain/core';
-import type { Logger, ParamMap, ParameterClient, PsPushPullInput, PsPushPullResult, TrainerMetrics, WorkerConfig } from '@distrain/core';
+import {
+  NOOP_TRAINER_METRICS,
+  datasetSpecToWire,
+  isServiceError,
+  openWorkerSession,
+  sleep,
+  streamBatches,
+} from '@distrain/core';
+import type {
+  Logger,
+  ParamMap,
+  ParameterClient,
+  PsPushPullInput,
+  PsPushPullResult,
+  TrainerMetrics,
+  WorkerConfig,
+} from '@distrain/core';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 /** Sums `src` into `dst` per variable (gradient accumulation over micro-batches). */
@@ -27,7 +42,11 @@ export async function runTrainer(
   const { job, dataset } = config;
   const spec = job.spec;
   const metrics = options.metrics ?? NOOP_TRAINER_METRICS;
-  const session = await openWorkerSession(config, logger, options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort });
+  const session = await openWorkerSession(
+    config,
+    logger,
+    options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort },
+  );
   const { heartbeat, runtime, ps, loader } = session;
   const spe = config.stepsPerEpoch;
   const totalSteps = spe * spec.epochs;
@@ -70,7 +89,12 @@ export async function runTrainer(
         let states: ParamMap;
         let lossSum: number;
         if (accumulate <= 1 || count <= 1) {
-          ({ grads, states, lossSum } = runtime.computeGradients(batch.features.data, dataset.featureShape, batch.labels.data as Int32Array | Float32Array, count));
+          ({ grads, states, lossSum } = runtime.computeGradients(
+            batch.features.data,
+            dataset.featureShape,
+            batch.labels.data as Int32Array | Float32Array,
+            count,
+          ));
         } else {
           // Accumulation on purpose: micro-batches, gradient sums added, one push for the step.
           grads = new Map();
@@ -93,7 +117,12 @@ export async function runTrainer(
           }
         }
         const t1 = performance.now();
-        const res = await pushWithRetry(ps, { rank: config.rank, step, sampleCount: count, grads, states, lossSum }, heartbeat.signal, logger);
+        const res = await pushWithRetry(
+          ps,
+          { rank: config.rank, step, sampleCount: count, grads, states, lossSum },
+          heartbeat.signal,
+          logger,
+        );
         const t2 = performance.now();
         runtime.setParameters(res.params);
         const stepStart = mark;
@@ -159,9 +188,14 @@ async function pushWithRetry(
     try {
       return await ps.pushPull(req);
     } catch (err) {
-      const retryable = isServiceError(err) && (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED);
+      const retryable =
+        isServiceError(err) &&
+        (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED);
       if (!retryable || signal.aborted || attempt >= 20) throw err;
-      logger.warn({ step: req.step, code: (err as { code: number }).code }, 'push-pull retry (waiting for other ranks or a shard)');
+      logger.warn(
+        { step: req.step, code: (err as { code: number }).code },
+        'push-pull retry (waiting for other ranks or a shard)',
+      );
       await sleep(Math.min(200 * 2 ** attempt, 5_000), signal);
     }
   }

@@ -3,12 +3,21 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import type { JobEvent } from '../generated/distrain/v1/JobEvent.ts';
-import { JOB_EVENT_TYPES, fromEventPayload, jobSubject, jobSubjectFilter, toEventPayload } from './job-events.ts';
+import {
+  JOB_EVENT_TYPES,
+  fromEventPayload,
+  jobSubject,
+  jobSubjectFilter,
+  toEventPayload,
+} from './job-events.ts';
 
 const SCHEMA_DIR = new URL('../../../../schemas/events/', import.meta.url);
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validators = Object.fromEntries(
-  JOB_EVENT_TYPES.map((t) => [t, ajv.compile(JSON.parse(readFileSync(new URL(`job-${t}.v1.schema.json`, SCHEMA_DIR), 'utf8')) as object)]),
+  JOB_EVENT_TYPES.map((t) => [
+    t,
+    ajv.compile(JSON.parse(readFileSync(new URL(`job-${t}.v1.schema.json`, SCHEMA_DIR), 'utf8')) as object),
+  ]),
 );
 
 const base = { jobId: 'mnist-mlp-1a2b3c', sequence: 7, timeMs: 1_700_000_000_000 };
@@ -18,17 +27,40 @@ const samples: JobEvent[] = [
   {
     ...base,
     event: 'step',
-    step: { rank: 1, progress: { epoch: 2, stepInEpoch: 5, stepsPerEpoch: 125, globalStep: 130, totalSteps: 250, loss: 0.42, samplesPerSecond: 512.5 } },
+    step: {
+      rank: 1,
+      progress: {
+        epoch: 2,
+        stepInEpoch: 5,
+        stepsPerEpoch: 125,
+        globalStep: 130,
+        totalSteps: 250,
+        loss: 0.42,
+        samplesPerSecond: 512.5,
+      },
+    },
   },
   {
     ...base,
     event: 'epoch',
     epoch: {
-      epoch: 1, version: 125, testAccuracy: 0.9, testLoss: 0.35, numSamples: 4, perClassAccuracy: [1, 0.5],
-      confusion: [2, 0, 1, 1], numClasses: 2, trainSeconds: 8.1, evalSeconds: 0.4,
+      epoch: 1,
+      version: 125,
+      testAccuracy: 0.9,
+      testLoss: 0.35,
+      numSamples: 4,
+      perClassAccuracy: [1, 0.5],
+      confusion: [2, 0, 1, 1],
+      numClasses: 2,
+      trainSeconds: 8.1,
+      evalSeconds: 0.4,
     },
   },
-  { ...base, event: 'log', log: { level: 'warn', source: 'coordinator', message: 'trainer rank 0 failed; restart 1 of 2' } },
+  {
+    ...base,
+    event: 'log',
+    log: { level: 'warn', source: 'coordinator', message: 'trainer rank 0 failed; restart 1 of 2' },
+  },
 ];
 
 test('every event type becomes a payload that matches its versioned schema, and converts back', () => {
@@ -45,7 +77,22 @@ test('every event type becomes a payload that matches its versioned schema, and 
 test('state payloads carry the short state names; a NaN loss travels as null and comes back as NaN', () => {
   const state = toEventPayload(samples[0] as JobEvent);
   assert.equal(state.type === 'state' && state.state, 'Running');
-  const nan: JobEvent = { ...base, event: 'step', step: { rank: 0, progress: { epoch: 1, stepInEpoch: 1, stepsPerEpoch: 1, globalStep: 1, totalSteps: 1, loss: Number.NaN, samplesPerSecond: 0 } } };
+  const nan: JobEvent = {
+    ...base,
+    event: 'step',
+    step: {
+      rank: 0,
+      progress: {
+        epoch: 1,
+        stepInEpoch: 1,
+        stepsPerEpoch: 1,
+        globalStep: 1,
+        totalSteps: 1,
+        loss: Number.NaN,
+        samplesPerSecond: 0,
+      },
+    },
+  };
   const p = toEventPayload(nan);
   assert.ok(validators.step?.(p));
   assert.equal(p.type === 'step' && p.loss, null);

@@ -101,10 +101,20 @@ const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
 /** The NATS payload of a job event (the wire `JobEvent` the gRPC WatchJob streams). */
 export function toEventPayload(e: JobEvent): JobEventPayload {
-  const base = { version: JOB_EVENT_VERSION, jobId: e.jobId ?? '', sequence: num(e.sequence), timeMs: num(e.timeMs) } as const;
+  const base = {
+    version: JOB_EVENT_VERSION,
+    jobId: e.jobId ?? '',
+    sequence: num(e.sequence),
+    timeMs: num(e.timeMs),
+  } as const;
   switch (e.event) {
     case 'state':
-      return { type: 'state', ...base, state: stateWord(String(e.state?.state ?? '')), reason: e.state?.reason ?? '' };
+      return {
+        type: 'state',
+        ...base,
+        state: stateWord(String(e.state?.state ?? '')),
+        reason: e.state?.reason ?? '',
+      };
     case 'step': {
       const p = e.step?.progress ?? {};
       return {
@@ -139,7 +149,13 @@ export function toEventPayload(e: JobEvent): JobEventPayload {
     }
     default: {
       const level = e.log?.level ?? 'info';
-      return { type: 'log', ...base, level: (LEVELS.has(level) ? level : 'info') as JobLogPayload['level'], source: e.log?.source ?? '', message: e.log?.message ?? '' };
+      return {
+        type: 'log',
+        ...base,
+        level: (LEVELS.has(level) ? level : 'info') as JobLogPayload['level'],
+        source: e.log?.source ?? '',
+        message: e.log?.message ?? '',
+      };
     }
   }
 }
@@ -149,7 +165,11 @@ export function fromEventPayload(p: JobEventPayload): JobEvent {
   const base = { jobId: p.jobId, sequence: p.sequence, timeMs: p.timeMs };
   switch (p.type) {
     case 'state':
-      return { ...base, event: 'state', state: { state: `JOB_STATE_${p.state.toUpperCase()}` as 'JOB_STATE_RUNNING', reason: p.reason } };
+      return {
+        ...base,
+        event: 'state',
+        state: { state: `JOB_STATE_${p.state.toUpperCase()}` as 'JOB_STATE_RUNNING', reason: p.reason },
+      };
     case 'step':
       return {
         ...base,

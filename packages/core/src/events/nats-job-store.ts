@@ -2,7 +2,14 @@ import { DiscardPolicy, RetentionPolicy, StorageType, StringCodec, connect, nano
 import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats';
 import type { JobEvent } from '../generated/distrain/v1/JobEvent.ts';
 import type { Logger } from '../logger.ts';
-import { JOB_EVENTS_STREAM, JOB_RECORDS_BUCKET, fromEventPayload, jobSubject, jobSubjectFilter, toEventPayload } from './job-events.ts';
+import {
+  JOB_EVENTS_STREAM,
+  JOB_RECORDS_BUCKET,
+  fromEventPayload,
+  jobSubject,
+  jobSubjectFilter,
+  toEventPayload,
+} from './job-events.ts';
 import type { JobEventPayload } from './job-events.ts';
 
 /** Options of {@link NatsJobStore.connect}. */
@@ -63,7 +70,8 @@ export class NatsJobStore {
       const js = nc.jetstream();
       const kv = await js.views.kv(options.bucket ?? JOB_RECORDS_BUCKET, { history: 1 });
       void (async () => {
-        for await (const s of nc.status()) options.logger.warn({ type: s.type, data: String(s.data) }, 'nats connection status');
+        for await (const s of nc.status())
+          options.logger.warn({ type: s.type, data: String(s.data) }, 'nats connection status');
       })();
       return new NatsJobStore(nc, js, kv, options);
     } catch (err) {
@@ -81,10 +89,15 @@ export class NatsJobStore {
   publish(event: JobEvent): void {
     const payload = toEventPayload(event);
     const done = this.js
-      .publish(jobSubject(payload.jobId, payload.type), codec.encode(JSON.stringify(payload)), { msgID: `${payload.jobId}.${payload.sequence}` })
+      .publish(jobSubject(payload.jobId, payload.type), codec.encode(JSON.stringify(payload)), {
+        msgID: `${payload.jobId}.${payload.sequence}`,
+      })
       .catch((err: unknown) => {
         this.options.onError?.('publish', err);
-        this.options.logger.warn({ err, jobId: payload.jobId, type: payload.type }, 'publishing a job event to NATS failed');
+        this.options.logger.warn(
+          { err, jobId: payload.jobId, type: payload.type },
+          'publishing a job event to NATS failed',
+        );
       });
     this.track(done);
   }
@@ -105,7 +118,8 @@ export class NatsJobStore {
     for await (const k of await this.kv.keys()) keys.push(k);
     for (const k of keys) {
       const entry = await this.kv.get(k);
-      if (entry && entry.operation === 'PUT' && entry.value.length > 0) out.push(JSON.parse(entry.string()) as unknown);
+      if (entry && entry.operation === 'PUT' && entry.value.length > 0)
+        out.push(JSON.parse(entry.string()) as unknown);
     }
     return out;
   }

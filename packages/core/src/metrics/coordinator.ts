@@ -50,7 +50,10 @@ export const JOB_STATE_LABELS = ['pending', 'running', 'succeeded', 'failed', 'c
  * `role`), `distrain_coordinator_events_total` (label `type`) and
  * `distrain_coordinator_nats_errors_total` (label `operation`).
  */
-export function createCoordinatorMetrics(registry: Registry, jobsByState: () => Record<(typeof JOB_STATE_LABELS)[number], number>): CoordinatorMetrics {
+export function createCoordinatorMetrics(
+  registry: Registry,
+  jobsByState: () => Record<(typeof JOB_STATE_LABELS)[number], number>,
+): CoordinatorMetrics {
   const registers = [registry];
   new Gauge({
     name: 'distrain_coordinator_jobs',
@@ -62,24 +65,54 @@ export function createCoordinatorMetrics(registry: Registry, jobsByState: () => 
       for (const state of JOB_STATE_LABELS) this.set({ state }, counts[state]);
     },
   });
-  const launches = new Counter({ name: 'distrain_coordinator_launches_total', help: 'Workers launched (first starts and restarts).', labelNames: ['role'] as const, registers });
+  const launches = new Counter({
+    name: 'distrain_coordinator_launches_total',
+    help: 'Workers launched (first starts and restarts).',
+    labelNames: ['role'] as const,
+    registers,
+  });
   const restarts = new Counter({
     name: 'distrain_coordinator_worker_restarts_total',
     help: 'Workers restarted after a failure or a heartbeat timeout.',
     labelNames: ['job_id', 'role'] as const,
     registers,
   });
-  const step = new Gauge({ name: 'distrain_coordinator_job_global_step', help: 'Global step of a running job.', labelNames: ['job_id'] as const, registers });
-  const loss = new Gauge({ name: 'distrain_coordinator_job_loss', help: 'Mean training loss of a running job, last reported.', labelNames: ['job_id'] as const, registers });
+  const step = new Gauge({
+    name: 'distrain_coordinator_job_global_step',
+    help: 'Global step of a running job.',
+    labelNames: ['job_id'] as const,
+    registers,
+  });
+  const loss = new Gauge({
+    name: 'distrain_coordinator_job_loss',
+    help: 'Mean training loss of a running job, last reported.',
+    labelNames: ['job_id'] as const,
+    registers,
+  });
   const lastStep = new Gauge({
     name: 'distrain_coordinator_job_last_step_timestamp_seconds',
     help: 'Unix time a running job last advanced its global step (its start time before the first step).',
     labelNames: ['job_id'] as const,
     registers,
   });
-  const heartbeats = new Counter({ name: 'distrain_coordinator_heartbeats_total', help: 'Worker heartbeats received.', labelNames: ['role'] as const, registers });
-  const events = new Counter({ name: 'distrain_coordinator_events_total', help: 'Job events published.', labelNames: ['type'] as const, registers });
-  const natsErrors = new Counter({ name: 'distrain_coordinator_nats_errors_total', help: 'Failed NATS publishes and job-record writes.', labelNames: ['operation'] as const, registers });
+  const heartbeats = new Counter({
+    name: 'distrain_coordinator_heartbeats_total',
+    help: 'Worker heartbeats received.',
+    labelNames: ['role'] as const,
+    registers,
+  });
+  const events = new Counter({
+    name: 'distrain_coordinator_events_total',
+    help: 'Job events published.',
+    labelNames: ['type'] as const,
+    registers,
+  });
+  const natsErrors = new Counter({
+    name: 'distrain_coordinator_nats_errors_total',
+    help: 'Failed NATS publishes and job-record writes.',
+    labelNames: ['operation'] as const,
+    registers,
+  });
   for (const role of ['trainer', 'evaluator']) {
     launches.inc({ role }, 0);
     heartbeats.inc({ role }, 0);

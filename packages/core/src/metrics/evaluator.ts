@@ -30,9 +30,24 @@ export const NOOP_EVALUATOR_METRICS: EvaluatorMetrics = Object.freeze({ epoch: (
 export function createEvaluatorMetrics(registry: Registry, ids: { jobId: string }): EvaluatorMetrics {
   const registers = [registry];
   const job = { job_id: ids.jobId };
-  const accuracy = new Gauge({ name: 'distrain_evaluator_test_accuracy', help: 'Test-set accuracy (0..1) of an epoch.', labelNames: ['job_id', 'epoch'] as const, registers });
-  const loss = new Gauge({ name: 'distrain_evaluator_test_loss', help: 'Mean test-set loss of an epoch.', labelNames: ['job_id', 'epoch'] as const, registers });
-  const lastEpoch = new Gauge({ name: 'distrain_evaluator_epoch', help: 'Last evaluated epoch.', labelNames: ['job_id'] as const, registers });
+  const accuracy = new Gauge({
+    name: 'distrain_evaluator_test_accuracy',
+    help: 'Test-set accuracy (0..1) of an epoch.',
+    labelNames: ['job_id', 'epoch'] as const,
+    registers,
+  });
+  const loss = new Gauge({
+    name: 'distrain_evaluator_test_loss',
+    help: 'Mean test-set loss of an epoch.',
+    labelNames: ['job_id', 'epoch'] as const,
+    registers,
+  });
+  const lastEpoch = new Gauge({
+    name: 'distrain_evaluator_epoch',
+    help: 'Last evaluated epoch.',
+    labelNames: ['job_id'] as const,
+    registers,
+  });
   const change = new Gauge({
     name: 'distrain_evaluator_test_accuracy_change',
     help: 'Test accuracy of the last evaluated epoch minus that of the epoch before (0 after the first).',
@@ -46,7 +61,12 @@ export function createEvaluatorMetrics(registry: Registry, ids: { jobId: string 
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers,
   });
-  const samples = new Counter({ name: 'distrain_evaluator_samples_total', help: 'Test samples evaluated.', labelNames: ['job_id'] as const, registers });
+  const samples = new Counter({
+    name: 'distrain_evaluator_samples_total',
+    help: 'Test samples evaluated.',
+    labelNames: ['job_id'] as const,
+    registers,
+  });
   samples.inc(job, 0);
   lastEpoch.set(job, 0);
   let previous: number | undefined;

@@ -33,9 +33,24 @@ export interface LoaderGaugeSources {
 export function createLoaderMetrics(registry: Registry, sources: LoaderGaugeSources): LoaderMetrics {
   const registers = [registry];
   const labelNames = ['job_id', 'split'] as const;
-  const batches = new Counter({ name: 'distrain_loader_batches_total', help: 'Batches sent.', labelNames, registers });
-  const samples = new Counter({ name: 'distrain_loader_samples_total', help: 'Samples sent.', labelNames, registers });
-  const bytes = new Counter({ name: 'distrain_loader_bytes_total', help: 'Encoded batch bytes sent.', labelNames, registers });
+  const batches = new Counter({
+    name: 'distrain_loader_batches_total',
+    help: 'Batches sent.',
+    labelNames,
+    registers,
+  });
+  const samples = new Counter({
+    name: 'distrain_loader_samples_total',
+    help: 'Samples sent.',
+    labelNames,
+    registers,
+  });
+  const bytes = new Counter({
+    name: 'distrain_loader_bytes_total',
+    help: 'Encoded batch bytes sent.',
+    labelNames,
+    registers,
+  });
   new Gauge({
     name: 'distrain_loader_streams',
     help: 'Open StreamBatches calls.',
@@ -60,7 +75,8 @@ export function createLoaderMetrics(registry: Registry, sources: LoaderGaugeSour
       bytes.inc(labels, s.bytes);
     },
     released(jobId) {
-      for (const split of ['train', 'test']) for (const m of [batches, samples, bytes]) m.remove({ job_id: jobId, split });
+      for (const split of ['train', 'test'])
+        for (const m of [batches, samples, bytes]) m.remove({ job_id: jobId, split });
     },
   };
 }

@@ -24,7 +24,14 @@ async function filled(role: string): Promise<Registry> {
   switch (role) {
     case 'trainer':
       createTrainerMetrics(registry, { jobId: 'j-1', rank: 0 }).step({
-        seconds: 0.05, dataSeconds: 0.001, computeSeconds: 0.03, psSeconds: 0.019, samples: 32, loss: Number.NaN, globalStep: 3, epoch: 1,
+        seconds: 0.05,
+        dataSeconds: 0.001,
+        computeSeconds: 0.03,
+        psSeconds: 0.019,
+        samples: 32,
+        loss: Number.NaN,
+        globalStep: 3,
+        epoch: 1,
       });
       break;
     case 'evaluator': {
@@ -34,13 +41,24 @@ async function filled(role: string): Promise<Registry> {
       break;
     }
     case 'loader':
-      createLoaderMetrics(registry, { streams: () => 2, queuedBatches: () => 3 }).batch({ jobId: 'j-1', split: 'train', samples: 32, bytes: 25_000 });
+      createLoaderMetrics(registry, { streams: () => 2, queuedBatches: () => 3 }).batch({
+        jobId: 'j-1',
+        split: 'train',
+        samples: 32,
+        bytes: 25_000,
+      });
       break;
     case 'ps':
       createPsMetrics(registry, 0).onAggregate('j-1', 0.002, 1000, 1000);
       break;
     default: {
-      const m = createCoordinatorMetrics(registry, () => ({ pending: 0, running: 1, succeeded: 2, failed: 0, cancelled: 0 }));
+      const m = createCoordinatorMetrics(registry, () => ({
+        pending: 0,
+        running: 1,
+        succeeded: 2,
+        failed: 0,
+        cancelled: 0,
+      }));
       m.jobStarted('j-1', ['trainer', 'evaluator'], 0);
       m.progress('j-1', 10, 0.5);
       m.launched('trainer');
@@ -60,9 +78,14 @@ for (const role of ['coordinator', 'trainer', 'evaluator', 'loader', 'ps']) {
     assert.ok(ours.length >= 3, `${role} declares its metrics`);
     for (const m of ours) {
       assert.ok(m.name.startsWith(`distrain_${role}_`), `${m.name} is named distrain_${role}_<what>_<unit>`);
-      assert.equal(String(m.type) === 'counter', m.name.endsWith('_total'), `${m.name}: counters, and only counters, end in _total`);
+      assert.equal(
+        String(m.type) === 'counter',
+        m.name.endsWith('_total'),
+        `${m.name}: counters, and only counters, end in _total`,
+      );
       for (const v of m.values as { labels: Record<string, unknown> }[]) {
-        for (const label of Object.keys(v.labels)) assert.ok(label !== 'job' && label !== 'instance', `${m.name} uses label ${label}`);
+        for (const label of Object.keys(v.labels))
+          assert.ok(label !== 'job' && label !== 'instance', `${m.name} uses label ${label}`);
       }
     }
     // Default process metrics come along.
@@ -80,9 +103,15 @@ test('evaluator: accuracy per epoch and the change between epochs', async () => 
   assert.ok(change && Math.abs(Number(change[1]) + 0.05) < 1e-9, text);
 });
 
-test('coordinator: a job\'s running-only series go when it ends; the jobs gauge reads live counts', async () => {
+test("coordinator: a job's running-only series go when it ends; the jobs gauge reads live counts", async () => {
   const registry = createRoleRegistry();
-  const m = createCoordinatorMetrics(registry, () => ({ pending: 1, running: 0, succeeded: 4, failed: 0, cancelled: 0 }));
+  const m = createCoordinatorMetrics(registry, () => ({
+    pending: 1,
+    running: 0,
+    succeeded: 4,
+    failed: 0,
+    cancelled: 0,
+  }));
   m.jobStarted('j-2', ['trainer'], 0);
   m.progress('j-2', 5, 0.7);
   assert.match(await registry.metrics(), /distrain_coordinator_job_global_step\{job_id="j-2"\} 5/);
@@ -95,7 +124,11 @@ test('coordinator: a job\'s running-only series go when it ends; the jobs gauge 
 
 test('metrics server: /metrics, /healthz, JSON routes, 404; port 0 picks a free port', async () => {
   const registry = await filled('trainer');
-  const server = await startMetricsServer({ registry, port: 0, routes: { '/sd/workers': () => [{ targets: ['127.0.0.1:1'], labels: {} }] } });
+  const server = await startMetricsServer({
+    registry,
+    port: 0,
+    routes: { '/sd/workers': () => [{ targets: ['127.0.0.1:1'], labels: {} }] },
+  });
   try {
     assert.ok(server.port > 0);
     const base = `http://127.0.0.1:${server.port}`;
@@ -104,7 +137,9 @@ test('metrics server: /metrics, /healthz, JSON routes, 404; port 0 picks a free 
     assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
     assert.match(await metrics.text(), /distrain_trainer_steps_total\{job_id="j-1",rank="0"\} 1/);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
-    assert.deepEqual(await (await fetch(`${base}/sd/workers`)).json(), [{ targets: ['127.0.0.1:1'], labels: {} }]);
+    assert.deepEqual(await (await fetch(`${base}/sd/workers`)).json(), [
+      { targets: ['127.0.0.1:1'], labels: {} },
+    ]);
     assert.equal((await fetch(`${base}/nope`)).status, 404);
   } finally {
     await server.close();

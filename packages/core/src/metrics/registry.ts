@@ -5,7 +5,11 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
  * rejects (only counters may end in `_total`); the same numbers are exported per type as
  * `nodejs_active_handles`, `nodejs_active_requests` and `nodejs_active_resources`.
  */
-const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const NON_COUNTER_TOTALS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * A fresh registry for one role, with the default process and Node.js metrics

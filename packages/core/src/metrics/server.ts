@@ -40,7 +40,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     if (path === '/metrics') {
       registry.metrics().then(
         (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(err as Error).message}\n`),
+        (err: unknown) =>
+          res
+            .writeHead(500, { 'content-type': 'text/plain' })
+            .end(`collecting metrics failed: ${(err as Error).message}\n`),
       );
       return;
     }

@@ -2,7 +2,9 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 
 /** Buckets (seconds) for a training step and its parts: sub-millisecond waits up to slow CPU steps. */
-export const STEP_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const STEP_BUCKETS_SECONDS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** One applied training step, as the trainer measured it. */
 export interface TrainerStepSample {
@@ -38,21 +40,61 @@ export const NOOP_TRAINER_METRICS: TrainerMetrics = Object.freeze({ step: () => 
  * `distrain_trainer_steps_total`, `distrain_trainer_samples_total` (counters),
  * `distrain_trainer_loss`, `distrain_trainer_global_step`, `distrain_trainer_epoch` (gauges).
  */
-export function createTrainerMetrics(registry: Registry, ids: { jobId: string; rank: number }): TrainerMetrics {
+export function createTrainerMetrics(
+  registry: Registry,
+  ids: { jobId: string; rank: number },
+): TrainerMetrics {
   const registers = [registry];
   const labelNames = ['job_id', 'rank'] as const;
   const labels = { job_id: ids.jobId, rank: String(ids.rank) };
   const histogram = (name: string, help: string): Histogram<'job_id' | 'rank'> =>
     new Histogram({ name, help, labelNames, buckets: STEP_BUCKETS_SECONDS, registers });
-  const stepSeconds = histogram('distrain_trainer_step_seconds', 'Wall time of one training step (data wait, compute, push-pull, load).');
-  const dataWait = histogram('distrain_trainer_data_wait_seconds', 'Time a step waited for its batch from the data-loader.');
-  const compute = histogram('distrain_trainer_compute_seconds', 'Forward, loss and backward time of one step.');
-  const psWait = histogram('distrain_trainer_ps_wait_seconds', 'Push-pull round trip to the parameter server, barrier wait included.');
-  const steps = new Counter({ name: 'distrain_trainer_steps_total', help: 'Training steps this rank completed.', labelNames, registers });
-  const samples = new Counter({ name: 'distrain_trainer_samples_total', help: 'Training samples this rank processed.', labelNames, registers });
-  const loss = new Gauge({ name: 'distrain_trainer_loss', help: 'Mean training loss of the last global batch.', labelNames, registers });
-  const globalStep = new Gauge({ name: 'distrain_trainer_global_step', help: 'Parameter version after the last step.', labelNames, registers });
-  const epoch = new Gauge({ name: 'distrain_trainer_epoch', help: 'Epoch (1-based) of the last step.', labelNames, registers });
+  const stepSeconds = histogram(
+    'distrain_trainer_step_seconds',
+    'Wall time of one training step (data wait, compute, push-pull, load).',
+  );
+  const dataWait = histogram(
+    'distrain_trainer_data_wait_seconds',
+    'Time a step waited for its batch from the data-loader.',
+  );
+  const compute = histogram(
+    'distrain_trainer_compute_seconds',
+    'Forward, loss and backward time of one step.',
+  );
+  const psWait = histogram(
+    'distrain_trainer_ps_wait_seconds',
+    'Push-pull round trip to the parameter server, barrier wait included.',
+  );
+  const steps = new Counter({
+    name: 'distrain_trainer_steps_total',
+    help: 'Training steps this rank completed.',
+    labelNames,
+    registers,
+  });
+  const samples = new Counter({
+    name: 'distrain_trainer_samples_total',
+    help: 'Training samples this rank processed.',
+    labelNames,
+    registers,
+  });
+  const loss = new Gauge({
+    name: 'distrain_trainer_loss',
+    help: 'Mean training loss of the last global batch.',
+    labelNames,
+    registers,
+  });
+  const globalStep = new Gauge({
+    name: 'distrain_trainer_global_step',
+    help: 'Parameter version after the last step.',
+    labelNames,
+    registers,
+  });
+  const epoch = new Gauge({
+    name: 'distrain_trainer_epoch',
+    help: 'Epoch (1-based) of the last step.',
+    labelNames,
+    registers,
+  });
   // Series exist from the start, so rate() and the dashboard see zeros rather than nothing.
   steps.inc(labels, 0);
   samples.inc(labels, 0);

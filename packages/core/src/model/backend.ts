@@ -32,7 +32,8 @@ async function loadNative(): Promise<string> {
     const specifier: string = pkg;
     try {
       await import(specifier);
-      if (tf.findBackend('tensorflow') === undefined) throw new Error('package loaded but registered no tensorflow backend');
+      if (tf.findBackend('tensorflow') === undefined)
+        throw new Error('package loaded but registered no tensorflow backend');
       nativeLoaded = pkg;
       return pkg;
     } catch (err) {

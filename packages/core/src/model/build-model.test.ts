@@ -28,7 +28,17 @@ void test('variables: stable names, model.weights order, initializers and Keras 
   try {
     assert.deepEqual(
       model.layers.map((l) => l.name),
-      ['l0_reshape', 'l1_conv2d', 'l2_batchNormalization', 'l3_maxPooling2d', 'l4_flatten', 'l5_dense', 'l6_activation', 'l7_dropout', 'l8_dense'],
+      [
+        'l0_reshape',
+        'l1_conv2d',
+        'l2_batchNormalization',
+        'l3_maxPooling2d',
+        'l4_flatten',
+        'l5_dense',
+        'l6_activation',
+        'l7_dropout',
+        'l8_dense',
+      ],
     );
     const vars = modelVariables(model);
     assert.deepEqual(
@@ -47,7 +57,10 @@ void test('variables: stable names, model.weights order, initializers and Keras 
       ],
     );
     // Same as tfjs's own order, so getWeights/setWeights and saved manifests agree.
-    assert.deepEqual(model.weights.map((w) => w.originalName), vars.map((v) => v.name));
+    assert.deepEqual(
+      model.weights.map((w) => w.originalName),
+      vars.map((v) => v.name),
+    );
   } finally {
     model.dispose();
   }
@@ -78,19 +91,40 @@ void test('invalid layers name the field', () => {
     }
     assert.fail('expected a ValidationError');
   };
-  assert.equal(err([{ type: 'conv2d', filters: 2, kernelSize: 3 }], [784]).field, 'spec.model.layers[0].type');
+  assert.equal(
+    err([{ type: 'conv2d', filters: 2, kernelSize: 3 }], [784]).field,
+    'spec.model.layers[0].type',
+  );
   assert.match(err([{ type: 'conv2d', filters: 2, kernelSize: 3 }], [784]).message, /rank 3/);
-  assert.equal(err([{ type: 'dense', units: 4 }, { type: 'reshape', targetShape: [3, 3] }], [8]).field, 'spec.model.layers[1].targetShape');
+  assert.equal(
+    err(
+      [
+        { type: 'dense', units: 4 },
+        { type: 'reshape', targetShape: [3, 3] },
+      ],
+      [8],
+    ).field,
+    'spec.model.layers[1].targetShape',
+  );
   assert.equal(err([{ type: 'dense', units: 0 }], [8]).field, 'spec.model.layers[0].units');
   assert.equal(err([{ type: 'dropout', rate: 1 }], [8]).field, 'spec.model.layers[0].rate');
   assert.equal(
-    err([{ type: 'reshape', targetShape: [2, 2, 1] }, { type: 'conv2d', filters: 1, kernelSize: 3 }], [4]).field,
+    err(
+      [
+        { type: 'reshape', targetShape: [2, 2, 1] },
+        { type: 'conv2d', filters: 1, kernelSize: 3 },
+      ],
+      [4],
+    ).field,
     'spec.model.layers[1].kernelSize',
   );
 });
 
 void test('output units must match the classes', () => {
-  const layers: LayerSpec[] = [{ type: 'dense', units: 32, activation: 'relu' }, { type: 'dense', units: 10 }];
+  const layers: LayerSpec[] = [
+    { type: 'dense', units: 32, activation: 'relu' },
+    { type: 'dense', units: 10 },
+  ];
   assert.throws(
     () => checkOutputMatchesClasses(layers, [784], 2, 'softmaxCrossEntropy'),
     (e: unknown) =>
@@ -101,7 +135,13 @@ void test('output units must match the classes', () => {
   checkOutputMatchesClasses(layers, [784], 10, 'softmaxCrossEntropy');
   checkOutputMatchesClasses([{ type: 'dense', units: 1 }], [4], 2, 'sigmoidCrossEntropy');
   assert.throws(
-    () => checkOutputMatchesClasses([{ type: 'dense', units: 10, activation: 'softmax' }], [4], 10, 'softmaxCrossEntropy'),
+    () =>
+      checkOutputMatchesClasses(
+        [{ type: 'dense', units: 10, activation: 'softmax' }],
+        [4],
+        10,
+        'softmaxCrossEntropy',
+      ),
     (e: unknown) => e instanceof ValidationError && e.field === 'spec.model.layers[0].activation',
   );
 });
@@ -109,7 +149,10 @@ void test('output units must match the classes', () => {
 /** Gradients of a squared error w.r.t. every trainable weight, by tfjs autodiff through the model. */
 function gradsOf(m: tf.LayersModel, x: tf.Tensor, t: tf.Tensor): tf.Tensor[] {
   const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, t))), vars);
+  const { grads } = tf.variableGrads(
+    () => tf.sum(tf.square(tf.sub(m.apply(x, { training: true }) as tf.Tensor, t))),
+    vars,
+  );
   return vars.map((v) => grads[v.name] as tf.Tensor);
 }
 

@@ -83,7 +83,9 @@ export class FastDense extends tf.layers.Layer {
   private bias: tf.LayerVariable | undefined;
 
   constructor(args: FastDenseArgs) {
-    super(args.inputShape === undefined ? { name: args.name } : { name: args.name, inputShape: args.inputShape });
+    super(
+      args.inputShape === undefined ? { name: args.name } : { name: args.name, inputShape: args.inputShape },
+    );
     this.units = args.units;
     this.activationName = args.activation ?? 'linear';
     this.useBias = args.useBias ?? true;
@@ -97,7 +99,9 @@ export class FastDense extends tf.layers.Layer {
     const inDim = shape[shape.length - 1];
     if (typeof inDim !== 'number') throw new Error(`${this.name}: the last input dimension must be known`);
     const init =
-      this.kernelInit === 'heNormal' ? tf.initializers.heNormal({ seed: this.seed }) : tf.initializers.glorotUniform({ seed: this.seed });
+      this.kernelInit === 'heNormal'
+        ? tf.initializers.heNormal({ seed: this.seed })
+        : tf.initializers.glorotUniform({ seed: this.seed });
     this.kernel = this.addWeight('kernel', [inDim, this.units], 'float32', init);
     if (this.useBias) this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
     this.built = true;
@@ -126,20 +130,30 @@ export class FastDense extends tf.layers.Layer {
         const [a, w, y] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         // relu'(z) = (y > 0): the output decides as well as the pre-activation.
         const g = relu ? tf.mul(dy, tf.step(y)) : dy;
-        const grads = [withGrad ? tf.matMul(g, tf.transpose(w)) : tf.zerosLike(a), tf.matMul(tf.transpose(a), g)];
+        const grads = [
+          withGrad ? tf.matMul(g, tf.transpose(w)) : tf.zerosLike(a),
+          tf.matMul(tf.transpose(a), g),
+        ];
         if (this.useBias) grads.push(tf.sum(g, 0));
         return grads;
       };
-      const forward = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, save: tf.GradSaveFunc): tf.Tensor => {
+      const forward = (
+        a: tf.Tensor,
+        w: tf.Tensor,
+        b: tf.Tensor | undefined,
+        save: tf.GradSaveFunc,
+      ): tf.Tensor => {
         // The kernel takes rank-3 (batched) operands, as `tf.fused.matMul` passes them.
         const [m, k] = a.shape as [number, number];
         const a3 = tf.reshape(a, [1, m, k]);
         const w3 = tf.reshape(w, [1, k, this.units]);
-        const y3 = tf.engine().runKernel(
-          '_FusedMatMul',
-          b === undefined ? { a: a3, b: w3 } : { a: a3, b: w3, bias: b },
-          { transposeA: false, transposeB: false, activation: fused ?? 'linear' },
-        ) as tf.Tensor;
+        const y3 = tf
+          .engine()
+          .runKernel('_FusedMatMul', b === undefined ? { a: a3, b: w3 } : { a: a3, b: w3, bias: b }, {
+            transposeA: false,
+            transposeB: false,
+            activation: fused ?? 'linear',
+          }) as tf.Tensor;
         const y = tf.reshape(y3, [m, this.units]);
         save([a, w, y]);
         return y;
@@ -220,7 +234,9 @@ export class FastConv2D extends tf.layers.Layer {
   private bias: tf.LayerVariable | undefined;
 
   constructor(args: FastConv2DArgs) {
-    super(args.inputShape === undefined ? { name: args.name } : { name: args.name, inputShape: args.inputShape });
+    super(
+      args.inputShape === undefined ? { name: args.name } : { name: args.name, inputShape: args.inputShape },
+    );
     this.filters = args.filters;
     this.kernelSize = pairOf(args.kernelSize);
     this.strides = pairOf(args.strides ?? 1);
@@ -235,9 +251,12 @@ export class FastConv2D extends tf.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     const inDim = shape[shape.length - 1];
-    if (typeof inDim !== 'number' || shape.length !== 4) throw new Error(`${this.name}: needs [batch, h, w, channels] with known channels`);
+    if (typeof inDim !== 'number' || shape.length !== 4)
+      throw new Error(`${this.name}: needs [batch, h, w, channels] with known channels`);
     const init =
-      this.kernelInit === 'heNormal' ? tf.initializers.heNormal({ seed: this.seed }) : tf.initializers.glorotUniform({ seed: this.seed });
+      this.kernelInit === 'heNormal'
+        ? tf.initializers.heNormal({ seed: this.seed })
+        : tf.initializers.glorotUniform({ seed: this.seed });
     this.kernel = this.addWeight('kernel', [...this.kernelSize, inDim, this.filters], 'float32', init);
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
     this.built = true;
@@ -249,7 +268,12 @@ export class FastConv2D extends tf.layers.Layer {
       if (typeof size !== 'number') return null;
       return this.padding === 'same' ? Math.ceil(size / s) : Math.ceil((size - k + 1) / s);
     };
-    return [shape[0] ?? null, out(shape[1], this.kernelSize[0], this.strides[0]), out(shape[2], this.kernelSize[1], this.strides[1]), this.filters];
+    return [
+      shape[0] ?? null,
+      out(shape[1], this.kernelSize[0], this.strides[0]),
+      out(shape[2], this.kernelSize[1], this.strides[1]),
+      this.filters,
+    ];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -266,19 +290,36 @@ export class FastConv2D extends tf.layers.Layer {
         const g = relu ? tf.mul(dy, tf.step(y)) : dy;
         const engine = tf.engine();
         const grads = [
-          withGrad ? (engine.runKernel('Conv2DBackpropInput', { dy: g, filter: w }, { ...conv, inputShape: a.shape }) as tf.Tensor) : tf.zerosLike(a),
-          engine.runKernel('Conv2DBackpropFilter', { x: a, dy: g }, { ...conv, filterShape: w.shape }) as tf.Tensor,
+          withGrad
+            ? (engine.runKernel(
+                'Conv2DBackpropInput',
+                { dy: g, filter: w },
+                { ...conv, inputShape: a.shape },
+              ) as tf.Tensor)
+            : tf.zerosLike(a),
+          engine.runKernel(
+            'Conv2DBackpropFilter',
+            { x: a, dy: g },
+            { ...conv, filterShape: w.shape },
+          ) as tf.Tensor,
         ];
         // Summing a [n*h*w, filters] view is ~2x faster on wasm than summing axes [0, 1, 2].
         if (this.useBias) grads.push(tf.sum(tf.reshape(g, [-1, this.filters]), 0));
         return grads;
       };
-      const forward = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor | undefined, save: tf.GradSaveFunc): tf.Tensor => {
-        const y = tf.engine().runKernel(
-          'FusedConv2D',
-          b === undefined ? { x: a, filter: w } : { x: a, filter: w, bias: b },
-          { ...conv, dilations: [1, 1], activation: fused ?? 'linear' },
-        ) as tf.Tensor;
+      const forward = (
+        a: tf.Tensor,
+        w: tf.Tensor,
+        b: tf.Tensor | undefined,
+        save: tf.GradSaveFunc,
+      ): tf.Tensor => {
+        const y = tf
+          .engine()
+          .runKernel('FusedConv2D', b === undefined ? { x: a, filter: w } : { x: a, filter: w, bias: b }, {
+            ...conv,
+            dilations: [1, 1],
+            activation: fused ?? 'linear',
+          }) as tf.Tensor;
         save([a, w, y]);
         return y;
       };
@@ -337,7 +378,10 @@ function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelO
           units: layer.units,
           activation: layer.activation ?? 'linear',
           useBias: layer.useBias ?? true,
-          kernelInitializer: init === 'heNormal' ? tf.initializers.heNormal({ seed }) : tf.initializers.glorotUniform({ seed }),
+          kernelInitializer:
+            init === 'heNormal'
+              ? tf.initializers.heNormal({ seed })
+              : tf.initializers.glorotUniform({ seed }),
           biasInitializer: 'zeros',
         });
       }
@@ -380,7 +424,10 @@ function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelO
           padding: layer.padding ?? 'valid',
           activation: layer.activation ?? 'linear',
           useBias: layer.useBias ?? true,
-          kernelInitializer: init === 'heNormal' ? tf.initializers.heNormal({ seed }) : tf.initializers.glorotUniform({ seed }),
+          kernelInitializer:
+            init === 'heNormal'
+              ? tf.initializers.heNormal({ seed })
+              : tf.initializers.glorotUniform({ seed }),
           biasInitializer: 'zeros',
         });
       }
@@ -429,12 +476,16 @@ export function buildModel(layers: readonly LayerSpec[], options: BuildModelOpti
     // The spec-derived list must be exactly what tfjs built, in tfjs's order.
     const weights = model.weights;
     if (weights.length !== variables.length) {
-      throw new Error(`buildModel: tfjs made ${weights.length} weights, the spec implies ${variables.length}`);
+      throw new Error(
+        `buildModel: tfjs made ${weights.length} weights, the spec implies ${variables.length}`,
+      );
     }
     weights.forEach((w, k) => {
       const v = variables[k];
       if (v === undefined || w.originalName !== v.name || w.shape.join(',') !== v.shape.join(',')) {
-        throw new Error(`buildModel: weight ${k} is ${w.originalName} [${w.shape.join(', ')}], expected ${v?.name} [${v?.shape.join(', ')}]`);
+        throw new Error(
+          `buildModel: weight ${k} is ${w.originalName} [${w.shape.join(', ')}], expected ${v?.name} [${v?.shape.join(', ')}]`,
+        );
       }
     });
   } catch (err) {

@@ -25,14 +25,20 @@ export function describeModel(layers: readonly LayerSpec[], inputShape: readonly
     model = buildModel(layers, { inputShape: [...inputShape], portable: true });
   } catch (err) {
     if (err instanceof ValidationError) throw err;
-    throw new ValidationError(DEFAULT_LAYERS_FIELD, `tfjs rejected the model: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ValidationError(
+      DEFAULT_LAYERS_FIELD,
+      `tfjs rejected the model: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   try {
     const variables = modelVariables(model);
     const outputShape = shapes[shapes.length - 1]?.output ?? [];
     const built = model.outputs[0]?.shape.slice(1) ?? [];
     if (built.join(',') !== outputShape.join(',')) {
-      throw new Error(`describeModel: inferred output [${outputShape.join(', ')}] but tfjs built [${built.join(', ')}]`);
+      throw new Error(
+        `describeModel: inferred output [${outputShape.join(', ')}] but tfjs built [${built.join(', ')}]`,
+      );
     }
     const parameterCount = variables.reduce((n, v) => n + v.shape.reduce((a, b) => a * b, 1), 0);
     return { variables, outputShape, parameterCount };

@@ -16,14 +16,21 @@ void test('softmax cross-entropy: sum over samples of logsumexp - logit[label], 
     [0.5, -1, 0],
   ];
   const labels = Int32Array.from([2, 0]);
-  const hand = logits.map((row, i) => Math.log(row.reduce((s, v) => s + Math.exp(v), 0)) - (row[labels[i] as number] as number));
+  const hand = logits.map(
+    (row, i) => Math.log(row.reduce((s, v) => s + Math.exp(v), 0)) - (row[labels[i] as number] as number),
+  );
   tf.tidy(() => {
     const x = tf.tensor2d(logits);
     const y = labelsTensor('softmaxCrossEntropy', labels, 2, 3);
     const per = perSampleLoss('softmaxCrossEntropy', x, y).dataSync();
     hand.forEach((h, i) => close(per[i] as number, h));
-    close(lossSum('softmaxCrossEntropy', x, y).dataSync()[0] as number, (hand[0] as number) + (hand[1] as number));
-    const g = tf.grad((z: tf.Tensor) => lossSum('softmaxCrossEntropy', z, y))(x).arraySync() as number[][];
+    close(
+      lossSum('softmaxCrossEntropy', x, y).dataSync()[0] as number,
+      (hand[0] as number) + (hand[1] as number),
+    );
+    const g = tf
+      .grad((z: tf.Tensor) => lossSum('softmaxCrossEntropy', z, y))(x)
+      .arraySync() as number[][];
     logits.forEach((row, i) => {
       const z = row.reduce((s, v) => s + Math.exp(v), 0);
       row.forEach((v, j) => close(g[i]?.[j] as number, Math.exp(v) / z - (j === labels[i] ? 1 : 0)));
@@ -32,7 +39,8 @@ void test('softmax cross-entropy: sum over samples of logsumexp - logit[label], 
 });
 
 void test('sigmoid cross-entropy: binary [n] and multi-label [n, k] (mean over outputs)', () => {
-  const bce = (x: number, z: number): number => -(z * Math.log(1 / (1 + Math.exp(-x))) + (1 - z) * Math.log(1 - 1 / (1 + Math.exp(-x))));
+  const bce = (x: number, z: number): number =>
+    -(z * Math.log(1 / (1 + Math.exp(-x))) + (1 - z) * Math.log(1 - 1 / (1 + Math.exp(-x))));
   tf.tidy(() => {
     const x = tf.tensor2d([[2], [-1], [0.3]]);
     const y = labelsTensor('sigmoidCrossEntropy', Float32Array.from([1, 0, 0]), 3, 1);

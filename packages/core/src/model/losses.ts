@@ -20,19 +20,32 @@ import type { LossName } from '../job-spec.ts';
  * The labels tensor a loss wants, made from host labels: int32 [n] class ids for softmax cross
  * entropy; float32 [n, k] targets for the others (class ids one-hot encoded for MSE with k > 1).
  */
-export function labelsTensor(loss: LossName, labels: Int32Array | Float32Array, count: number, outputs: number): tf.Tensor {
+export function labelsTensor(
+  loss: LossName,
+  labels: Int32Array | Float32Array,
+  count: number,
+  outputs: number,
+): tf.Tensor {
   return tf.tidy(() => {
     if (loss === 'softmaxCrossEntropy') {
-      return tf.tensor1d(labels instanceof Int32Array ? labels.subarray(0, count) : Int32Array.from(labels.subarray(0, count)), 'int32');
+      return tf.tensor1d(
+        labels instanceof Int32Array ? labels.subarray(0, count) : Int32Array.from(labels.subarray(0, count)),
+        'int32',
+      );
     }
     if (outputs === 1 || labels.length >= count * outputs) {
-      if (labels.length < count * outputs) throw new Error(`labels: ${labels.length} values for ${count} samples with ${outputs} outputs`);
-      const f = labels instanceof Float32Array ? labels.subarray(0, count * outputs) : Float32Array.from(labels.subarray(0, count * outputs));
+      if (labels.length < count * outputs)
+        throw new Error(`labels: ${labels.length} values for ${count} samples with ${outputs} outputs`);
+      const f =
+        labels instanceof Float32Array
+          ? labels.subarray(0, count * outputs)
+          : Float32Array.from(labels.subarray(0, count * outputs));
       return tf.tensor2d(f, [count, outputs], 'float32');
     }
     {
       // Fewer than n*k values: class ids for a k-output MSE or multi-output sigmoid: one-hot.
-      const ids = labels instanceof Int32Array ? labels.subarray(0, count) : Int32Array.from(labels.subarray(0, count));
+      const ids =
+        labels instanceof Int32Array ? labels.subarray(0, count) : Int32Array.from(labels.subarray(0, count));
       if (ids.length < count) throw new Error(`labels: ${labels.length} values for ${count} samples`);
       return tf.oneHot(tf.tensor1d(ids, 'int32'), outputs).toFloat();
     }
@@ -74,12 +87,18 @@ export function perSampleLoss(loss: LossName, outputs: tf.Tensor, labels: tf.Ten
     const k = out.shape[1];
     switch (loss) {
       case 'softmaxCrossEntropy': {
-        const oneHot = labels.dtype === 'int32' && labels.rank === 1 ? tf.oneHot(labels as tf.Tensor1D, k).toFloat() : as2d(labels);
+        const oneHot =
+          labels.dtype === 'int32' && labels.rank === 1
+            ? tf.oneHot(labels as tf.Tensor1D, k).toFloat()
+            : as2d(labels);
         return softmaxCe(out, oneHot) as tf.Tensor1D;
       }
       case 'sigmoidCrossEntropy': {
         const z = as2d(labels).toFloat();
-        const elementwise = tf.add(tf.sub(tf.relu(out), tf.mul(out, z)), tf.log1p(tf.exp(tf.neg(tf.abs(out)))));
+        const elementwise = tf.add(
+          tf.sub(tf.relu(out), tf.mul(out, z)),
+          tf.log1p(tf.exp(tf.neg(tf.abs(out)))),
+        );
         return tf.mean(elementwise, 1) as tf.Tensor1D;
       }
       case 'meanSquaredError':

@@ -35,7 +35,13 @@ const withBn: LayerSpec[] = [
 ];
 
 function runtime(layers: LayerSpec[], featureScale = 1 / 255): ModelRuntime {
-  const rt = new ModelRuntime({ layers, loss: 'softmaxCrossEntropy', inputShape: [36], numClasses: 3, featureScale });
+  const rt = new ModelRuntime({
+    layers,
+    loss: 'softmaxCrossEntropy',
+    inputShape: [36],
+    numClasses: 3,
+    featureScale,
+  });
   rt.setParameters(initialParameters(rt.variables, 5));
   return rt;
 }
@@ -45,7 +51,10 @@ function assertMapsEqual(a: ParamMap, b: ParamMap, tol = 0): void {
   for (const [k, v] of a) {
     const w = b.get(k) as Float32Array;
     for (let i = 0; i < v.length; i++) {
-      assert.ok(Math.abs((v[i] as number) - (w[i] as number)) <= tol * Math.max(1, Math.abs(w[i] as number)), `${k}[${i}]: ${v[i]} vs ${w[i]}`);
+      assert.ok(
+        Math.abs((v[i] as number) - (w[i] as number)) <= tol * Math.max(1, Math.abs(w[i] as number)),
+        `${k}[${i}]: ${v[i]} vs ${w[i]}`,
+      );
     }
   }
 }
@@ -77,7 +86,17 @@ void test('gradients are fresh every step; accumulation sums on purpose', () => 
     const b = rt.computeGradients(pixels, [36], labels, N);
     assertMapsEqual(b.grads, a.grads);
     assert.equal(b.lossSum, a.lossSum);
-    assert.deepEqual([...a.grads.keys()], ['l0_dense/kernel', 'l0_dense/bias', 'l1_dense/kernel', 'l1_dense/bias', 'l2_dense/kernel', 'l2_dense/bias']);
+    assert.deepEqual(
+      [...a.grads.keys()],
+      [
+        'l0_dense/kernel',
+        'l0_dense/bias',
+        'l1_dense/kernel',
+        'l1_dense/bias',
+        'l2_dense/kernel',
+        'l2_dense/bias',
+      ],
+    );
     rt.accumulateGradients(pixels, [36], labels, N);
     rt.accumulateGradients(pixels, [36], labels, N);
     const acc = rt.takeAccumulated();
@@ -90,7 +109,12 @@ void test('gradients are fresh every step; accumulation sums on purpose', () => 
     // Sum, not mean: half the batch twice adds up to the whole batch.
     const h1 = rt.computeGradients(pixels.subarray(0, 8 * 36), [36], labels.subarray(0, 8), 8);
     const h2 = rt.computeGradients(pixels.subarray(8 * 36), [36], labels.subarray(8), 8);
-    const sum: ParamMap = new Map([...h1.grads].map(([k, v]) => [k, v.map((x, i) => x + ((h2.grads.get(k) as Float32Array)[i] as number))]));
+    const sum: ParamMap = new Map(
+      [...h1.grads].map(([k, v]) => [
+        k,
+        v.map((x, i) => x + ((h2.grads.get(k) as Float32Array)[i] as number)),
+      ]),
+    );
     assertMapsEqual(sum, a.grads, 1e-4);
     // An empty slice gives zeros.
     const empty = rt.computeGradients(new Uint8Array(0), [36], new Int32Array(0), 0);
@@ -137,11 +161,17 @@ void test('batch-norm moving statistics are returned and updated by training', (
   const rt = runtime(withBn);
   try {
     const r = rt.computeGradients(pixels, [36], labels, N);
-    assert.deepEqual([...r.states.keys()], ['l2_batchNormalization/moving_mean', 'l2_batchNormalization/moving_variance']);
+    assert.deepEqual(
+      [...r.states.keys()],
+      ['l2_batchNormalization/moving_mean', 'l2_batchNormalization/moving_variance'],
+    );
     assert.ok(!r.grads.has('l2_batchNormalization/moving_mean'));
     assert.ok(r.grads.has('l2_batchNormalization/gamma'));
     const mean = r.states.get('l2_batchNormalization/moving_mean') as Float32Array;
-    assert.ok(mean.some((m) => m !== 0), 'moving mean moved away from 0');
+    assert.ok(
+      mean.some((m) => m !== 0),
+      'moving mean moved away from 0',
+    );
     // Evaluation (inference mode) does not change them.
     rt.evaluate(pixels, labels, N);
     assertMapsEqual(rt.computeGradients(new Uint8Array(0), [36], new Int32Array(0), 0).states, r.states);
@@ -161,15 +191,22 @@ void test('export loads with tf.loadLayersModel and predicts the same', async ()
       tf.io.fromMemory({
         modelTopology: json.modelTopology,
         weightSpecs: json.weightsManifest[0]?.weights ?? [],
-        weightData: exported.weights.buffer.slice(exported.weights.byteOffset, exported.weights.byteOffset + exported.weights.byteLength),
+        weightData: exported.weights.buffer.slice(
+          exported.weights.byteOffset,
+          exported.weights.byteOffset + exported.weights.byteLength,
+        ),
       }),
     );
     try {
-      const x = tf.tensor2d(Float32Array.from(pixels, (p) => p / 255), [N, 36]);
+      const x = tf.tensor2d(
+        Float32Array.from(pixels, (p) => p / 255),
+        [N, 36],
+      );
       const probs = tf.softmax(loaded.predict(x) as tf.Tensor).dataSync();
       x.dispose();
       const ours = rt.evaluate(pixels, labels, N).probabilities;
-      for (let i = 0; i < ours.length; i++) assert.ok(Math.abs((probs[i] as number) - (ours[i] as number)) < 1e-5);
+      for (let i = 0; i < ours.length; i++)
+        assert.ok(Math.abs((probs[i] as number) - (ours[i] as number)) < 1e-5);
     } finally {
       loaded.dispose();
     }
@@ -189,7 +226,9 @@ void test('CNN and MLP gradients on wasm (fused kernels, heap kernels) equal the
     { type: 'dense', units: 3 },
   ];
   for (const layers of [cnn, plain]) {
-    const run = async (backend: 'cpu' | 'wasm'): Promise<{ grads: ParamMap; loss: number; probs: Float32Array }> => {
+    const run = async (
+      backend: 'cpu' | 'wasm',
+    ): Promise<{ grads: ParamMap; loss: number; probs: Float32Array }> => {
       await selectBackend(backend);
       const rt = runtime(layers);
       try {

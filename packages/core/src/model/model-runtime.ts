@@ -92,7 +92,9 @@ export class ModelRuntime {
     const out = shapes[shapes.length - 1]?.output ?? [];
     this.outputUnits = size(out);
     const buildOptions =
-      options.seed === undefined ? { inputShape: this.inputShape } : { inputShape: this.inputShape, seed: options.seed };
+      options.seed === undefined
+        ? { inputShape: this.inputShape }
+        : { inputShape: this.inputShape, seed: options.seed };
     this.model = buildModel(options.layers, buildOptions);
     this.variables = modelVariables(this.model);
     this.tfVars = this.model.weights.map((w) => {
@@ -118,7 +120,9 @@ export class ModelRuntime {
         const e = this.byName.get(name);
         if (e === undefined) throw new Error(`setParameters: unknown variable ${name}`);
         if (values.length !== size(e.info.shape)) {
-          throw new Error(`setParameters: ${name} has ${values.length} values, shape [${e.info.shape.join(', ')}] needs ${size(e.info.shape)}`);
+          throw new Error(
+            `setParameters: ${name} has ${values.length} values, shape [${e.info.shape.join(', ')}] needs ${size(e.info.shape)}`,
+          );
         }
         e.v.assign(tf.tensor(values, e.info.shape, 'float32'));
       }
@@ -159,7 +163,8 @@ export class ModelRuntime {
       const vars = this.trainable.map((e) => e.v);
       const { value, grads: g } = tf.variableGrads(() => {
         const out = this.model.apply(x, { training: true });
-        if (Array.isArray(out) || !(out instanceof tf.Tensor)) throw new Error('model output must be one tensor');
+        if (Array.isArray(out) || !(out instanceof tf.Tensor))
+          throw new Error('model output must be one tensor');
         return tf.sum(perSampleLoss(this.loss, out, y));
       }, vars);
       for (const e of this.trainable) {
@@ -193,7 +198,12 @@ export class ModelRuntime {
       if (into === undefined) throw new Error(`accumulate: no buffer for ${name}`);
       for (let i = 0; i < g.length; i++) into[i] = (into[i] as number) + (g[i] as number);
     }
-    this.acc = { grads: this.acc.grads, states: r.states, lossSum: this.acc.lossSum + r.lossSum, count: this.acc.count + r.count };
+    this.acc = {
+      grads: this.acc.grads,
+      states: r.states,
+      lossSum: this.acc.lossSum + r.lossSum,
+      count: this.acc.count + r.count,
+    };
   }
 
   /** The accumulated gradient sums (states of the last micro-batch), and resets the buffer to empty. */
@@ -217,7 +227,13 @@ export class ModelRuntime {
     this.checkAlive();
     const k = this.outputUnits;
     if (count === 0) {
-      return { lossSum: 0, correct: 0, predicted: new Int32Array(0), probabilities: new Float32Array(0), count: 0 };
+      return {
+        lossSum: 0,
+        correct: 0,
+        predicted: new Int32Array(0),
+        probabilities: new Float32Array(0),
+        count: 0,
+      };
     }
     let lossSum = 0;
     let outputs: Float32Array = new Float32Array(0);
@@ -226,7 +242,8 @@ export class ModelRuntime {
       const x = this.inputTensor(features, featureShape, count);
       const y = labelsTensor(this.loss, labels, count, k);
       const out = this.model.apply(x, { training: false });
-      if (Array.isArray(out) || !(out instanceof tf.Tensor)) throw new Error('model output must be one tensor');
+      if (Array.isArray(out) || !(out instanceof tf.Tensor))
+        throw new Error('model output must be one tensor');
       const o = tf.reshape(out, [count, k]);
       lossSum = tf.sum(perSampleLoss(this.loss, o, y)).dataSync()[0] ?? Number.NaN;
       outputs = copy(o.dataSync());
@@ -294,7 +311,10 @@ export class ModelRuntime {
    * The model in TensorFlow.js layers format, built from stock layers (`portable`), so plain
    * `tf.loadLayersModel` loads it. `params` default to the runtime's current values.
    */
-  async exportModel(params?: ParamMap, userDefinedMetadata?: Record<string, unknown>): Promise<ExportedModel> {
+  async exportModel(
+    params?: ParamMap,
+    userDefinedMetadata?: Record<string, unknown>,
+  ): Promise<ExportedModel> {
     this.checkAlive();
     const values = params ?? this.getParameters();
     const portable = buildModel(this.layers, { inputShape: this.inputShape, portable: true });
@@ -311,14 +331,23 @@ export class ModelRuntime {
       let exported: ExportedModel | undefined;
       await portable.save(
         tf.io.withSaveHandler(async (artifacts) => {
-          const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+          const weightData =
+            artifacts.weightData === undefined
+              ? new ArrayBuffer(0)
+              : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
           const json: tf.io.ModelJSON = {
             modelTopology: artifacts.modelTopology ?? {},
             format: artifacts.format ?? 'layers-model',
             generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
             convertedBy: null,
             weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-            ...(userDefinedMetadata === undefined ? {} : { userDefinedMetadata: userDefinedMetadata as NonNullable<tf.io.ModelJSON['userDefinedMetadata']> }),
+            ...(userDefinedMetadata === undefined
+              ? {}
+              : {
+                  userDefinedMetadata: userDefinedMetadata as NonNullable<
+                    tf.io.ModelJSON['userDefinedMetadata']
+                  >,
+                }),
           };
           exported = { modelJson: JSON.stringify(json), weights: Buffer.from(weightData) };
           return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
@@ -350,13 +379,20 @@ export class ModelRuntime {
     return new Map(this.state.map((e) => [e.info.name, copy(e.v.dataSync())]));
   }
 
-  private inputTensor(features: Uint8Array | Float32Array | Int32Array, featureShape: readonly number[], count: number): tf.Tensor {
+  private inputTensor(
+    features: Uint8Array | Float32Array | Int32Array,
+    featureShape: readonly number[],
+    count: number,
+  ): tf.Tensor {
     const per = size(this.inputShape);
     if (size(featureShape) !== per) {
-      throw new Error(`features of shape [${featureShape.join(', ')}] do not fit the model input [${this.inputShape.join(', ')}]`);
+      throw new Error(
+        `features of shape [${featureShape.join(', ')}] do not fit the model input [${this.inputShape.join(', ')}]`,
+      );
     }
     const n = count * per;
-    if (features.length < n) throw new Error(`features: ${features.length} values for ${count} samples of ${per}`);
+    if (features.length < n)
+      throw new Error(`features: ${features.length} values for ${count} samples of ${per}`);
     let data: Float32Array;
     if (features instanceof Float32Array && this.featureScale === 1) {
       data = features.subarray(0, n);

@@ -7,9 +7,17 @@ import { trainReference } from './reference-loop.ts';
 
 const backend = await selectBackend('wasm');
 const full = readFashionMnistSplit('train');
-const train = { features: full.features.subarray(0, 20000 * 784), labels: full.labels.subarray(0, 20000), count: 20000 };
+const train = {
+  features: full.features.subarray(0, 20000 * 784),
+  labels: full.labels.subarray(0, 20000),
+  count: 20000,
+};
 const t10k = readFashionMnistSplit('t10k');
-const testSplit = { features: t10k.features.subarray(0, 2000 * 784), labels: t10k.labels.subarray(0, 2000), count: 2000 };
+const testSplit = {
+  features: t10k.features.subarray(0, 2000 * 784),
+  labels: t10k.labels.subarray(0, 2000),
+  count: 2000,
+};
 
 void test('reference loop: a tiny CNN trains on wasm (conv gradients) and its loss falls', () => {
   const layers: LayerSpec[] = [

@@ -86,7 +86,14 @@ export class HostOptimizer {
   }
 }
 
-function gatherRows<T extends Uint8Array | Float32Array | Int32Array>(src: T, idx: Uint32Array, from: number, n: number, per: number, out: T): T {
+function gatherRows<T extends Uint8Array | Float32Array | Int32Array>(
+  src: T,
+  idx: Uint32Array,
+  from: number,
+  n: number,
+  per: number,
+  out: T,
+): T {
   for (let r = 0; r < n; r++) {
     const s = (idx[from + r] as number) * per;
     out.set(src.subarray(s, s + per), r * per);
@@ -95,7 +102,12 @@ function gatherRows<T extends Uint8Array | Float32Array | Int32Array>(src: T, id
 }
 
 /** Evaluates a whole split in chunks; returns accuracy and mean loss. */
-export function evaluateSplit(runtime: ModelRuntime, split: HostSplit, featureShape: number[], chunk = 2000): { accuracy: number; loss: number } {
+export function evaluateSplit(
+  runtime: ModelRuntime,
+  split: HostSplit,
+  featureShape: number[],
+  chunk = 2000,
+): { accuracy: number; loss: number } {
   const per = featureShape.reduce((a, b) => a * b, 1);
   const lper = split.labels.length / Math.max(1, split.count);
   let correct = 0;

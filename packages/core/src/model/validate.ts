@@ -19,7 +19,10 @@ function pair(v: unknown, field: string, fallback?: [number, number]): [number, 
   if (v === undefined && fallback !== undefined) return fallback;
   if (isPositiveInt(v)) return [v, v];
   if (Array.isArray(v) && v.length === 2 && isPositiveInt(v[0]) && isPositiveInt(v[1])) return [v[0], v[1]];
-  throw new ValidationError(field, `must be a positive integer or a pair of positive integers, got ${JSON.stringify(v)}`);
+  throw new ValidationError(
+    field,
+    `must be a positive integer or a pair of positive integers, got ${JSON.stringify(v)}`,
+  );
 }
 
 function size(shape: readonly number[]): number {
@@ -44,7 +47,10 @@ function needImage(kind: string, input: number[], field: string): [number, numbe
 
 function checkActivation(v: unknown, field: string): void {
   if (v !== undefined && !(ACTIVATIONS as readonly unknown[]).includes(v)) {
-    throw new ValidationError(field, `unknown activation ${JSON.stringify(v)}; use one of ${ACTIVATIONS.join(', ')}`);
+    throw new ValidationError(
+      field,
+      `unknown activation ${JSON.stringify(v)}; use one of ${ACTIVATIONS.join(', ')}`,
+    );
   }
 }
 
@@ -58,7 +64,10 @@ export function inferShapes(
   layersField = DEFAULT_LAYERS_FIELD,
 ): LayerShapes[] {
   if (inputShape.length === 0 || !inputShape.every(isPositiveInt)) {
-    throw new ValidationError('inputShape', `must be a non-empty list of positive integers, got [${inputShape.join(', ')}]`);
+    throw new ValidationError(
+      'inputShape',
+      `must be a non-empty list of positive integers, got [${inputShape.join(', ')}]`,
+    );
   }
   if (layers.length === 0) throw new ValidationError(layersField, 'the model needs at least one layer');
   const out: LayerShapes[] = [];
@@ -67,11 +76,18 @@ export function inferShapes(
     const field = `${layersField}[${i}]`;
     const input = shape;
     if (!(LAYER_TYPES as readonly unknown[]).includes(layer.type)) {
-      throw new ValidationError(`${field}.type`, `unknown layer type ${JSON.stringify(layer.type)}; use one of ${LAYER_TYPES.join(', ')}`);
+      throw new ValidationError(
+        `${field}.type`,
+        `unknown layer type ${JSON.stringify(layer.type)}; use one of ${LAYER_TYPES.join(', ')}`,
+      );
     }
     switch (layer.type) {
       case 'dense': {
-        if (!isPositiveInt(layer.units)) throw new ValidationError(`${field}.units`, `must be a positive integer, got ${JSON.stringify(layer.units)}`);
+        if (!isPositiveInt(layer.units))
+          throw new ValidationError(
+            `${field}.units`,
+            `must be a positive integer, got ${JSON.stringify(layer.units)}`,
+          );
         checkActivation(layer.activation, `${field}.activation`);
         shape = [...input.slice(0, -1), layer.units];
         break;
@@ -82,7 +98,10 @@ export function inferShapes(
         break;
       case 'dropout':
         if (typeof layer.rate !== 'number' || !(layer.rate >= 0 && layer.rate < 1)) {
-          throw new ValidationError(`${field}.rate`, `must be a number in [0, 1), got ${JSON.stringify(layer.rate)}`);
+          throw new ValidationError(
+            `${field}.rate`,
+            `must be a number in [0, 1), got ${JSON.stringify(layer.rate)}`,
+          );
         }
         break;
       case 'batchNormalization':
@@ -99,7 +118,10 @@ export function inferShapes(
       case 'reshape': {
         const t = layer.targetShape;
         if (!Array.isArray(t) || t.length === 0 || !t.every(isPositiveInt)) {
-          throw new ValidationError(`${field}.targetShape`, `must be a non-empty list of positive integers, got ${JSON.stringify(t)}`);
+          throw new ValidationError(
+            `${field}.targetShape`,
+            `must be a non-empty list of positive integers, got ${JSON.stringify(t)}`,
+          );
         }
         if (size(t) !== size(input)) {
           throw new ValidationError(
@@ -112,16 +134,24 @@ export function inferShapes(
       }
       case 'conv2d': {
         const [h, w] = needImage('conv2d', input, field);
-        if (!isPositiveInt(layer.filters)) throw new ValidationError(`${field}.filters`, `must be a positive integer, got ${JSON.stringify(layer.filters)}`);
+        if (!isPositiveInt(layer.filters))
+          throw new ValidationError(
+            `${field}.filters`,
+            `must be a positive integer, got ${JSON.stringify(layer.filters)}`,
+          );
         const [kh, kw] = pair(layer.kernelSize, `${field}.kernelSize`);
         const [sh, sw] = pair(layer.strides, `${field}.strides`, [1, 1]);
         const padding = layer.padding ?? 'valid';
-        if (padding !== 'valid' && padding !== 'same') throw new ValidationError(`${field}.padding`, `must be 'valid' or 'same'`);
+        if (padding !== 'valid' && padding !== 'same')
+          throw new ValidationError(`${field}.padding`, `must be 'valid' or 'same'`);
         checkActivation(layer.activation, `${field}.activation`);
         const oh = spatialOut(h, kh, sh, padding);
         const ow = spatialOut(w, kw, sw, padding);
         if (oh < 1 || ow < 1) {
-          throw new ValidationError(`${field}.kernelSize`, `[${kh}, ${kw}] is larger than its input [${h}, ${w}] with padding 'valid'; use a smaller kernel or padding 'same'`);
+          throw new ValidationError(
+            `${field}.kernelSize`,
+            `[${kh}, ${kw}] is larger than its input [${h}, ${w}] with padding 'valid'; use a smaller kernel or padding 'same'`,
+          );
         }
         shape = [oh, ow, layer.filters];
         break;
@@ -131,11 +161,15 @@ export function inferShapes(
         const [ph, pw] = pair(layer.poolSize, `${field}.poolSize`, [2, 2]);
         const [sh, sw] = pair(layer.strides, `${field}.strides`, [ph, pw]);
         const padding = layer.padding ?? 'valid';
-        if (padding !== 'valid' && padding !== 'same') throw new ValidationError(`${field}.padding`, `must be 'valid' or 'same'`);
+        if (padding !== 'valid' && padding !== 'same')
+          throw new ValidationError(`${field}.padding`, `must be 'valid' or 'same'`);
         const oh = spatialOut(h, ph, sh, padding);
         const ow = spatialOut(w, pw, sw, padding);
         if (oh < 1 || ow < 1) {
-          throw new ValidationError(`${field}.poolSize`, `[${ph}, ${pw}] is larger than its input [${h}, ${w}]`);
+          throw new ValidationError(
+            `${field}.poolSize`,
+            `[${ph}, ${pw}] is larger than its input [${h}, ${w}]`,
+          );
         }
         shape = [oh, ow, c];
         break;
@@ -191,7 +225,8 @@ export function checkOutputMatchesClasses(
   }
   const lastLayer = layers[last];
   if (lastLayer !== undefined && (loss === 'softmaxCrossEntropy' || loss === 'sigmoidCrossEntropy')) {
-    const act = lastLayer.type === 'dense' || lastLayer.type === 'activation' ? lastLayer.activation : undefined;
+    const act =
+      lastLayer.type === 'dense' || lastLayer.type === 'activation' ? lastLayer.activation : undefined;
     if (act !== undefined && act !== 'linear') {
       throw new ValidationError(
         `${layersField}[${last}].activation`,

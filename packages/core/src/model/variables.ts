@@ -33,7 +33,12 @@ export function kernelInitializerFor(layers: readonly LayerSpec[], index: number
 }
 
 /** Keras' fans of a non-kernel variable: a vector of n counts n in and n out. */
-function vectorVar(name: string, n: number, initializer: VariableInfo['initializer'], trainable: boolean): VariableInfo {
+function vectorVar(
+  name: string,
+  n: number,
+  initializer: VariableInfo['initializer'],
+  trainable: boolean,
+): VariableInfo {
   return { name, shape: [n], initializer, fanIn: n, fanOut: n, trainable };
 }
 
@@ -43,7 +48,10 @@ function vectorVar(name: string, n: number, initializer: VariableInfo['initializ
  * layer order, then every layer's non-trainable weights (batch-norm moving statistics) in layer
  * order. Order matters: the parameter server's storage, checkpoints and saved weights follow it.
  */
-export function variablesFromSpec(layers: readonly LayerSpec[], inputShape: readonly number[]): VariableInfo[] {
+export function variablesFromSpec(
+  layers: readonly LayerSpec[],
+  inputShape: readonly number[],
+): VariableInfo[] {
   const shapes = inferShapes(layers, inputShape);
   const trainable: VariableInfo[] = [];
   const state: VariableInfo[] = [];

@@ -83,7 +83,16 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   const dy = f32(backend, dyInfo, 'dy');
   const dx = f32(backend, out, 'dx');
   dx.fill(0);
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels: c,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+  } = info;
   const fh = info.effectiveFilterHeight;
   const fw = info.effectiveFilterWidth;
   const top = info.padInfo.top;
@@ -235,7 +244,11 @@ export const HeapKernel = {
 
 function register(kernelName: string, kernelFunc: (args: KernelArgs) => TensorInfo): void {
   if (tf.getKernel(kernelName, BACKEND) !== undefined) tf.unregisterKernel(kernelName, BACKEND);
-  tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as KernelConfig['kernelFunc'] });
+  tf.registerKernel({
+    kernelName,
+    backendName: BACKEND,
+    kernelFunc: kernelFunc as KernelConfig['kernelFunc'],
+  });
 }
 
 let registered = false;

@@ -17,9 +17,14 @@ function convGrads(
     const w = tf.tensor4d(ws, wShape);
     const y = tf.conv2d(x, w, stride, pad);
     const r = tf.sin(tf.range(0, y.size).reshape(y.shape));
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)));
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)),
+    );
     const [dx, dw] = g([x, w]);
-    return { dx: (dx as tf.Tensor).dataSync() as Float32Array, dw: (dw as tf.Tensor).dataSync() as Float32Array };
+    return {
+      dx: (dx as tf.Tensor).dataSync() as Float32Array,
+      dw: (dw as tf.Tensor).dataSync() as Float32Array,
+    };
   }) as unknown as { dx: Float32Array; dw: Float32Array };
 }
 
@@ -34,7 +39,12 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
   return diff / scale;
 }
 
-const cases: { x: [number, number, number, number]; w: [number, number, number, number]; stride: number; pad: 'valid' | 'same' }[] = [
+const cases: {
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  stride: number;
+  pad: 'valid' | 'same';
+}[] = [
   { x: [3, 9, 9, 2], w: [3, 3, 2, 4], stride: 1, pad: 'valid' },
   { x: [2, 8, 7, 3], w: [3, 2, 3, 5], stride: 1, pad: 'same' },
   { x: [2, 9, 10, 2], w: [3, 3, 2, 3], stride: 2, pad: 'valid' },
@@ -63,7 +73,12 @@ void test('transposed matMul on wasm equals the cpu backend', async () => {
   const a = Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: 2 * 4 * 5 }, (_, i) => Math.cos(i));
   const run = (): Float32Array =>
-    tf.tidy(() => tf.matMul(tf.tensor3d(a, [2, 5, 3]), tf.tensor3d(b, [2, 4, 5]), true, true).dataSync() as Float32Array);
+    tf.tidy(
+      () =>
+        tf
+          .matMul(tf.tensor3d(a, [2, 5, 3]), tf.tensor3d(b, [2, 4, 5]), true, true)
+          .dataSync() as Float32Array,
+    );
   await selectBackend('cpu');
   const ref = run();
   await selectBackend('wasm');
@@ -71,19 +86,33 @@ void test('transposed matMul on wasm equals the cpu backend', async () => {
 });
 
 /** MaxPoolGrad through `tf.grad` of maxPool on the current backend: dx as a host array. */
-function maxPoolGrad(xs: Float32Array, shape: [number, number, number, number], size: number, stride: number, pad: 'valid' | 'same'): Float32Array {
+function maxPoolGrad(
+  xs: Float32Array,
+  shape: [number, number, number, number],
+  size: number,
+  stride: number,
+  pad: 'valid' | 'same',
+): Float32Array {
   return tf.tidy(() => {
     const x = tf.tensor4d(xs, shape);
     const y = tf.maxPool(x, size, stride, pad);
     // Host-made weights: both backends see bit-identical dy, so dx must match exactly.
-    const r = tf.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)), y.shape);
+    const r = tf.tensor(
+      Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)),
+      y.shape,
+    );
     const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), r)));
     return g(x).dataSync() as Float32Array;
   });
 }
 
 void test('max-pool gradient on wasm equals the cpu backend, ties included', async () => {
-  const poolCases: { x: [number, number, number, number]; size: number; stride: number; pad: 'valid' | 'same' }[] = [
+  const poolCases: {
+    x: [number, number, number, number];
+    size: number;
+    stride: number;
+    pad: 'valid' | 'same';
+  }[] = [
     { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' },
     { x: [2, 9, 7, 4], size: 2, stride: 2, pad: 'valid' },
     { x: [2, 9, 7, 4], size: 3, stride: 2, pad: 'same' },
@@ -92,7 +121,9 @@ void test('max-pool gradient on wasm equals the cpu backend, ties included', asy
   for (const c of poolCases) {
     const n = c.x.reduce((a, b) => a + b);
     // Coarse values (and relu-like zeros) so that windows hold exact ties: the first maximum must win.
-    const xs = Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, (_, i) => Math.max(0, Math.round(3 * Math.sin(i * 1.7 + n))));
+    const xs = Float32Array.from({ length: c.x.reduce((a, b) => a * b) }, (_, i) =>
+      Math.max(0, Math.round(3 * Math.sin(i * 1.7 + n))),
+    );
     await selectBackend('cpu');
     const ref = maxPoolGrad(xs, c.x, c.size, c.stride, c.pad);
     await selectBackend('wasm');

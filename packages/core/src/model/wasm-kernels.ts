@@ -88,7 +88,14 @@ export function conv2dInputGradient(
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const [kh, kw, cin] = filter.shape;
     const [n, h, w] = inputShape;
     const [, ho, wo, cout] = dy.shape;
@@ -105,7 +112,11 @@ export function conv2dInputGradient(
         [0, sw - 1],
         [0, 0],
       ]);
-      d = tf.slice(tf.reshape(spread as tf.Tensor, [n, ho * sh, wo * sw, cout]) as tf.Tensor4D, [0, 0, 0, 0], [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, cout]);
+      d = tf.slice(
+        tf.reshape(spread as tf.Tensor, [n, ho * sh, wo * sw, cout]) as tf.Tensor4D,
+        [0, 0, 0, 0],
+        [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, cout],
+      );
     }
     // dx[i] = sum_k dFull[i + top + k] * flip(W)[k], dFull = d with (k-1) zeros before it.
     const { top, left } = info.padInfo;
@@ -161,7 +172,14 @@ export function conv2dInputGradientByPatches(
   dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode);
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const [kh, kw, cin, cout] = filter.shape;
     const [n, ho, wo] = dy.shape;
     const wT = tf.transpose(tf.reshape(filter, [kh * kw * cin, cout]));
@@ -179,7 +197,8 @@ function conv2dBackpropInputKernel(args: { inputs: NamedTensorInfoMap; attrs?: N
     throw new Error(`wasm Conv2DBackpropInput supports NHWC only, got ${String(dataFormat)}`);
   }
   const inputShape = attrs['inputShape'];
-  if (!Array.isArray(inputShape) || inputShape.length !== 4) throw new Error('wasm Conv2DBackpropInput: bad inputShape');
+  if (!Array.isArray(inputShape) || inputShape.length !== 4)
+    throw new Error('wasm Conv2DBackpropInput: bad inputShape');
   const pad = attrs['pad'];
   if (pad !== 'valid' && pad !== 'same' && typeof pad !== 'number') {
     throw new Error('wasm Conv2DBackpropInput: explicit padding is not supported');
@@ -204,7 +223,8 @@ function conv2dBackpropFilterKernel(args: { inputs: NamedTensorInfoMap; attrs?: 
     throw new Error(`wasm Conv2DBackpropFilter supports NHWC only, got ${String(dataFormat)}`);
   }
   const filterShape = attrs['filterShape'];
-  if (!Array.isArray(filterShape) || filterShape.length !== 4) throw new Error('wasm Conv2DBackpropFilter: bad filterShape');
+  if (!Array.isArray(filterShape) || filterShape.length !== 4)
+    throw new Error('wasm Conv2DBackpropFilter: bad filterShape');
   const pad = attrs['pad'];
   if (pad !== 'valid' && pad !== 'same' && typeof pad !== 'number') {
     throw new Error('wasm Conv2DBackpropFilter: explicit padding is not supported');
@@ -213,7 +233,10 @@ function conv2dBackpropFilterKernel(args: { inputs: NamedTensorInfoMap; attrs?: 
   // Few input channels (a first layer on images): the patch matrix is small and one matMul wins
   // ~5x; many channels: XNNPACK's convolution (implicit patches) is as fast without the copy.
   const fs = filterShape as [number, number, number, number];
-  const filterGradient = fs[0] * fs[1] * fs[2] <= PATCH_FILTER_GRADIENT_MAX_K ? conv2dFilterGradientByPatches : conv2dFilterGradient;
+  const filterGradient =
+    fs[0] * fs[1] * fs[2] <= PATCH_FILTER_GRADIENT_MAX_K
+      ? conv2dFilterGradientByPatches
+      : conv2dFilterGradient;
   return filterGradient(
     x,
     dy,
@@ -251,7 +274,8 @@ export function registerWasmKernels(): void {
       kernelFunc: conv2dBackpropFilterKernel as KernelConfig['kernelFunc'],
     });
   }
-  if (tf.getKernel('Conv2DBackpropInput', BACKEND) !== undefined) tf.unregisterKernel('Conv2DBackpropInput', BACKEND);
+  if (tf.getKernel('Conv2DBackpropInput', BACKEND) !== undefined)
+    tf.unregisterKernel('Conv2DBackpropInput', BACKEND);
   tf.registerKernel({
     kernelName: 'Conv2DBackpropInput',
     backendName: BACKEND,
