@@ -109,6 +109,16 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
+/**
+ * Awaits all, in parallel, and throws the first failure in argument order (not in time order), so
+ * the error a user sees for a folder with several bad files is always the same one.
+ */
+async function allInOrder<T extends unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
+}
+
 /** Finds `<base>.gz` or `<base>` in `dir`; missing both is a NotFoundError naming the .gz file. */
 async function findIdx(dir: string, base: string): Promise<string> {
   const gz = join(dir, `${base}.gz`);
@@ -118,13 +128,20 @@ async function findIdx(dir: string, base: string): Promise<string> {
   throw new NotFoundError(`dataset file ${gz} does not exist (nor ${plain})`, { file: gz });
 }
 
-async function readIdxSplit(
-  dir: string,
-  prefix: 'train' | 't10k',
-): Promise<{ split: SplitData; rows: number; cols: number; maxLabel: number }> {
+interface IdxSplit {
+  split: SplitData;
+  rows: number;
+  cols: number;
+  maxLabel: number;
+}
+
+async function readIdxSplit(dir: string, prefix: 'train' | 't10k'): Promise<IdxSplit> {
   const imagesFile = await findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const labelsFile = await findIdx(dir, `${prefix}-labels-idx1-ubyte`);
-  const [images, labels] = await Promise.all([readIdxFile(imagesFile, 3), readIdxFile(labelsFile, 1)]);
+  const [images, labels] = await allInOrder<[IdxArray, IdxArray]>([
+    readIdxFile(imagesFile, 3),
+    readIdxFile(labelsFile, 1),
+  ]);
   const [count, rows, cols] = images.dims as [number, number, number];
   const labelCount = labels.dims[0] as number;
   if (labelCount !== count) {
@@ -150,7 +167,10 @@ async function readIdxSplit(
  * names (and checks labels < 10); otherwise classes are '0', '1', ... up to the largest label.
  */
 export async function readIdxDataset(id: string, dir: string, fashion: boolean): Promise<Dataset> {
-  const [train, test] = await Promise.all([readIdxSplit(dir, 'train'), readIdxSplit(dir, 't10k')]);
+  const [train, test] = await allInOrder<[IdxSplit, IdxSplit]>([
+    readIdxSplit(dir, 'train'),
+    readIdxSplit(dir, 't10k'),
+  ]);
   if (train.rows !== test.rows || train.cols !== test.cols) {
     throw new DatasetFileError(
       `${dir}: train images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols}`,
