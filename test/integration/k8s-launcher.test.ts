@@ -180,8 +180,15 @@ test('a 2-trainer job trains end to end through pods', { timeout: 240_000 }, asy
     });
   }
   // Completion deletes the job's pods and its Secret.
-  await waitFor('pods deleted after completion', 20_000, () => jobPods(kubeJob.id).length === 0 || undefined);
-  assert.equal(double.list('secrets', NAMESPACE, `distrain.io/job-id=${kubeJob.id}`).length, 0);
+  // (The Secret goes after the pods: wait for both rather than race the launcher's teardown.)
+  await waitFor(
+    'pods and Secret deleted after completion',
+    20_000,
+    () =>
+      (jobPods(kubeJob.id).length === 0 &&
+        double.list('secrets', NAMESPACE, `distrain.io/job-id=${kubeJob.id}`).length === 0) ||
+      undefined,
+  );
 });
 
 test('it reaches the accuracy of the local launcher on the same spec', { timeout: 240_000 }, async () => {
