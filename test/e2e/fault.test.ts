@@ -125,3 +125,16 @@ test(
     assert.throws(() => trainerPid(id, 0));
   },
 );
+
+test(
+  'onTrainerFailure: fail ends the job at the first trainer failure, with the reason',
+  { timeout: 180_000 },
+  async () => {
+    const id = await submit(spec(20, '{ stragglerTimeoutMs: 5000, maxRestarts: 5, onTrainerFailure: fail }'));
+    await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 10, 120_000);
+    process.kill(trainerPid(id, 0), 'SIGKILL');
+    const final = await waitFor(id, (j) => j.state !== 'JOB_STATE_RUNNING', 60_000);
+    assert.equal(final.state, 'JOB_STATE_FAILED');
+    assert.match(final.reason, /trainer rank 0 failed and spec\.fault\.onTrainerFailure is "fail"/);
+  },
+);

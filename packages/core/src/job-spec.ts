@@ -156,7 +156,11 @@ export interface TrainersConfig {
 export interface FaultConfig {
   /** A trainer silent for this long is evicted or fails the job. @default 60000 */
   stragglerTimeoutMs: number;
-  /** 'evict': continue with the remaining ranks; 'fail': fail the job. @default 'evict' */
+  /**
+   * What a trainer failure (exit, or silence past stragglerTimeoutMs) does. 'evict': the rank is
+   * stopped and replaced by a new process that resumes from the parameter server's version, up to
+   * maxRestarts; 'fail': the job fails at once with the reason. @default 'evict'
+   */
   onTrainerFailure: 'evict' | 'fail';
   /** Restarts of one worker before the job fails. @default 2 */
   maxRestarts: number;

@@ -345,6 +345,10 @@ export class JobManager {
     slot.handle = undefined;
     const name = `${slot.role} ${slot.role === 'trainer' ? `rank ${slot.rank} ` : ''}`;
     const limit = record.job.spec.fault.maxRestarts;
+    if (slot.role === 'trainer' && record.job.spec.fault.onTrainerFailure === 'fail') {
+      this.fail(record, `${name}failed and spec.fault.onTrainerFailure is "fail": ${reason}`);
+      return;
+    }
     if (slot.restarts >= limit) {
       this.fail(record, `${name}failed ${slot.restarts + 1} times (restart limit ${limit}): ${reason}`);
       return;
