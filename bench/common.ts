@@ -25,6 +25,18 @@ export function sig(x: number, digits = 4): number {
   return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(digits));
 }
 
+function row(
+  bench: string,
+  metric: string,
+  unit: string,
+  value: number,
+  peer: string,
+  peerValue: number,
+  ratio: number,
+): BenchRow {
+  return { bench, metric, value: sig(value), unit, peer, peerValue: sig(peerValue), ratio: sig(ratio, 3) };
+}
+
 /** Builds a row from a rate (higher is better). */
 export function rateRow(
   bench: string,
@@ -34,15 +46,7 @@ export function rateRow(
   peer: string,
   peerValue: number,
 ): BenchRow {
-  return {
-    bench,
-    metric,
-    value: sig(value),
-    unit,
-    peer,
-    peerValue: sig(peerValue),
-    ratio: sig(value / peerValue, 3),
-  };
+  return row(bench, metric, unit, value, peer, peerValue, value / peerValue);
 }
 
 /** Builds a row from a duration (lower is better; ratio > 1 means faster than the peer). */
@@ -54,15 +58,7 @@ export function timeRow(
   peer: string,
   peerValue: number,
 ): BenchRow {
-  return {
-    bench,
-    metric,
-    value: sig(value),
-    unit,
-    peer,
-    peerValue: sig(peerValue),
-    ratio: sig(peerValue / value, 3),
-  };
+  return row(bench, metric, unit, value, peer, peerValue, peerValue / value);
 }
 
 /** `--json` and `--quick`, shared by every benchmark entry point. */

@@ -120,6 +120,41 @@ interface SnapshotWaiter {
   reject(err: Error): void;
 }
 
+/**
+ * Registers a waiter that ends one way: resolved by whoever completes it, rejected with
+ * `timeout()` at the call's deadline, or with AbortedError when the call is cancelled. Whatever
+ * ends it unregisters it (`remove`) and clears the timer and the abort listener.
+ */
+function waitUntilDeadline<T, W extends { resolve(v: T): void; reject(err: Error): void }>(
+  ctx: CallContext,
+  make: (resolve: (v: T) => void, reject: (err: Error) => void) => W,
+  add: (w: W) => void,
+  remove: (w: W) => void,
+  timeout: () => Error,
+  aborted: () => Error,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const waiter = make(resolve, reject);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      remove(waiter);
+    };
+    waiter.resolve = (v) => {
+      cleanup();
+      resolve(v);
+    };
+    waiter.reject = (err) => {
+      cleanup();
+      reject(err);
+    };
+    const timer = setTimeout(() => waiter.reject(timeout()), Math.max(0, ctx.deadlineMs - Date.now()));
+    const onAbort = (): void => waiter.reject(aborted());
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    add(waiter);
+  });
+}
+
 interface Job {
   jobId: string;
   fingerprint: string;
@@ -463,38 +498,20 @@ export class ParameterServerService {
     const pending = job.pending;
     // A duplicate push for the pending step replaces nothing (the first one counts) and waits too.
     if (!pending.contributions.has(req.rank)) pending.contributions.set(req.rank, contribution);
-    const result = new Promise<PushPullResponse>((resolve, reject) => {
-      const waiter: Waiter = { rank: req.rank, resolve, reject };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        ctx.signal?.removeEventListener('abort', onAbort);
-        pending.waiters.delete(waiter);
-      };
-      waiter.resolve = (res) => {
-        cleanup();
-        resolve(res);
-      };
-      waiter.reject = (err) => {
-        cleanup();
-        reject(err);
-      };
-      // The contribution stays after a timeout or cancel: a retry of the same (rank, step) then only
-      // waits, and the step can still complete when the other ranks arrive.
-      const timer = setTimeout(
-        () =>
-          waiter.reject(
-            new TimeoutError(
-              `barrier of step ${req.step} not complete by the deadline: pushed ${[...pending.contributions.keys()].join(',')}, members ${job.members.join(',')}`,
-              { jobId: job.jobId, step: req.step },
-            ),
-          ),
-        Math.max(0, ctx.deadlineMs - Date.now()),
-      );
-      const onAbort = (): void =>
-        waiter.reject(new AbortedError('call cancelled', { jobId: job.jobId, step: req.step }));
-      ctx.signal?.addEventListener('abort', onAbort, { once: true });
-      pending.waiters.add(waiter);
-    });
+    // The contribution stays after a timeout or cancel: a retry of the same (rank, step) then only
+    // waits, and the step can still complete when the other ranks arrive.
+    const result = waitUntilDeadline<PushPullResponse, Waiter>(
+      ctx,
+      (resolve, reject) => ({ rank: req.rank, resolve, reject }),
+      (w) => pending.waiters.add(w),
+      (w) => pending.waiters.delete(w),
+      () =>
+        new TimeoutError(
+          `barrier of step ${req.step} not complete by the deadline: pushed ${[...pending.contributions.keys()].join(',')}, members ${job.members.join(',')}`,
+          { jobId: job.jobId, step: req.step },
+        ),
+      () => new AbortedError('call cancelled', { jobId: job.jobId, step: req.step }),
+    );
     this.maybeComplete(job);
     return result;
   }
@@ -649,35 +666,17 @@ export class ParameterServerService {
   }
 
   private waitForSnapshot(job: Job, epoch: number, ctx: CallContext): Promise<Snapshot> {
-    return new Promise<Snapshot>((resolve, reject) => {
-      const waiter: SnapshotWaiter = { epoch, resolve, reject };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        ctx.signal?.removeEventListener('abort', onAbort);
-        job.snapshotWaiters.delete(waiter);
-      };
-      waiter.resolve = (s) => {
-        cleanup();
-        resolve(s);
-      };
-      waiter.reject = (err) => {
-        cleanup();
-        reject(err);
-      };
-      const timer = setTimeout(
-        () =>
-          waiter.reject(
-            new TimeoutError(
-              `snapshot of epoch ${epoch} not ready by the deadline (version ${job.version})`,
-              { jobId: job.jobId },
-            ),
-          ),
-        Math.max(0, ctx.deadlineMs - Date.now()),
-      );
-      const onAbort = (): void => waiter.reject(new AbortedError('call cancelled', { jobId: job.jobId }));
-      ctx.signal?.addEventListener('abort', onAbort, { once: true });
-      job.snapshotWaiters.add(waiter);
-    });
+    return waitUntilDeadline<Snapshot, SnapshotWaiter>(
+      ctx,
+      (resolve, reject) => ({ epoch, resolve, reject }),
+      (w) => job.snapshotWaiters.add(w),
+      (w) => job.snapshotWaiters.delete(w),
+      () =>
+        new TimeoutError(`snapshot of epoch ${epoch} not ready by the deadline (version ${job.version})`, {
+          jobId: job.jobId,
+        }),
+      () => new AbortedError('call cancelled', { jobId: job.jobId }),
+    );
   }
 
   // ---------------------------------------------------------------------------- SetMembers, EndJob
