@@ -6,7 +6,7 @@
  *   node --import tsx bench/aggregation.ts [--json] [--quick]
  */
 import { pathToFileURL } from 'node:url';
-import { applyGradients, compileOptimizer, createSlots } from '../packages/core/src/ps/optimizers.ts';
+import { applyGradients, compileOptimizer, createSlots } from '@distrain/core/ps';
 import { benchArgs, median, printRows, rateRow } from './common.ts';
 import type { BenchRow } from './common.ts';
 

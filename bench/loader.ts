@@ -22,9 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerWritableStream, ServiceDefinition, ClientReadableStream } from '@grpc/grpc-js';
-import { clientOptions, dataLoaderClient } from '../packages/core/src/proto.ts';
-import { epochOrder, stepsPerEpoch } from '../packages/core/src/batch-plan.ts';
-import { loadDataset, streamBatches } from '../packages/core/src/datasets/index.ts';
+import { clientOptions, dataLoaderClient } from '@distrain/core';
+import { epochOrder, stepsPerEpoch } from '@distrain/core';
+import { loadDataset, streamBatches } from '@distrain/core/datasets';
 import { encodeBatch, featureSource, WIRE_DTYPE } from '../services/data-loader/src/batch-encoder.ts';
 import { startLoaderServer } from '../services/data-loader/src/loader-service.ts';
 

@@ -9,13 +9,9 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  loadDataset,
-  parseJobText,
-  selectBackend,
-  trainReference,
-  validateJob,
-} from '../packages/core/src/index.ts';
+import { parseJobText, validateJob } from '@distrain/core';
+import { loadDataset } from '@distrain/core/datasets';
+import { selectBackend, trainReference } from '@distrain/core/model';
 import { benchArgs, printRows, rateRow, timeRow } from './common.ts';
 import type { BenchRow } from './common.ts';
 

@@ -27,10 +27,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerUnaryCall, sendUnaryData, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
-import { clientOptions } from '../packages/core/src/proto.ts';
-import { ParameterClient } from '../packages/core/src/ps/ps-client.ts';
-import type { OptimizerConfig } from '../packages/core/src/job-spec.ts';
-import type { VariableInfo } from '../packages/core/src/variables.ts';
+import { clientOptions } from '@distrain/core';
+import { ParameterClient } from '@distrain/core/ps';
+import type { OptimizerConfig } from '@distrain/core';
+import type { VariableInfo } from '@distrain/core';
 
 const { values } = parseArgs({
   options: {

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDataset, parseJobText, selectBackend, trainReference, validateJob } from '@distrain/core';
+import { parseJobText, validateJob } from '@distrain/core';
+import { loadDataset } from '@distrain/core/datasets';
+import { selectBackend, trainReference } from '@distrain/core/model';
 import { ROOT, runCli } from '../support/cli.ts';
 
 // The shipped MLP without its dropout layer, so the three runs differ only in summation order.

@@ -9,14 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { createPsMetrics } from '@distrain/core/ps';
 import {
   createCoordinatorMetrics,
   createEvaluatorMetrics,
   createLoaderMetrics,
-  createPsMetrics,
   createRoleRegistry,
   createTrainerMetrics,
-} from '@distrain/core';
+} from '@distrain/core/metrics';
 import { ROOT } from '../support/cli.ts';
 
 const RULES = join(ROOT, 'deploy/prometheus/rules.yaml');

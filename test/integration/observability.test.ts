@@ -16,16 +16,10 @@ import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import { connect as natsConnect, StringCodec } from 'nats';
 import type { NatsConnection } from 'nats';
-import {
-  JOB_EVENTS_STREAM,
-  JOB_EVENT_TYPES,
-  jobClient,
-  jobSubjectFilter,
-  parseJobText,
-  unary,
-  validateJob,
-} from '@distrain/core';
-import type { JobEventPayload, JobServiceClient } from '@distrain/core';
+import { jobClient, parseJobText, unary, validateJob } from '@distrain/core';
+import { JOB_EVENTS_STREAM, JOB_EVENT_TYPES, jobSubjectFilter } from '@distrain/core/events';
+import type { JobServiceClient } from '@distrain/core';
+import type { JobEventPayload } from '@distrain/core/events';
 import { startLocalStack } from '../../packages/cli/src/local-stack.ts';
 import type { LocalStack } from '../../packages/cli/src/local-stack.ts';
 import { ROOT, runCli } from '../support/cli.ts';

@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ParameterClient, initialParameters, isServiceError } from '@distrain/core';
+import { isServiceError } from '@distrain/core';
+import { ParameterClient, initialParameters } from '@distrain/core/ps';
 import type { VariableInfo } from '@distrain/core';
 
 const MAIN = fileURLToPath(new URL('../../services/parameter-server/src/main.ts', import.meta.url));

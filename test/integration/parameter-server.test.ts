@@ -4,16 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import {
-  ParameterClient,
-  createPsMetrics,
-  encodeTensor,
-  initialParameters,
-  isServiceError,
-  parameterServerClient,
-  startGrpcServer,
-  unary,
-} from '@distrain/core';
+import { encodeTensor, isServiceError, parameterServerClient, startGrpcServer, unary } from '@distrain/core';
+import { ParameterClient, createPsMetrics, initialParameters } from '@distrain/core/ps';
 import { Registry } from 'prom-client';
 import type { OptimizerConfig, ParamMap, RunningGrpcServer, VariableInfo } from '@distrain/core';
 import { ParameterServerService } from '../../services/parameter-server/src/ps-service.ts';

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startServiceProcess } from '@distrain/core';
 
 const SERVICES_DIR = fileURLToPath(new URL('../../../services/', import.meta.url));
 
@@ -43,45 +42,27 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-function startService(
+async function startService(
   name: string,
   role: string,
   args: string[],
   options: LocalStackOptions,
   started: ChildProcess[],
 ): Promise<LocalService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${SERVICES_DIR}${role}/src/main.ts`, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
+  const service = await startServiceProcess({
+    name,
+    entry: `${SERVICES_DIR}${role}/src/main.ts`,
+    args,
+    env: { DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
+    onLog: (n, line) => options.onLog?.(n, line),
+    onSpawn: (child) => started.push(child),
   });
-  started.push(child);
-  createInterface({ input: child.stderr! }).on('line', (line) => options.onLog?.(name, line));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not start within 60 s`));
-    }, 60_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with code ${code} before listening (see its log above)`));
-    });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { event?: string; port?: number; metricsPort?: number };
-        if (msg.event === 'listening' && typeof msg.port === 'number') {
-          clearTimeout(timer);
-          resolve({
-            name,
-            child,
-            address: `${options.host ?? '127.0.0.1'}:${msg.port}`,
-            metricsPort: msg.metricsPort ?? 0,
-          });
-        }
-      } catch {
-        options.onLog?.(name, line);
-      }
-    });
-  });
+  return {
+    name,
+    child: service.child,
+    address: `${options.host ?? '127.0.0.1'}:${service.port}`,
+    metricsPort: service.metricsPort,
+  };
 }
 
 /** Starts the services of `distrain run` / `distrain up`; `stop()` ends them all (SIGTERM, then SIGKILL). */

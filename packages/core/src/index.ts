@@ -1,4 +1,11 @@
-/** @distrain/core: the one public door of the shared library. */
+/**
+ * `@distrain/core`: the light door every role loads. Errors and their gRPC status mapping, logging,
+ * service flags, the gRPC client/server helpers and proto loader, the tensor codec, the wire types,
+ * the TrainingJob (types, parsing, validation), the worker configuration, seeded randomness and the
+ * batch plan. It loads no TensorFlow.js and no NATS client; the heavier areas have doors of their
+ * own: `@distrain/core/datasets`, `/ps`, `/metrics`, `/events`, `/worker`, and `/model` (the only
+ * one that loads TensorFlow.js). `npm run deps:check` enforces these rules.
+ */
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './tensor-codec.ts';
@@ -9,14 +16,8 @@ export * from './rng.ts';
 export * from './batch-plan.ts';
 export * from './job-spec.ts';
 export * from './variables.ts';
-export * from './datasets/index.ts';
-export * from './model/index.ts';
-export * from './ps/index.ts';
 export * from './job-validate.ts';
 export * from './worker-config.ts';
 export type * from './wire.ts';
 export * from './cli-args.ts';
-export * from './heartbeat.ts';
-export * from './worker-session.ts';
-export * from './metrics/index.ts';
-export * from './events/index.ts';
+export * from './service-process.ts';

@@ -22,3 +22,9 @@ export type { JobEvent, JobEvent__Output } from './generated/distrain/v1/JobEven
 export type { EvaluationResult, EvaluationResult__Output } from './generated/distrain/v1/EvaluationResult.ts';
 export type { HeartbeatRequest__Output } from './generated/distrain/v1/HeartbeatRequest.ts';
 export type { ModelFile__Output } from './generated/distrain/v1/ModelFile.ts';
+export type { DescribeDatasetRequest__Output } from './generated/distrain/v1/DescribeDatasetRequest.ts';
+export type { DescribeDatasetResponse } from './generated/distrain/v1/DescribeDatasetResponse.ts';
+export type { ReleaseJobRequest__Output } from './generated/distrain/v1/ReleaseJobRequest.ts';
+export type { ReleaseJobResponse } from './generated/distrain/v1/ReleaseJobResponse.ts';
+export type { StreamBatchesRequest__Output } from './generated/distrain/v1/StreamBatchesRequest.ts';
+export type { StreamBatchesResponse } from './generated/distrain/v1/StreamBatchesResponse.ts';

@@ -1,5 +1,6 @@
-import { ModelRuntime, selectBackend } from '@distrain/core';
-import type { DatasetInfo, ExportedModel, ParamMap, TrainingJob } from '@distrain/core';
+import type { DatasetInfo, ParamMap, TrainingJob } from '@distrain/core';
+import type { ExportedModel } from '@distrain/core/model';
+import { modelDoor } from './model-door.ts';
 
 /**
  * The trained model in TensorFlow.js layers format, built from the spec with stock tfjs layers only,
@@ -10,6 +11,7 @@ export async function exportLayersModel(
   dataset: DatasetInfo,
   params: ParamMap,
 ): Promise<ExportedModel> {
+  const { ModelRuntime, selectBackend } = await modelDoor();
   await selectBackend('auto');
   const runtime = new ModelRuntime({
     layers: job.spec.model.layers,

@@ -1,35 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import {
-  NOOP_COORDINATOR_METRICS,
-  NotFoundError,
-  OverloadError,
-  ParameterClient,
-  StateError,
-  ValidationError,
-  checkOutputMatchesClasses,
-  dataLoaderClient,
-  datasetSpecToWire,
-  describeModel,
-  stepsPerEpoch,
-  unary,
-  validateJob,
-} from '@distrain/core';
-import type {
-  CoordinatorMetrics,
-  DataLoaderServiceClient,
-  DatasetInfo,
-  DescribeDatasetResponse__Output,
-  EvaluationResult,
-  HeartbeatRequest__Output,
-  Job,
-  JobProgress,
-  Logger,
-  ParamMap,
-  TrainingJob,
-  VariableInfo,
-  WorkerConfig,
-} from '@distrain/core';
+import { NotFoundError, OverloadError, StateError, ValidationError, dataLoaderClient, datasetSpecToWire, stepsPerEpoch, unary, validateJob } from '@distrain/core';
+import { ParameterClient } from '@distrain/core/ps';
+import { NOOP_COORDINATOR_METRICS } from '@distrain/core/metrics';
+import type { DataLoaderServiceClient, DatasetInfo, DescribeDatasetResponse__Output, EvaluationResult, HeartbeatRequest__Output, Job, JobProgress, Logger, ParamMap, TrainingJob, VariableInfo, WorkerConfig } from '@distrain/core';
+import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import type { EventBus } from './event-bus.ts';
+import { loadedModelDoor, modelDoor } from './model-door.ts';
 import type { Launcher, WorkerHandle } from './launcher.ts';
 
 /** Job states, as on the wire. */
@@ -185,6 +161,7 @@ export class JobManager {
     }
     const dataset = await this.describeDataset(job);
     const inputShape = dataset.featureShape;
+    const { checkOutputMatchesClasses, describeModel } = await modelDoor();
     checkOutputMatchesClasses(job.spec.model.layers, inputShape, dataset.numClasses, job.spec.loss);
     if (job.spec.batchSize > dataset.trainCount) {
       throw new ValidationError(
@@ -673,6 +650,7 @@ export class JobManager {
    * version; otherwise it fails with the reason. Nothing is left at Running without an owner.
    */
   async restore(stored: readonly unknown[]): Promise<void> {
+    if (stored.length > 0) await modelDoor();
     for (const doc of stored) {
       const s = doc as Partial<StoredJobV1>;
       if (s.storeVersion !== 1 || typeof s.id !== 'string' || !s.job || this.jobs.has(s.id)) {
@@ -781,7 +759,8 @@ export class JobManager {
       ...(s.dataset
         ? {
             dataset: s.dataset,
-            variables: describeModel(s.job.spec.model.layers, s.dataset.featureShape).variables,
+            variables: loadedModelDoor().describeModel(s.job.spec.model.layers, s.dataset.featureShape)
+              .variables,
           }
         : {}),
       stepsPerEpoch: s.stepsPerEpoch,

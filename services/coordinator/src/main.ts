@@ -1,16 +1,8 @@
 /** Coordinator: wiring only (config from flags/env, services, shutdown on SIGTERM). */
-import {
-  NatsJobStore,
-  createCoordinatorMetrics,
-  createLogger,
-  createRoleRegistry,
-  onShutdown,
-  parsePort,
-  serviceFlags,
-  startGrpcServer,
-  startMetricsServer,
-} from '@distrain/core';
-import type { CoordinatorMetrics } from '@distrain/core';
+import { createLogger, onShutdown, parsePort, serviceFlags, startGrpcServer } from '@distrain/core';
+import { createCoordinatorMetrics, createRoleRegistry, startMetricsServer } from '@distrain/core/metrics';
+import { NatsJobStore } from '@distrain/core/events';
+import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import { exportLayersModel } from './export.ts';
 import { EventBus } from './event-bus.ts';
 import { JobManager } from './job-manager.ts';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeTensor } from '../../../packages/core/src/tensor-codec.ts';
-import { distrainProto } from '../../../packages/core/src/proto.ts';
-import type { StreamBatchesResponse__Output } from '../../../packages/core/src/generated/distrain/v1/StreamBatchesResponse.ts';
+import { decodeTensor } from '@distrain/core';
+import { distrainProto } from '@distrain/core';
+import type { StreamBatchesResponse__Output } from '@distrain/core';
 import { encodeBatch, maxEncodedBytes, WIRE_DTYPE } from './batch-encoder.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 

@@ -1,4 +1,4 @@
-import type { SplitData } from '../../../packages/core/src/datasets/index.ts';
+import type { SplitData } from '@distrain/core/datasets';
 
 /**
  * Hand-written protobuf encoder for `distrain.v1.StreamBatchesResponse`. It sizes the message first

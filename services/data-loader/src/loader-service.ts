@@ -6,33 +6,21 @@ import type {
   sendUnaryData,
   ServerUnaryCall,
 } from '@grpc/grpc-js';
-// Imported module by module rather than through the core index, which also loads TensorFlow.js
-// (model/): the loader needs none of it, and its start-up time and memory stay small.
-import {
-  AbortedError,
-  OverloadError,
-  ValidationError,
-  toGrpcStatus,
-} from '../../../packages/core/src/errors.ts';
-import type { StatusObject } from '../../../packages/core/src/errors.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '../../../packages/core/src/proto.ts';
-import { startGrpcServer } from '../../../packages/core/src/grpc-server.ts';
-import type { RunningGrpcServer, ServiceBinding } from '../../../packages/core/src/grpc-server.ts';
-import { silentLogger } from '../../../packages/core/src/logger.ts';
-import type { Logger } from '../../../packages/core/src/logger.ts';
-import {
-  epochOrder,
-  rankSlice,
-  stepsPerEpoch,
-  validateBatchGeometry,
-} from '../../../packages/core/src/batch-plan.ts';
-import { loadDataset, resolveDatasetSpec } from '../../../packages/core/src/datasets/index.ts';
-import type { Dataset } from '../../../packages/core/src/datasets/index.ts';
-import type { DescribeDatasetRequest__Output } from '../../../packages/core/src/generated/distrain/v1/DescribeDatasetRequest.ts';
-import type { DescribeDatasetResponse } from '../../../packages/core/src/generated/distrain/v1/DescribeDatasetResponse.ts';
-import type { ReleaseJobRequest__Output } from '../../../packages/core/src/generated/distrain/v1/ReleaseJobRequest.ts';
-import type { ReleaseJobResponse } from '../../../packages/core/src/generated/distrain/v1/ReleaseJobResponse.ts';
-import type { StreamBatchesRequest__Output } from '../../../packages/core/src/generated/distrain/v1/StreamBatchesRequest.ts';
+import { AbortedError, OverloadError, ValidationError, toGrpcStatus } from '@distrain/core';
+import type { StatusObject } from '@distrain/core';
+import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '@distrain/core';
+import { startGrpcServer } from '@distrain/core';
+import type { RunningGrpcServer, ServiceBinding } from '@distrain/core';
+import { silentLogger } from '@distrain/core';
+import type { Logger } from '@distrain/core';
+import { epochOrder, rankSlice, stepsPerEpoch, validateBatchGeometry } from '@distrain/core';
+import { loadDataset, resolveDatasetSpec } from '@distrain/core/datasets';
+import type { Dataset } from '@distrain/core/datasets';
+import type { DescribeDatasetRequest__Output } from '@distrain/core';
+import type { DescribeDatasetResponse } from '@distrain/core';
+import type { ReleaseJobRequest__Output } from '@distrain/core';
+import type { ReleaseJobResponse } from '@distrain/core';
+import type { StreamBatchesRequest__Output } from '@distrain/core';
 import {
   featureSource,
   maxEncodedBytes,

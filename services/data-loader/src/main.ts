@@ -11,14 +11,10 @@
  * printed as `metricsPort`; unset = none).
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '../../../packages/core/src/logger.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../packages/core/src/proto.ts';
-import {
-  createLoaderMetrics,
-  createRoleRegistry,
-  startMetricsServer,
-} from '../../../packages/core/src/metrics/index.ts';
-import type { LoaderMetrics } from '../../../packages/core/src/metrics/index.ts';
+import { createLogger } from '@distrain/core';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '@distrain/core';
+import { createLoaderMetrics, createRoleRegistry, startMetricsServer } from '@distrain/core/metrics';
+import type { LoaderMetrics } from '@distrain/core/metrics';
 import { startLoaderServer } from './loader-service.ts';
 
 const { values } = parseArgs({

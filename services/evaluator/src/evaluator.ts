@@ -1,21 +1,11 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import {
-  NOOP_EVALUATOR_METRICS,
-  datasetSpecToWire,
-  isServiceError,
-  openWorkerSession,
-  sleep,
-  streamBatches,
-  unary,
-  workerClient,
-} from '@distrain/core';
-import type {
-  EvaluationResult,
-  EvaluatorMetrics,
-  Logger,
-  ParameterClient,
-  WorkerConfig,
-} from '@distrain/core';
+import { datasetSpecToWire, isServiceError, sleep, unary, workerClient } from '@distrain/core';
+import { streamBatches } from '@distrain/core/datasets';
+import { NOOP_EVALUATOR_METRICS } from '@distrain/core/metrics';
+import { openWorkerSession } from '@distrain/core/worker';
+import type { EvaluationResult, Logger, WorkerConfig } from '@distrain/core';
+import type { ParameterClient } from '@distrain/core/ps';
+import type { EvaluatorMetrics } from '@distrain/core/metrics';
 
 /** Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch. */
 export class EpochEvaluation {

@@ -1,11 +1,6 @@
 /** Evaluator: wiring only (config from env, metrics endpoint, run, exit code). */
-import {
-  createEvaluatorMetrics,
-  createLogger,
-  createRoleRegistry,
-  readWorkerConfig,
-  startMetricsServer,
-} from '@distrain/core';
+import { createLogger, readWorkerConfig } from '@distrain/core';
+import { createEvaluatorMetrics, createRoleRegistry, startMetricsServer } from '@distrain/core/metrics';
 import { runEvaluator } from './evaluator.ts';
 
 const config = readWorkerConfig(process.env);

@@ -12,14 +12,13 @@
  */
 import {
   createLogger,
-  createPsMetrics,
-  createRoleRegistry,
-  startMetricsServer,
   DEFAULT_MAX_MESSAGE_BYTES,
   parsePort,
   serviceFlags,
   startGrpcServer,
 } from '@distrain/core';
+import { createPsMetrics } from '@distrain/core/ps';
+import { createRoleRegistry, startMetricsServer } from '@distrain/core/metrics';
 import { ParameterServerService } from './ps-service.ts';
 
 const flags = serviceFlags(process.argv.slice(2), process.env, {

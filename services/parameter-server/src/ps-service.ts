@@ -1,56 +1,41 @@
 import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import { AbortedError, ConflictError, NotFoundError, StateError, TimeoutError, ValidationError, decodeFloat32, distrainProto, encodeTensor, silentLogger, toGrpcStatus } from '@distrain/core';
 import {
-  AbortedError,
-  ConflictError,
   NOOP_PS_OBSERVER,
-  NotFoundError,
-  StateError,
-  TimeoutError,
-  ValidationError,
   applyGradients,
   averageStates,
   createSlots,
-  decodeFloat32,
-  distrainProto,
-  encodeTensor,
   initialValues,
   latestCheckpoint,
   optimizerFromSpec,
   partitionPlan,
   pruneCheckpoints,
   readCheckpoint,
-  silentLogger,
   slotName,
   slotSuffixes,
-  toGrpcStatus,
   variableFromSpec,
   writeCheckpoint,
   DEFAULT_MAX_PART_BYTES,
-} from '@distrain/core';
+} from '@distrain/core/ps';
+import type { Logger, ServiceBinding, VariableInfo, NamedTensor, NamedTensor__Output, ParameterServerServiceHandlers } from '@distrain/core';
 import type {
-  Logger,
   OptimizerSettings,
   PartInfo,
   PartPlan,
   PsObserver,
-  ServiceBinding,
-  VariableInfo,
   EndJobRequest__Output,
   EndJobResponse,
   InitJobRequest__Output,
   InitJobResponse,
-  NamedTensor,
-  NamedTensor__Output,
-  ParameterServerServiceHandlers,
   PullRequest__Output,
   PullResponse,
   PushPullRequest__Output,
   PushPullResponse,
   SetMembersRequest__Output,
   SetMembersResponse,
-} from '@distrain/core';
+} from '@distrain/core/ps';
 
 /** Options of {@link ParameterServerService}. */
 export interface ParameterServerOptions {

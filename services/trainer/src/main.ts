@@ -1,11 +1,6 @@
 /** Trainer: wiring only (config from env, metrics endpoint, run, exit code). */
-import {
-  createLogger,
-  createRoleRegistry,
-  createTrainerMetrics,
-  readWorkerConfig,
-  startMetricsServer,
-} from '@distrain/core';
+import { createLogger, readWorkerConfig } from '@distrain/core';
+import { createRoleRegistry, createTrainerMetrics, startMetricsServer } from '@distrain/core/metrics';
 import { runTrainer } from './trainer.ts';
 
 const config = readWorkerConfig(process.env);

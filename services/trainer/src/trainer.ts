@@ -1,20 +1,10 @@
-import {
-  NOOP_TRAINER_METRICS,
-  datasetSpecToWire,
-  isServiceError,
-  openWorkerSession,
-  sleep,
-  streamBatches,
-} from '@distrain/core';
-import type {
-  Logger,
-  ParamMap,
-  ParameterClient,
-  PsPushPullInput,
-  PsPushPullResult,
-  TrainerMetrics,
-  WorkerConfig,
-} from '@distrain/core';
+import { datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
+import { streamBatches } from '@distrain/core/datasets';
+import { NOOP_TRAINER_METRICS } from '@distrain/core/metrics';
+import { openWorkerSession } from '@distrain/core/worker';
+import type { Logger, ParamMap, WorkerConfig } from '@distrain/core';
+import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
+import type { TrainerMetrics } from '@distrain/core/metrics';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 /** Sums `src` into `dst` per variable (gradient accumulation over micro-batches). */

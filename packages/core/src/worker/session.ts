@@ -1,11 +1,11 @@
 import { Heartbeat } from './heartbeat.ts';
-import type { Logger } from './logger.ts';
-import { ModelRuntime } from './model/model-runtime.ts';
-import { selectBackend } from './model/backend.ts';
-import { ParameterClient } from './ps/ps-client.ts';
-import { dataLoaderClient } from './proto.ts';
-import type { DataLoaderServiceClient } from './generated/distrain/v1/DataLoaderService.ts';
-import type { WorkerConfig } from './worker-config.ts';
+import type { Logger } from '../logger.ts';
+import { ModelRuntime } from '../model/model-runtime.ts';
+import { selectBackend } from '../model/backend.ts';
+import { ParameterClient } from '../ps/ps-client.ts';
+import { dataLoaderClient } from '../proto.ts';
+import type { DataLoaderServiceClient } from '../generated/distrain/v1/DataLoaderService.ts';
+import type { WorkerConfig } from '../worker-config.ts';
 
 /** What a trainer or the evaluator works with: backend, model, clients, and the coordinator link. */
 export interface WorkerSession {

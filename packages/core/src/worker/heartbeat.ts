@@ -1,8 +1,8 @@
-import { unary } from './grpc-client.ts';
-import type { Logger } from './logger.ts';
-import { workerClient } from './proto.ts';
-import type { JobProgress } from './generated/distrain/v1/JobProgress.ts';
-import type { WorkerConfig } from './worker-config.ts';
+import { unary } from '../grpc-client.ts';
+import type { Logger } from '../logger.ts';
+import { workerClient } from '../proto.ts';
+import type { JobProgress } from '../generated/distrain/v1/JobProgress.ts';
+import type { WorkerConfig } from '../worker-config.ts';
 
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatOptions {

@@ -1,0 +1,7 @@
+/**
+ * `@distrain/core/worker`: what trainers and the evaluator share: the coordinator heartbeat and the
+ * worker session (backend, model runtime, parameter-server and data-loader clients). Loads
+ * TensorFlow.js through `../model`.
+ */
+export * from './heartbeat.ts';
+export * from './session.ts';
