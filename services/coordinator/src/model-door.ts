@@ -3,7 +3,9 @@
  * coordinator starts without it and pays its cost (about 1 s, 90 MB) at the first submission or
  * restore that needs a model description or an export.
  */
-type ModelDoor = typeof import('@distrain/core/model');
+import type * as ModelArea from '@distrain/core/model';
+
+type ModelDoor = typeof ModelArea;
 
 let loaded: ModelDoor | undefined;
 
