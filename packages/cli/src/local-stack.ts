@@ -1,8 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { startServiceProcess } from '@distrain/core';
-
-const SERVICES_DIR = fileURLToPath(new URL('../../../services/', import.meta.url));
+import { roleEntry, startServiceProcess } from '@distrain/core';
 
 /** A service started as a local child process. */
 interface LocalService {
@@ -51,7 +48,7 @@ async function startService(
 ): Promise<LocalService> {
   const service = await startServiceProcess({
     name,
-    entry: `${SERVICES_DIR}${role}/src/main.ts`,
+    ...roleEntry(role),
     args,
     env: { DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
     onLog: (n, line) => options.onLog?.(n, line),

@@ -21,3 +21,4 @@ export * from './worker-config.ts';
 export type * from './wire.ts';
 export * from './cli-args.ts';
 export * from './service-process.ts';
+export * from './role-entry.ts';

@@ -1,8 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import { NotFoundError, OverloadError, StateError, ValidationError, dataLoaderClient, datasetSpecToWire, stepsPerEpoch, unary, validateJob } from '@distrain/core';
+import {
+  NotFoundError,
+  OverloadError,
+  StateError,
+  ValidationError,
+  dataLoaderClient,
+  datasetSpecToWire,
+  stepsPerEpoch,
+  unary,
+  validateJob,
+} from '@distrain/core';
 import { ParameterClient } from '@distrain/core/ps';
 import { NOOP_COORDINATOR_METRICS } from '@distrain/core/metrics';
-import type { DataLoaderServiceClient, DatasetInfo, DescribeDatasetResponse__Output, EvaluationResult, HeartbeatRequest__Output, Job, JobProgress, Logger, ParamMap, TrainingJob, VariableInfo, WorkerConfig } from '@distrain/core';
+import type {
+  DataLoaderServiceClient,
+  DatasetInfo,
+  DescribeDatasetResponse__Output,
+  EvaluationResult,
+  HeartbeatRequest__Output,
+  Job,
+  JobProgress,
+  Logger,
+  ParamMap,
+  TrainingJob,
+  VariableInfo,
+  WorkerConfig,
+} from '@distrain/core';
 import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import type { EventBus } from './event-bus.ts';
 import { loadedModelDoor, modelDoor } from './model-door.ts';

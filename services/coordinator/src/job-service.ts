@@ -1,6 +1,12 @@
 import type { ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { ValidationError, distrainProto, parseJobText, toGrpcStatus } from '@distrain/core';
-import type { JobEvent, JobServiceHandlers, Logger, ServiceBinding, WorkerServiceHandlers } from '@distrain/core';
+import type {
+  JobEvent,
+  JobServiceHandlers,
+  Logger,
+  ServiceBinding,
+  WorkerServiceHandlers,
+} from '@distrain/core';
 import type { EventBus } from './event-bus.ts';
 import { JobStates, isTerminal } from './job-manager.ts';
 import type { JobManager, JobStateName } from './job-manager.ts';

@@ -22,7 +22,7 @@ import type {
   V1PodTemplate,
   V1ResourceRequirements,
 } from '@kubernetes/client-node';
-import { DistrainError, JOB_TOKEN_ENV, WORKER_CONFIG_ENV } from '@distrain/core';
+import { DistrainError, JOB_TOKEN_ENV, WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import type { Launcher, WorkerExit, WorkerHandle } from './launcher.ts';
 
@@ -78,7 +78,7 @@ export interface KubernetesLauncherOptions {
   workerTemplate?: string;
   /** PodTemplate for trainers of jobs with `trainers.gpus > 0`. @default 'distrain-worker-gpu' */
   gpuWorkerTemplate?: string;
-  /** Command that runs a role's `main.ts`, relative to the container's working dir. @default ['node', '--import', 'tsx'] */
+  /** Command before a role's entry module, relative to the container's working dir. @default as this coordinator runs: ['node', '--conditions=compiled'] compiled, ['node', '--import', 'tsx'] from source */
   command?: string[];
   /** Extra environment for workers (e.g. `DISTRAIN_LOG_LEVEL`). */
   env?: Record<string, string>;
@@ -519,10 +519,11 @@ export class KubernetesLauncher implements Launcher {
       { name: JOB_TOKEN_ENV, valueFrom: { secretKeyRef: { name: job.secretName, key: 'token' } } },
     ];
     container.env = env;
-    container.command = [
-      ...(this.options.command ?? ['node', '--import', 'tsx']),
-      `services/${config.role}/src/main.ts`,
-    ];
+    // The workers run the same form of the code as this coordinator: compiled JavaScript in the
+    // images (`node --conditions=compiled services/<role>/dist/main.js`), TypeScript through tsx
+    // in development.
+    const entry = roleEntry(config.role).command;
+    container.command = this.options.command ? [...this.options.command, entry.at(-1)!] : entry;
     container.args = [];
     container.resources = this.resources(config, container.resources);
     container.terminationMessagePolicy ??= 'FallbackToLogsOnError';

@@ -1,12 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { WORKER_CONFIG_ENV } from '@distrain/core';
+import { WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import type { Launcher, WorkerExit, WorkerHandle } from './launcher.ts';
-
-const SERVICES_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Options of {@link LocalLauncher}. */
 export interface LocalLauncherOptions {
@@ -27,8 +24,8 @@ export class LocalLauncher implements Launcher {
   constructor(private readonly options: LocalLauncherOptions) {}
 
   launch(config: WorkerConfig, attempt: number): Promise<WorkerHandle> {
-    const entry = `${SERVICES_DIR}${config.role}/src/main.ts`;
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    const { entry, execArgv } = roleEntry(config.role);
+    const child = spawn(process.execPath, [...execArgv, entry], {
       env: { ...process.env, ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,19 @@
 import { join } from 'node:path';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import { AbortedError, ConflictError, NotFoundError, StateError, TimeoutError, ValidationError, decodeFloat32, distrainProto, encodeTensor, silentLogger, toGrpcStatus } from '@distrain/core';
+import {
+  AbortedError,
+  ConflictError,
+  NotFoundError,
+  StateError,
+  TimeoutError,
+  ValidationError,
+  decodeFloat32,
+  distrainProto,
+  encodeTensor,
+  silentLogger,
+  toGrpcStatus,
+} from '@distrain/core';
 import {
   NOOP_PS_OBSERVER,
   applyGradients,
@@ -19,7 +31,14 @@ import {
   writeCheckpoint,
   DEFAULT_MAX_PART_BYTES,
 } from '@distrain/core/ps';
-import type { Logger, ServiceBinding, VariableInfo, NamedTensor, NamedTensor__Output, ParameterServerServiceHandlers } from '@distrain/core';
+import type {
+  Logger,
+  ServiceBinding,
+  VariableInfo,
+  NamedTensor,
+  NamedTensor__Output,
+  ParameterServerServiceHandlers,
+} from '@distrain/core';
 import type {
   OptimizerSettings,
   PartInfo,
