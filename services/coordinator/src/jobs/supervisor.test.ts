@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { JobStates } from '@distrain/core';
 import { STARTING_GRACE_MS, restartBackoffMs } from './supervisor.ts';
-import { beat, fakeCoordinator, jobDoc, settle, statesOf } from './test-fakes.ts';
+import { beat, fakeCoordinator, jobDoc, settle, statesOf, idOf } from './test-fakes.ts';
 
 /** A coordinator on fakes with one job running (its workers launched). */
 async function running(spec: Record<string, unknown> = {}) {
   const c = fakeCoordinator();
-  const { id } = await c.manager.submit(jobDoc(spec));
+  const id = idOf(await c.manager.submit(jobDoc(spec)));
   await settle();
   assert.equal(c.manager.get(id).state, JobStates.running);
   return { ...c, id };
@@ -38,7 +38,10 @@ test('a failed trainer is relaunched after the backoff, with the next attempt nu
   await c.clock.advance(1);
   assert.equal(c.launcher.latest('trainer', 1).attempt, 2);
   const logs = c.published.filter((e) => e.event === 'log').map((e) => e.log?.message);
-  assert.ok(logs.includes('trainer rank 1 failed (exit code 1: out of memory); restart 1 of 3'), logs.join('\n'));
+  assert.ok(
+    logs.includes('trainer rank 1 failed (exit code 1: out of memory); restart 1 of 3'),
+    logs.join('\n'),
+  );
   assert.equal(c.manager.get(c.id).state, JobStates.running);
   // The restart count is saved with the record.
   const stored = c.store.records.get(c.id) as { workers: { rank: number; restarts: number }[] };
@@ -84,7 +87,10 @@ test('onTrainerFailure: fail ends the job at the first trainer failure', async (
   await settle();
   const record = c.manager.get(c.id);
   assert.equal(record.state, JobStates.failed);
-  assert.match(record.reason, /trainer rank 1 failed and spec.fault.onTrainerFailure is "fail": bad gradient/);
+  assert.match(
+    record.reason,
+    /trainer rank 1 failed and spec.fault.onTrainerFailure is "fail": bad gradient/,
+  );
   await c.clock.advance(60_000);
   assert.equal(c.launcher.launched.length, 2, 'nothing relaunched');
 });
@@ -113,8 +119,14 @@ test('a straggler is stopped and relaunched after the straggler timeout', async 
   assert.equal(silent.stopped, true, 'stopped after 6 s of silence');
   assert.equal(c.launcher.latest('trainer', 0).stopped, false);
   const logs = c.published.filter((e) => e.event === 'log').map((e) => String(e.log?.message));
-  assert.ok(logs.some((m) => m.startsWith('trainer rank 1 sent no heartbeat for 6 s')), logs.join('\n'));
-  assert.ok(logs.some((m) => m.includes('failed (heartbeat timeout); restart 1 of')), logs.join('\n'));
+  assert.ok(
+    logs.some((m) => m.startsWith('trainer rank 1 sent no heartbeat for 6 s')),
+    logs.join('\n'),
+  );
+  assert.ok(
+    logs.some((m) => m.includes('failed (heartbeat timeout); restart 1 of')),
+    logs.join('\n'),
+  );
   await c.clock.advance(restartBackoffMs(1));
   assert.equal(c.launcher.latest('trainer', 1).attempt, 1);
 });

@@ -3,6 +3,7 @@ import { silentLogger, validateJob } from '@distrain/core';
 import type {
   DatasetInfo,
   HeartbeatRequest__Output,
+  Job,
   JobEvent,
   ParamMap,
   PsInitOptions,
@@ -44,7 +45,8 @@ export class FakeClock implements Clock {
     const end = this.timeMs + ms;
     for (;;) {
       let due: [number, { at: number; fn: () => void; everyMs?: number }] | undefined;
-      for (const entry of this.timers) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
+      for (const entry of this.timers)
+        if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
       if (!due) break;
       const [id, timer] = due;
       this.timeMs = timer.at;
@@ -143,8 +145,7 @@ export class FakeCatalog implements DatasetCatalog {
 
 /** One call to a fake parameter-server shard set. */
 export type PsCall = { jobId: string; shards: string[] } & (
-  | { op: 'init'; options: PsInitOptions }
-  | { op: 'pull' | 'endJob' | 'close' }
+  { op: 'init'; options: PsInitOptions } | { op: 'pull' | 'endJob' | 'close' }
 );
 
 /** Parameter servers that hold jobs in a set; `forget` drops a job (as a restarted shard would). */
@@ -203,7 +204,12 @@ export function jobDoc(spec: Record<string, unknown> = {}): TrainingJob {
 }
 
 /** A job manager on fakes of every port, and the fakes. */
-export function fakeCoordinator(options: Partial<JobManagerOptions> = {}): {
+export function fakeCoordinator(
+  options: Partial<Omit<JobManagerOptions, 'parameterServers' | 'store'>> & {
+    parameterServers?: FakeParameterServers;
+    store?: MemoryJobRecordStore;
+  } = {},
+): {
   manager: JobManager;
   clock: FakeClock;
   launcher: FakeLauncher;
@@ -217,22 +223,22 @@ export function fakeCoordinator(options: Partial<JobManagerOptions> = {}): {
   const clock = new FakeClock();
   const launcher = new FakeLauncher();
   const catalog = new FakeCatalog();
-  const ps = new FakeParameterServers();
-  const store = new MemoryJobRecordStore();
+  const ps = options.parameterServers ?? new FakeParameterServers();
+  const store = options.store ?? new MemoryJobRecordStore();
   const published: JobEvent[] = [];
   const events = new EventBus({ sink: (e) => published.push(e) });
   const manager = new JobManager({
     launcher,
     catalog,
-    parameterServers: ps,
     events,
     logger: silentLogger(),
     loaderAddress: 'loader:1',
     psAddresses: ['ps-0:1', 'ps-1:1'],
     coordinatorAddress: () => 'coordinator:1',
     clock,
-    store,
     ...options,
+    parameterServers: ps,
+    store,
   });
   return { manager, clock, launcher, catalog, ps, store, events, published };
 }
@@ -241,7 +247,6 @@ export function fakeCoordinator(options: Partial<JobManagerOptions> = {}): {
 export function statesOf(published: readonly JobEvent[], jobId: string): string[] {
   return published.filter((e) => e.jobId === jobId && e.event === 'state').map((e) => String(e.state?.state));
 }
-
 
 /** A worker's heartbeat as the gRPC service passes it on. */
 export function beat(
@@ -272,4 +277,10 @@ export function beat(
             samplesPerSecond: fields.samplesPerSecond ?? 100,
           },
   };
+}
+
+/** The id of a submitted job (the wire `Job` has every field optional). */
+export function idOf(job: Job): string {
+  if (!job.id) throw new Error('the job has no id');
+  return job.id;
 }
