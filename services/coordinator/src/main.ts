@@ -91,7 +91,7 @@ const manager: JobManager = new JobManager({
   // Loaded only when asked for: @kubernetes/client-node takes seconds to import.
   launcher:
     flags.launcher === 'kubernetes'
-      ? (await import('./k8s-launcher.ts')).kubernetesLauncherFromFlags(flags, logger)
+      ? (await import('./k8s-launcher-flags.ts')).kubernetesLauncherFromFlags(flags, logger)
       : new LocalLauncher({
           logger,
           onLog: (c, line) => {
