@@ -1,5 +1,12 @@
 import type { ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import { ValidationError, distrainProto, parseJobText, toGrpcStatus } from '@distrain/core';
+import {
+  ValidationError,
+  distrainProto,
+  isJobStateName,
+  isTerminal,
+  parseJobText,
+  toGrpcStatus,
+} from '@distrain/core';
 import type {
   JobEvent,
   JobServiceHandlers,
@@ -8,8 +15,7 @@ import type {
   WorkerServiceHandlers,
 } from '@distrain/core';
 import type { EventBus } from './event-bus.ts';
-import { JobStates, isTerminal } from './job-manager.ts';
-import type { JobManager, JobStateName } from './job-manager.ts';
+import type { JobManager } from './job-manager.ts';
 
 /** Builds the model files of an export (the coordinator wires the tfjs implementation in). */
 export type ModelExporter = (
@@ -66,12 +72,10 @@ export function coordinatorServices(
     ListJobs: (call, callback) =>
       respond(logger, callback, () => {
         const state = call.request.state;
-        if (state !== 'JOB_STATE_UNSPECIFIED' && !Object.values(JobStates).includes(state as JobStateName)) {
+        if (state !== 'JOB_STATE_UNSPECIFIED' && !isJobStateName(state)) {
           throw new ValidationError('state', `unknown state ${state}`);
         }
-        return {
-          jobs: manager.list(state === 'JOB_STATE_UNSPECIFIED' ? undefined : (state as JobStateName)),
-        };
+        return { jobs: manager.list(isJobStateName(state) ? state : undefined) };
       }),
     CancelJob: (call, callback) =>
       respond(logger, callback, () =>
@@ -87,7 +91,7 @@ export function coordinatorServices(
       }
       const send = (e: JobEvent): boolean => {
         call.write(e);
-        return e.event === 'state' && isTerminal(e.state?.state as JobStateName);
+        return e.event === 'state' && isTerminal(e.state?.state);
       };
       // Subscribe before replaying so nothing falls between; skip live events already replayed.
       const queued: JobEvent[] = [];

@@ -8,23 +8,29 @@
  * node selector, tolerations and volumes live there, so kustomize and Helm set them like any other
  * object). An informer on the job's pods turns pod phases into {@link WorkerExit}s; restarts stay the
  * coordinator's decision. Every API call the launcher makes is listed in {@link KUBERNETES_API_CALLS},
- * which the RBAC Role of the manifests must grant exactly.
+ * which the RBAC Role of the manifests must grant exactly. What the objects look like is pure and
+ * lives in `k8s-pod-spec.ts`; this file makes the API calls and runs the informer.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { CoreV1Api, KubeConfig, makeInformer } from '@kubernetes/client-node';
-import type {
-  Informer,
-  ObjectCache,
-  V1Container,
-  V1EnvVar,
-  V1Pod,
-  V1PodTemplate,
-  V1ResourceRequirements,
-} from '@kubernetes/client-node';
-import { DistrainError, JOB_TOKEN_ENV, WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
+import { CoreV1Api, makeInformer } from '@kubernetes/client-node';
+import type { Informer, KubeConfig, ObjectCache, V1Pod, V1PodTemplate } from '@kubernetes/client-node';
 import type { Logger, WorkerConfig } from '@distrain/core';
-import type { Launcher, WorkerExit, WorkerHandle } from './launcher.ts';
+import type { Launcher, WorkerHandle } from './launcher.ts';
+import {
+  KubernetesApiError,
+  jobSecret,
+  jobSecretName,
+  jobSelector,
+  podExit,
+  workerGpus,
+  workerPod,
+  workerTemplateName,
+} from './k8s-pod-spec.ts';
+import type { JobOwner } from './k8s-pod-spec.ts';
+import { PodWorker } from './k8s-pod-worker.ts';
+
+// Pod-spec building lives in k8s-pod-spec.ts; re-exported for existing importers.
+export { KubernetesApiError, Labels, dnsLabel, podExit } from './k8s-pod-spec.ts';
 
 /**
  * Every Kubernetes API call of this launcher as `resource:verb` (core group). The manifests' Role
@@ -41,30 +47,6 @@ export const KUBERNETES_API_CALLS = [
   'events:create',
 ] as const;
 
-/** Label keys (the standard `app.kubernetes.io/*` plus ours). */
-export const Labels = {
-  name: 'app.kubernetes.io/name',
-  instance: 'app.kubernetes.io/instance',
-  component: 'app.kubernetes.io/component',
-  partOf: 'app.kubernetes.io/part-of',
-  managedBy: 'app.kubernetes.io/managed-by',
-  jobId: 'distrain.io/job-id',
-  rank: 'distrain.io/rank',
-  attempt: 'distrain.io/attempt',
-} as const;
-
-/** A Kubernetes API call failed (status code from the API server, if any). */
-export class KubernetesApiError extends DistrainError {
-  override name = 'KubernetesApiError';
-  constructor(
-    message: string,
-    readonly statusCode: number | undefined,
-    context: { jobId?: string; cause?: unknown } = {},
-  ) {
-    super(message, context);
-  }
-}
-
 /** Options of {@link KubernetesLauncher}. */
 export interface KubernetesLauncherOptions {
   /** Where the API server is and how to authenticate (`loadFromCluster` in a pod, a kubeconfig outside). */
@@ -78,7 +60,7 @@ export interface KubernetesLauncherOptions {
   workerTemplate?: string;
   /** PodTemplate for trainers of jobs with `trainers.gpus > 0`. @default 'distrain-worker-gpu' */
   gpuWorkerTemplate?: string;
-  /** Command before a role's entry module, relative to the container's working dir. @default as this coordinator runs: ['node', '--conditions=compiled'] compiled, ['node', '--import', 'tsx'] from source */
+  /** Command that runs a role's `main.ts`, relative to the container's working dir. @default ['node', '--import', 'tsx'] */
   command?: string[];
   /** Extra environment for workers (e.g. `DISTRAIN_LOG_LEVEL`). */
   env?: Record<string, string>;
@@ -88,32 +70,12 @@ export interface KubernetesLauncherOptions {
   stopTimeoutMs?: number;
 }
 
-/** Container waiting reasons that never heal without a change: the worker counts as failed. */
-const FATAL_WAITING = new Set([
-  'ErrImagePull',
-  'ImagePullBackOff',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-]);
-
 interface JobState {
   secretName: string;
   secretUid: string;
   informer: Informer<V1Pod> & ObjectCache<V1Pod>;
   workers: Map<string, PodWorker>;
   stopped: boolean;
-}
-
-/** Makes a DNS-1123 label from any string (lower case, `-`, at most 63 characters). */
-export function dnsLabel(s: string): string {
-  const clean = s
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (clean.length <= 63) return clean || 'x';
-  const hash = randomBytes(3).toString('hex');
-  return `${clean.slice(0, 56).replace(/-+$/, '')}-${hash}`;
 }
 
 function statusCode(err: unknown): number | undefined {
@@ -139,51 +101,6 @@ function apiMessage(err: unknown): string {
   return (err as Error).message?.split('\n')[0] ?? String(err);
 }
 
-/** The last error a worker logged, from a termination message (JSON log lines, as LocalLauncher reads them). */
-function lastError(text: string): string {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i] ?? '';
-    try {
-      const parsed = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
-      if ((parsed.level ?? 0) >= 50) return parsed.err?.message ?? parsed.msg ?? line;
-    } catch {
-      if (/error/i.test(line)) return line.slice(0, 500);
-    }
-  }
-  return (lines.at(-1) ?? '').slice(0, 500);
-}
-
-/** How a pod ended, or undefined while it still runs. Exported for tests. */
-export function podExit(pod: V1Pod): WorkerExit | undefined {
-  const name = pod.metadata?.name ?? '?';
-  const status = pod.status;
-  const container = status?.containerStatuses?.[0];
-  const terminated = container?.state?.terminated;
-  if (status?.phase === 'Succeeded') return { code: 0, reason: 'exited' };
-  if (status?.phase === 'Failed') {
-    if (terminated) {
-      const why = terminated.message ? `: ${lastError(terminated.message)}` : '';
-      return {
-        code: terminated.exitCode,
-        reason: `pod ${name} failed: ${terminated.reason ?? 'Error'} (exit code ${terminated.exitCode})${why}`,
-      };
-    }
-    return {
-      code: null,
-      reason: `pod ${name} failed: ${status.reason ?? 'Failed'}${status.message ? `: ${status.message}` : ''}`,
-    };
-  }
-  const waiting = container?.state?.waiting;
-  if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-    return {
-      code: null,
-      reason: `pod ${name} cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`,
-    };
-  }
-  return undefined;
-}
-
 /**
  * Launches workers as Pods. A handle's `exited` resolves when its pod reaches Succeeded (code 0) or
  * Failed (the container's exit code and reason, or the pod's reason such as `Evicted`), cannot start
@@ -204,19 +121,8 @@ export class KubernetesLauncher implements Launcher {
     return this.options.namespace;
   }
 
-  /** Labels every object of a job carries; the first three select them. */
-  private jobLabels(jobId: string): Record<string, string> {
-    return {
-      [Labels.name]: 'distrain',
-      [Labels.instance]: this.instance,
-      [Labels.jobId]: jobId,
-      [Labels.partOf]: 'distrain',
-      [Labels.managedBy]: 'distrain-coordinator',
-    };
-  }
-
   private selector(jobId: string): string {
-    return `${Labels.instance}=${this.instance},${Labels.jobId}=${jobId}`;
+    return jobSelector(this.instance, jobId);
   }
 
   async launch(config: WorkerConfig, attempt: number): Promise<WorkerHandle> {
@@ -227,12 +133,8 @@ export class KubernetesLauncher implements Launcher {
         undefined,
         { jobId: config.jobId },
       );
-    const gpus = config.role === 'trainer' ? config.job.spec.trainers.gpus : 0;
-    const templateName =
-      gpus > 0
-        ? (this.options.gpuWorkerTemplate ?? 'distrain-worker-gpu')
-        : (this.options.workerTemplate ?? 'distrain-worker');
-    const template = await this.readTemplate(templateName, config, gpus);
+    const gpus = workerGpus(config);
+    const template = await this.readTemplate(workerTemplateName(config, this.options), config, gpus);
     const pod = this.podFor(config, attempt, template, job);
     const name = pod.metadata?.name ?? '';
     const worker = new PodWorker(name, this, this.options.stopTimeoutMs ?? 30_000);
@@ -287,21 +189,12 @@ export class KubernetesLauncher implements Launcher {
   }
 
   private async startJob(config: WorkerConfig): Promise<JobState> {
-    const secretName = dnsLabel(`distrain-job-${config.jobId}`);
+    const secretName = jobSecretName(config.jobId);
     let secretUid = '';
     try {
       const secret = await this.api.createNamespacedSecret({
         namespace: this.namespace,
-        body: {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          type: 'Opaque',
-          metadata: {
-            name: secretName,
-            labels: { ...this.jobLabels(config.jobId), [Labels.component]: 'job' },
-          },
-          stringData: { token: config.token ?? randomBytes(24).toString('hex') },
-        },
+        body: jobSecret(config, this.instance),
       });
       secretUid = secret.metadata?.uid ?? '';
     } catch (err) {
@@ -480,7 +373,7 @@ export class KubernetesLauncher implements Launcher {
   private orphan(jobId: string): JobState {
     const informer = { stop: () => Promise.resolve() } as unknown as JobState['informer'];
     return {
-      secretName: dnsLabel(`distrain-job-${jobId}`),
+      secretName: jobSecretName(jobId),
       secretUid: '',
       informer,
       workers: new Map(),
@@ -488,186 +381,13 @@ export class KubernetesLauncher implements Launcher {
     };
   }
 
-  /** The Pod for one worker attempt: the template plus our name, labels, owner, command, env and resources. */
-  podFor(
-    config: WorkerConfig,
-    attempt: number,
-    template: V1PodTemplate,
-    job: Pick<JobState, 'secretName' | 'secretUid'>,
-  ): V1Pod {
-    const spec = structuredClone(template.template?.spec);
-    if (!spec)
-      throw new KubernetesApiError(
-        `PodTemplate ${template.metadata?.name ?? ''} has no template.spec`,
-        undefined,
-        { jobId: config.jobId },
-      );
-    const containers: V1Container[] = spec.containers ?? [];
-    const container = containers.find((c) => c.name === 'worker') ?? containers[0];
-    if (!container)
-      throw new KubernetesApiError(
-        `PodTemplate ${template.metadata?.name ?? ''} has no container`,
-        undefined,
-        { jobId: config.jobId },
-      );
-    const name = dnsLabel(`${config.jobId}-${config.role}-${config.rank}-${attempt}`);
-    const { token: _token, ...publicConfig } = config;
-    const env: V1EnvVar[] = [
-      ...(container.env ?? []),
-      ...Object.entries(this.options.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
-      { name: WORKER_CONFIG_ENV, value: JSON.stringify(publicConfig) },
-      { name: JOB_TOKEN_ENV, valueFrom: { secretKeyRef: { name: job.secretName, key: 'token' } } },
-    ];
-    container.env = env;
-    // The workers run the same form of the code as this coordinator: compiled JavaScript in the
-    // images (`node --conditions=compiled services/<role>/dist/main.js`), TypeScript through tsx
-    // in development.
-    const entry = roleEntry(config.role).command;
-    container.command = this.options.command ? [...this.options.command, entry.at(-1)!] : entry;
-    container.args = [];
-    container.resources = this.resources(config, container.resources);
-    container.terminationMessagePolicy ??= 'FallbackToLogsOnError';
-    spec.restartPolicy = 'Never';
-    const component = config.role;
-    return {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name,
-        namespace: this.namespace,
-        labels: {
-          ...template.template?.metadata?.labels,
-          ...this.jobLabels(config.jobId),
-          [Labels.component]: component,
-          [Labels.rank]: String(config.rank),
-          [Labels.attempt]: String(attempt),
-        },
-        annotations: { ...template.template?.metadata?.annotations },
-        ownerReferences: job.secretUid
-          ? [{ apiVersion: 'v1', kind: 'Secret', name: job.secretName, uid: job.secretUid, controller: true }]
-          : [],
-      },
-      spec,
-    };
-  }
-
-  /** Template resources, with the spec's cpu/memory as requests (memory also as limit) and GPUs as limit. */
-  private resources(config: WorkerConfig, base: V1ResourceRequirements | undefined): V1ResourceRequirements {
-    const requests: Record<string, string> = { ...base?.requests };
-    const limits: Record<string, string> = { ...base?.limits };
-    delete requests['nvidia.com/gpu'];
-    delete limits['nvidia.com/gpu'];
-    if (config.role === 'trainer') {
-      const r = config.job.spec.trainers.resources;
-      if (r?.cpu) requests['cpu'] = r.cpu;
-      if (r?.memory) {
-        requests['memory'] = r.memory;
-        limits['memory'] = r.memory;
-      }
-      const gpus = config.job.spec.trainers.gpus;
-      if (gpus > 0) limits['nvidia.com/gpu'] = String(gpus);
-    }
-    const out: V1ResourceRequirements = {};
-    if (Object.keys(requests).length > 0) out.requests = requests;
-    if (Object.keys(limits).length > 0) out.limits = limits;
-    return out;
-  }
-}
-
-/** One worker pod. */
-class PodWorker implements WorkerHandle {
-  readonly exited: Promise<WorkerExit>;
-  settled = false;
-  /** Set by `stop()`: the pod's end is ours, not a failure to report. */
-  stopping = false;
-  private resolveExit!: (exit: WorkerExit) => void;
-  private gone = false;
-  private goneWaiters: (() => void)[] = [];
-
-  constructor(
-    readonly id: string,
-    private readonly launcher: KubernetesLauncher,
-    private readonly stopTimeoutMs: number,
-  ) {
-    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
-  }
-
-  /** Resolves `exited` once; a deletion also marks the pod gone. */
-  settle(exit: WorkerExit): void {
-    if (exit.reason.endsWith('was deleted') || exit.reason === 'job stopped') {
-      this.gone = true;
-      for (const w of this.goneWaiters.splice(0)) w();
-    }
-    if (this.settled) return;
-    this.settled = true;
-    this.resolveExit(exit);
-  }
-
-  /** Waits (bounded) until the informer reports the pod deleted. */
-  waitGone(): Promise<void> {
-    if (this.gone) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.stopTimeoutMs);
-      timer.unref();
-      this.goneWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
+  /** The Pod for one worker attempt (see {@link workerPod}). */
+  podFor(config: WorkerConfig, attempt: number, template: V1PodTemplate, job: JobOwner): V1Pod {
+    return workerPod(config, attempt, template, job, {
+      namespace: this.namespace,
+      instance: this.instance,
+      command: this.options.command,
+      env: this.options.env,
     });
   }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.launcher.deletePod(this.id);
-    await this.waitGone();
-    this.settle({ code: null, reason: `pod ${this.id} was deleted` });
-  }
-}
-
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-/** The coordinator's launcher flags (see its main.ts). */
-export interface KubernetesLauncherFlags {
-  kubeconfig?: string | undefined;
-  namespace?: string | undefined;
-  instance?: string | undefined;
-  'worker-template'?: string | undefined;
-  'gpu-worker-template'?: string | undefined;
-  'log-level'?: string | undefined;
-}
-
-/**
- * Builds the launcher from the coordinator's flags: `--kubeconfig` when given, in-cluster config in a
- * pod (service-account token mounted), else the default kubeconfig; the namespace from `--namespace`,
- * else the pod's own namespace, else the kubeconfig context's, else `default`.
- */
-export function kubernetesLauncherFromFlags(
-  flags: KubernetesLauncherFlags,
-  logger: Logger,
-): KubernetesLauncher {
-  const kubeConfig = new KubeConfig();
-  const inCluster = existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
-  if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
-  else if (inCluster) kubeConfig.loadFromCluster();
-  else kubeConfig.loadFromDefault();
-  const namespace =
-    flags.namespace ||
-    (inCluster && existsSync(`${SERVICE_ACCOUNT_DIR}/namespace`)
-      ? readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim()
-      : '') ||
-    kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ||
-    'default';
-  logger.info(
-    { server: kubeConfig.getCurrentCluster()?.server, namespace },
-    'launching workers as Kubernetes pods',
-  );
-  return new KubernetesLauncher({
-    kubeConfig,
-    namespace,
-    logger,
-    ...(flags.instance ? { instance: flags.instance } : {}),
-    ...(flags['worker-template'] ? { workerTemplate: flags['worker-template'] } : {}),
-    ...(flags['gpu-worker-template'] ? { gpuWorkerTemplate: flags['gpu-worker-template'] } : {}),
-    env: { DISTRAIN_LOG_LEVEL: flags['log-level'] ?? 'info' },
-  });
 }

@@ -8,6 +8,7 @@ import { EventBus } from './event-bus.ts';
 import { JobManager } from './job-manager.ts';
 import { LocalLauncher } from './local-launcher.ts';
 import { coordinatorServices } from './job-service.ts';
+import { grpcPorts } from './wiring.ts';
 
 const flags = serviceFlags(process.argv.slice(2), process.env, {
   host: { env: 'DISTRAIN_HOST', default: '127.0.0.1' },
@@ -76,11 +77,13 @@ if (store) {
 const host = flags.host ?? '127.0.0.1';
 const port = parsePort(flags.port, 'port');
 let advertise = flags.advertise ?? '';
+// The gRPC clients of the data-loader and the parameter servers, injected into the job manager.
+const ports = grpcPorts({ loaderAddress: flags.loader });
 const manager: JobManager = new JobManager({
   // Loaded only when asked for: @kubernetes/client-node takes seconds to import.
   launcher:
     flags.launcher === 'kubernetes'
-      ? (await import('./k8s-launcher.ts')).kubernetesLauncherFromFlags(flags, logger)
+      ? (await import('./k8s-launcher-flags.ts')).kubernetesLauncherFromFlags(flags, logger)
       : new LocalLauncher({
           logger,
           onLog: (c, line) => {
@@ -89,6 +92,8 @@ const manager: JobManager = new JobManager({
             if (logger.isLevelEnabled('info')) process.stderr.write(`${line}\n`);
           },
         }),
+  catalog: ports.catalog,
+  parameterServers: ports.parameterServers,
   events,
   logger,
   loaderAddress: flags.loader,
@@ -133,6 +138,7 @@ process.stdout.write(
 );
 onShutdown(async () => {
   await manager.close();
+  ports.close();
   await server.shutdown();
   await metricsServer?.close();
   await store?.close();

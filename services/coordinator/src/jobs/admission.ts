@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import {
+  JobStates,
+  OverloadError,
+  ValidationError,
+  isTerminal,
+  stepsPerEpoch,
+  validateJob,
+} from '@distrain/core';
+import type { DatasetInfo, TrainingJob } from '@distrain/core';
+import { modelDoor } from '../model-door.ts';
+import type { DatasetCatalog } from '../ports.ts';
+import type { JobRecord } from './record.ts';
+
+/** What {@link admitJob} needs. */
+export interface AdmissionContext {
+  catalog: DatasetCatalog;
+  /** Jobs held now (the active ones count against the limit). */
+  jobs: Iterable<JobRecord>;
+  /** Most jobs not yet ended. */
+  maxActiveJobs: number;
+  nowMs: number;
+}
+
+/**
+ * Admission: validates a TrainingJob document, checks it against the active-job limit and its
+ * dataset (the model's output against the classes, the batch against the training samples), and
+ * returns the new job's record (Pending, no workers yet). Bad input is a ValidationError naming the
+ * field; too many jobs an OverloadError.
+ */
+export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<JobRecord> {
+  const job = validateJob(doc);
+  const active = [...ctx.jobs].filter((j) => !isTerminal(j.state)).length;
+  if (active >= ctx.maxActiveJobs) {
+    throw new OverloadError(`${active} jobs are active (the limit); wait for one to end or cancel one`);
+  }
+  const dataset = await describeDataset(ctx.catalog, job);
+  const inputShape = dataset.featureShape;
+  const { checkOutputMatchesClasses, describeModel } = await modelDoor();
+  checkOutputMatchesClasses(job.spec.model.layers, inputShape, dataset.numClasses, job.spec.loss);
+  if (job.spec.batchSize > dataset.trainCount) {
+    throw new ValidationError(
+      'spec.batchSize',
+      `is ${job.spec.batchSize} but the dataset has only ${dataset.trainCount} training samples; use at most ${dataset.trainCount}`,
+    );
+  }
+  const { variables } = describeModel(job.spec.model.layers, inputShape);
+  const spe = stepsPerEpoch(dataset.trainCount, job.spec.batchSize);
+  return {
+    id: `${job.metadata.name}-${randomBytes(3).toString('hex')}`,
+    job,
+    state: JobStates.pending,
+    reason: '',
+    createdAtMs: ctx.nowMs,
+    startedAtMs: 0,
+    finishedAtMs: 0,
+    dataset,
+    variables,
+    stepsPerEpoch: spe,
+    backend: job.spec.trainers.backend,
+    progress: {
+      epoch: 0,
+      stepInEpoch: 0,
+      stepsPerEpoch: spe,
+      globalStep: 0,
+      totalSteps: spe * job.spec.epochs,
+    },
+    epochs: [],
+    trainStartMs: 0,
+    psShards: [],
+    epochEndMs: [],
+    workers: new Map(),
+    abort: new AbortController(),
+  };
+}
+
+async function describeDataset(catalog: DatasetCatalog, job: TrainingJob): Promise<DatasetInfo> {
+  try {
+    return await catalog.describe(job.spec.dataset);
+  } catch (err) {
+    const e = err as { details?: string; message: string };
+    throw new ValidationError('spec.dataset', e.details ?? e.message, { cause: err });
+  }
+}

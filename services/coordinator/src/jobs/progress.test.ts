@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JobStates, NotFoundError, ValidationError } from '@distrain/core';
+import type { EvaluationResult } from '@distrain/core';
+import { PROGRESS_SAVE_INTERVAL_MS } from './book.ts';
+import { beat, fakeCoordinator, jobDoc, settle, statesOf, idOf } from './test-fakes.ts';
+
+async function running(spec: Record<string, unknown> = {}) {
+  const c = fakeCoordinator();
+  const id = idOf(await c.manager.submit(jobDoc(spec)));
+  await settle();
+  return { ...c, id };
+}
+
+const result = (epoch: number): EvaluationResult => ({
+  epoch,
+  testAccuracy: 0.9,
+  testLoss: 0.3,
+  numSamples: 100,
+});
+
+test('trainer heartbeats set the job progress, summed throughput and epoch end times', async () => {
+  const c = await running();
+  c.manager.heartbeat(beat(c.id, 'trainer', 0, { globalStep: 4, samplesPerSecond: 100 }));
+  c.manager.heartbeat(beat(c.id, 'trainer', 1, { globalStep: 5, samplesPerSecond: 150 }));
+  const job = c.manager.toWire(c.manager.get(c.id));
+  assert.equal(job.progress?.globalStep, 5);
+  assert.equal(job.progress?.samplesPerSecond, 250);
+  assert.equal(job.progress?.totalSteps, 10);
+  await c.clock.advance(3_000);
+  c.manager.heartbeat(beat(c.id, 'trainer', 0, { globalStep: 10 }));
+  const after = c.manager.toWire(c.manager.get(c.id));
+  assert.equal(after.trainSeconds, 3, 'first step to the end of epoch 1');
+  assert.equal(after.trainSamples, 640);
+  // An older step from a lagging rank does not move progress back.
+  c.manager.heartbeat(beat(c.id, 'trainer', 1, { globalStep: 7 }));
+  assert.equal(c.manager.get(c.id).progress.globalStep, 10);
+});
+
+test('step events are at most one per trainer per 250 ms; progress is saved within 2 s', async () => {
+  const c = await running();
+  const saves = c.store.saves;
+  for (let step = 1; step <= 5; step++) {
+    c.manager.heartbeat(beat(c.id, 'trainer', 0, { globalStep: step }));
+    await c.clock.advance(100);
+  }
+  const steps = c.published.filter((e) => e.event === 'step').map((e) => e.step?.progress?.globalStep);
+  assert.deepEqual(steps, [1, 4]);
+  assert.equal(c.store.saves, saves, 'not saved at every beat');
+  await c.clock.advance(PROGRESS_SAVE_INTERVAL_MS);
+  assert.equal(c.store.saves, saves + 1);
+  assert.equal((c.store.records.get(c.id) as { progress: { globalStep: number } }).progress.globalStep, 5);
+});
+
+test('heartbeats: done from every worker succeeds the job; unknown ranks and jobs are errors', async () => {
+  const c = await running();
+  assert.throws(() => c.manager.heartbeat(beat(c.id, 'trainer', 7)), ValidationError);
+  assert.throws(() => c.manager.heartbeat(beat('nope', 'trainer', 0)), NotFoundError);
+  c.manager.heartbeat(beat(c.id, 'trainer', 0, { status: 'done' }));
+  c.manager.heartbeat(beat(c.id, 'trainer', 1, { status: 'failed' }));
+  await settle();
+  assert.equal(c.manager.get(c.id).state, JobStates.running);
+  c.manager.heartbeat(beat(c.id, 'trainer', 1, { status: 'done' }));
+  await settle();
+  assert.deepEqual(statesOf(c.published, c.id), [JobStates.pending, JobStates.running, JobStates.succeeded]);
+});
+
+test('with evaluation, the job succeeds only once every epoch is evaluated; a retried report is ignored', async () => {
+  const c = await running({ evaluation: { enabled: true }, epochs: 2 });
+  for (const [role, rank] of [
+    ['trainer', 0],
+    ['trainer', 1],
+    ['evaluator', 0],
+  ] as const)
+    c.manager.heartbeat(beat(c.id, role, rank, { status: 'done' }));
+  await settle();
+  assert.equal(c.manager.get(c.id).state, JobStates.running);
+  assert.throws(() => c.manager.predictions(c.id), /no evaluated epoch yet/);
+  c.manager.reportEvaluation(c.id, result(1), Buffer.from('id,label\n'));
+  c.manager.reportEvaluation(c.id, result(1), Buffer.from('retried'));
+  assert.equal(c.manager.get(c.id).epochs.length, 1);
+  assert.equal(c.manager.predictions(c.id).toString(), 'id,label\n');
+  c.manager.reportEvaluation(c.id, result(2), Buffer.alloc(0));
+  // The last worker's exit (or beat) then finishes it.
+  c.launcher.latest('evaluator', 0).exit(0);
+  await settle();
+  assert.equal(c.manager.get(c.id).state, JobStates.succeeded);
+  assert.deepEqual(
+    c.published.filter((e) => e.event === 'epoch').map((e) => e.epoch?.epoch),
+    [1, 2],
+  );
+});
+
+test('worker log lines: warnings and errors become log events, info is dropped', async () => {
+  const c = await running();
+  c.manager.workerLog(c.id, 'trainer-0', JSON.stringify({ level: 30, msg: 'step' }));
+  c.manager.workerLog(
+    c.id,
+    'trainer-0',
+    JSON.stringify({ level: 50, msg: 'push', err: { message: 'boom' } }),
+  );
+  c.manager.workerLog(c.id, 'trainer-1', 'Error: plain text');
+  c.manager.workerLog('unknown-job', 'trainer-0', 'Error: ignored');
+  const logs = c.published.filter((e) => e.event === 'log' && e.log?.source !== 'coordinator');
+  assert.deepEqual(
+    logs.map((e) => [e.log?.level, e.log?.source, e.log?.message]),
+    [
+      ['error', 'trainer-0', 'push: boom'],
+      ['error', 'trainer-1', 'Error: plain text'],
+    ],
+  );
+});
+
+test('the backend a trainer reports replaces the spec one', async () => {
+  const c = await running();
+  c.manager.setBackend(c.id, 'wasm');
+  assert.equal(c.manager.toWire(c.manager.get(c.id)).backend, 'wasm');
+});

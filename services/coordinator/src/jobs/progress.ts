@@ -1,0 +1,123 @@
+import { ValidationError, isTerminal } from '@distrain/core';
+import type { EvaluationResult, HeartbeatRequest__Output, JobProgress } from '@distrain/core';
+import type { JobBook } from './book.ts';
+import type { JobEnds } from './lifecycle.ts';
+import { slotKey } from './record.ts';
+import type { JobRecord } from './record.ts';
+
+/** Least time between two `step` events of one trainer. */
+export const STEP_EVENT_INTERVAL_MS = 250;
+
+/**
+ * What workers report: heartbeats (liveness, progress, done/failed), the evaluator's epoch results,
+ * backends and log lines; it keeps the job's progress, epochs and timings, and publishes step and
+ * epoch events.
+ */
+export class ProgressTracker {
+  private readonly lastStepEventMs = new Map<string, number>();
+
+  constructor(
+    private readonly book: JobBook,
+    private readonly ends: JobEnds,
+  ) {}
+
+  /**
+   * A worker's heartbeat: liveness, progress, and its done/failed status. `peerHost` is the address
+   * the heartbeat came from (where the worker's `/metrics` is scraped).
+   */
+  heartbeat(req: HeartbeatRequest__Output, peerHost = ''): { stop: boolean; reason: string } {
+    const record = this.book.get(req.jobId);
+    if (isTerminal(record.state)) return { stop: true, reason: `job ${record.state}` };
+    const slot = record.workers.get(slotKey(req.role, req.rank));
+    if (!slot) throw new ValidationError('rank', `no ${req.role} ${req.rank} in job ${req.jobId}`);
+    slot.lastSeenMs = this.book.clock.now();
+    this.book.metrics.heartbeat(slot.role);
+    if (req.metricsPort > 0) {
+      slot.metricsPort = req.metricsPort;
+      slot.metricsHost = peerHost;
+    }
+    if (req.progress) slot.progress = req.progress;
+    if (req.status === 'failed') {
+      this.book.log(record, 'error', `${req.role} ${req.rank}: ${req.message}`);
+    } else if (req.status === 'done') {
+      slot.status = 'done';
+      void this.ends.maybeFinish(record);
+    } else {
+      slot.status = 'running';
+    }
+    if (req.role === 'trainer' && req.progress && req.status !== 'failed')
+      this.updateProgress(record, slot.rank, req.progress);
+    return { stop: false, reason: '' };
+  }
+
+  private updateProgress(record: JobRecord, rank: number, p: JobProgress): void {
+    let samplesPerSecond = 0;
+    for (const w of record.workers.values()) {
+      if (w.role === 'trainer' && w.status !== 'done')
+        samplesPerSecond += Number(w.progress?.samplesPerSecond ?? 0);
+    }
+    const globalStep = Number(p.globalStep ?? 0);
+    const now = this.book.clock.now();
+    if (record.trainStartMs === 0) record.trainStartMs = now;
+    for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++)
+      record.epochEndMs.push(now);
+    if (globalStep >= Number(record.progress.globalStep ?? 0)) {
+      record.progress = {
+        ...p,
+        samplesPerSecond,
+        totalSteps: record.progress.totalSteps,
+        stepsPerEpoch: record.stepsPerEpoch,
+      };
+      this.book.metrics.progress(record.id, globalStep, Number(p.loss ?? 0));
+      this.book.saveSoon(record);
+    }
+    // A trainer's beats before its first step carry no progress: nothing to tell watchers yet.
+    if (globalStep === 0) return;
+    const key = `${record.id}/${rank}`;
+    if (now - (this.lastStepEventMs.get(key) ?? 0) >= STEP_EVENT_INTERVAL_MS) {
+      this.lastStepEventMs.set(key, now);
+      this.book.events.publish(record.id, { event: 'step', step: { rank, progress: p } });
+    }
+  }
+
+  /** One epoch's evaluation from the evaluator. */
+  reportEvaluation(jobId: string, result: EvaluationResult, predictionsCsv: Buffer): void {
+    const record = this.book.get(jobId);
+    if (record.epochs.some((e) => e.epoch === result.epoch)) return; // a retried report
+    const trainers = [...record.workers.values()].filter((w) => w.role === 'trainer');
+    const e = Number(result.epoch);
+    const end = record.epochEndMs[e - 1] ?? this.book.clock.now();
+    const begin = e === 1 ? record.trainStartMs || record.startedAtMs : (record.epochEndMs[e - 2] ?? end);
+    const full: EvaluationResult = { ...result, trainSeconds: Math.max(0, (end - begin) / 1000) };
+    record.epochs.push(full);
+    record.epochs.sort((a, b) => Number(a.epoch) - Number(b.epoch));
+    if (predictionsCsv.length > 0) record.predictionsCsv = predictionsCsv;
+    this.book.events.publish(jobId, { event: 'epoch', epoch: full });
+    this.book.save(record);
+    this.book.logger.info(
+      { jobId, epoch: result.epoch, testAccuracy: result.testAccuracy, trainers: trainers.length },
+      'epoch evaluated',
+    );
+  }
+
+  /** Records the backend a trainer reported. */
+  setBackend(jobId: string, backend: string): void {
+    const record = this.book.jobs.get(jobId);
+    if (record) record.backend = backend;
+  }
+
+  /** Forwards one worker log line to the job's log events (warnings and errors only). */
+  workerLog(jobId: string, source: string, line: string): void {
+    if (!this.book.jobs.has(jobId)) return;
+    let level = 'info';
+    let message = line;
+    try {
+      const parsed = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+      level = (parsed.level ?? 30) >= 50 ? 'error' : (parsed.level ?? 30) >= 40 ? 'warn' : 'info';
+      message = parsed.err?.message ? `${parsed.msg ?? ''}: ${parsed.err.message}` : (parsed.msg ?? line);
+    } catch {
+      level = /error/i.test(line) ? 'error' : 'info';
+    }
+    if (level !== 'info') this.book.events.publish(jobId, { event: 'log', log: { level, source, message } });
+  }
+}

@@ -1,0 +1,82 @@
+import { JobStates, isTerminal } from '@distrain/core';
+import type { ParameterServerAdmin } from '../ports.ts';
+import type { JobBook } from './book.ts';
+import type { JobEnds } from './lifecycle.ts';
+import { fromStored, isStoredJobV1 } from './record.ts';
+import { modelDoor } from '../model-door.ts';
+import type { JobRecord } from './record.ts';
+
+/**
+ * Takes over the jobs a previous coordinator left in the store (called once, before serving).
+ * Ended jobs come back as they were (their parameters and predictions are not stored). A job that
+ * was still Pending cannot be resumed and fails with the reason. A Running job is re-adopted when
+ * its parameter servers still hold its state: its workers keep heartbeating here (same address),
+ * and any that stay silent past the straggler timeout are relaunched from the parameter server's
+ * version; otherwise it fails with the reason. Nothing is left at Running without an owner.
+ */
+export async function restoreJobs(
+  stored: readonly unknown[],
+  book: JobBook,
+  parameterServers: ParameterServerAdmin,
+  ends: JobEnds,
+): Promise<void> {
+  if (stored.length > 0) await modelDoor();
+  for (const doc of stored) {
+    if (!isStoredJobV1(doc) || book.jobs.has(doc.id)) {
+      const s = doc as { id?: unknown; storeVersion?: unknown } | null;
+      book.logger.warn(
+        { id: s?.id, storeVersion: s?.storeVersion },
+        'skipping an unreadable stored job record',
+      );
+      continue;
+    }
+    const record = fromStored(doc, book.clock.now());
+    book.jobs.set(record.id, record);
+    if (isTerminal(record.state)) continue;
+    await adopt(record, book, parameterServers, ends);
+  }
+}
+
+async function adopt(
+  record: JobRecord,
+  book: JobBook,
+  parameterServers: ParameterServerAdmin,
+  ends: JobEnds,
+): Promise<void> {
+  if (record.psShards.length > 0 && record.variables) {
+    record.ps = parameterServers.forJob({
+      jobId: record.id,
+      shardAddresses: record.psShards,
+      variables: record.variables,
+    });
+  }
+  if (record.state === JobStates.pending) {
+    ends.fail(record, 'the coordinator restarted while the job was starting; submit it again');
+    return;
+  }
+  let version: number;
+  try {
+    if (!record.ps) throw new Error('no parameter-server shards recorded');
+    ({ version } = await record.ps.pull());
+  } catch (err) {
+    const e = err as { details?: string; message: string };
+    ends.fail(
+      record,
+      `the coordinator restarted and the parameter servers no longer hold the job's state (${e.details ?? e.message})`,
+    );
+    return;
+  }
+  const now = book.clock.now();
+  for (const slot of record.workers.values()) {
+    if (slot.status !== 'done') slot.status = 'running';
+    slot.lastSeenMs = now;
+  }
+  book.metrics.jobStarted(record.id, [...new Set([...record.workers.values()].map((w) => w.role))], version);
+  book.log(
+    record,
+    'warn',
+    `the coordinator restarted; re-adopted the job at step ${version}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
+  );
+  book.save(record);
+  await ends.maybeFinish(record);
+}
