@@ -1,8 +1,13 @@
-/** Coordinator: wiring only (config from flags/env, services, shutdown on SIGTERM). */
-import { createLogger, onShutdown, parsePort, serviceFlags, startGrpcServer } from '@distrain/core';
-import { createCoordinatorMetrics, createRoleRegistry, startMetricsServer } from '@distrain/core/metrics';
+/**
+ * Coordinator: wiring only, through the shared service bootstrap (`@distrain/core/service`: common
+ * flags --host/--port/--metrics-port/--log-level with the same env names as every role, listening
+ * line, graceful SIGTERM/SIGINT).
+ */
+import { ValidationError, startGrpcServer } from '@distrain/core';
+import { createCoordinatorMetrics } from '@distrain/core/metrics';
 import { NatsJobStore } from '@distrain/core/events';
 import type { CoordinatorMetrics } from '@distrain/core/metrics';
+import { intFlag, runService } from '@distrain/core/service';
 import { exportLayersModel } from './export.ts';
 import { EventBus } from './event-bus.ts';
 import { JobManager } from './job-manager.ts';
@@ -10,136 +15,133 @@ import { LocalLauncher } from './local-launcher.ts';
 import { coordinatorServices } from './job-service.ts';
 import { grpcPorts } from './wiring.ts';
 
-const flags = serviceFlags(process.argv.slice(2), process.env, {
-  host: { env: 'DISTRAIN_HOST', default: '127.0.0.1' },
-  port: { env: 'DISTRAIN_COORDINATOR_PORT', default: '0' },
-  loader: { env: 'DISTRAIN_LOADER_ADDRESS' },
-  ps: { env: 'DISTRAIN_PS_ADDRESSES' },
-  advertise: { env: 'DISTRAIN_COORDINATOR_ADVERTISE' },
-  'log-level': { env: 'DISTRAIN_LOG_LEVEL', default: 'info' },
-  // NATS server: job events go to JetStream, job records to a KV bucket (a restart keeps every job).
-  nats: { env: 'DISTRAIN_NATS_URL' },
-  // Prometheus /metrics (and /sd/workers, the workers' endpoints for http_sd_configs); 0 = any free port.
-  'metrics-port': { env: 'DISTRAIN_METRICS_PORT' },
-  // Where launched trainers/evaluators serve /metrics: 0 = any free port (reported in heartbeats), `off` = none.
-  'worker-metrics-port': { env: 'DISTRAIN_WORKER_METRICS_PORT', default: '0' },
-  'worker-metrics-host': { env: 'DISTRAIN_WORKER_METRICS_HOST' },
-  // Where workers run: `local` child processes, or `kubernetes` Pods (in-cluster config in a pod, else --kubeconfig/KUBECONFIG).
-  launcher: { env: 'DISTRAIN_LAUNCHER', default: 'local' },
-  kubeconfig: { env: 'KUBECONFIG' },
-  namespace: { env: 'DISTRAIN_NAMESPACE' },
-  instance: { env: 'DISTRAIN_INSTANCE' },
-  'worker-template': { env: 'DISTRAIN_WORKER_TEMPLATE' },
-  'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
-});
-const logger = createLogger({ role: 'coordinator', level: flags['log-level'] ?? 'info' });
-if (!flags.loader || !flags.ps) {
-  logger.fatal('--loader HOST:PORT and --ps HOST:PORT[,HOST:PORT...] are required');
-  process.exit(2);
-}
-if (flags.launcher !== 'local' && flags.launcher !== 'kubernetes') {
-  logger.fatal(`--launcher must be local or kubernetes, got ${flags.launcher}`);
-  process.exit(2);
-}
-const registry = createRoleRegistry();
-// Assigned once the manager exists; the jobs gauge reads it at scrape time.
-let jobsByState: () => ReturnType<JobManager['countByState']> = () => ({
-  pending: 0,
-  running: 0,
-  succeeded: 0,
-  failed: 0,
-  cancelled: 0,
-});
-const metrics: CoordinatorMetrics = createCoordinatorMetrics(registry, () => jobsByState());
-let store: NatsJobStore | undefined;
-if (flags.nats) {
-  try {
-    store = await NatsJobStore.connect({ url: flags.nats, logger, onError: (op) => metrics.natsError(op) });
-  } catch (err) {
-    logger.fatal({ err }, `cannot use NATS at ${flags.nats}: ${(err as Error).message}`);
-    process.exit(1);
-  }
-}
-const events = new EventBus({
-  sink: (e) => {
-    metrics.event(e.event ?? 'log');
-    store?.publish(e);
+await runService({
+  role: 'coordinator',
+  envAliases: { port: 'DISTRAIN_COORDINATOR_PORT' },
+  flags: {
+    loader: { env: 'DISTRAIN_LOADER_ADDRESS', help: 'data-loader HOST:PORT (required)' },
+    ps: { env: 'DISTRAIN_PS_ADDRESSES', help: 'parameter-server shards HOST:PORT[,HOST:PORT...] (required)' },
+    advertise: {
+      env: 'DISTRAIN_COORDINATOR_ADVERTISE',
+      help: 'address workers use to reach this coordinator',
+    },
+    // NATS server: job events go to JetStream, job records to a KV bucket (a restart keeps every job).
+    nats: { env: 'DISTRAIN_NATS_URL' },
+    // Where launched trainers/evaluators serve /metrics: 0 = any free port (reported in heartbeats), `off` = none.
+    'worker-metrics-port': { env: 'DISTRAIN_WORKER_METRICS_PORT', default: '0' },
+    'worker-metrics-host': { env: 'DISTRAIN_WORKER_METRICS_HOST' },
+    // Where workers run: `local` child processes, or `kubernetes` Pods (in-cluster config in a pod, else --kubeconfig/KUBECONFIG).
+    launcher: { env: 'DISTRAIN_LAUNCHER', default: 'local' },
+    kubeconfig: { env: 'KUBECONFIG' },
+    namespace: { env: 'DISTRAIN_NAMESPACE' },
+    instance: { env: 'DISTRAIN_INSTANCE' },
+    'worker-template': { env: 'DISTRAIN_WORKER_TEMPLATE' },
+    'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
   },
-});
-if (store) {
-  const history = await store.loadHistory();
-  events.restore(history.events, history.lastSequence);
-  logger.info(
-    { nats: store.server, events: history.events.length, lastSequence: history.lastSequence },
-    'job events restored from JetStream',
-  );
-}
-const host = flags.host ?? '127.0.0.1';
-const port = parsePort(flags.port, 'port');
-let advertise = flags.advertise ?? '';
-// The gRPC clients of the data-loader and the parameter servers, injected into the job manager.
-const ports = grpcPorts({ loaderAddress: flags.loader });
-const manager: JobManager = new JobManager({
-  // Loaded only when asked for: @kubernetes/client-node takes seconds to import.
-  launcher:
-    flags.launcher === 'kubernetes'
-      ? (await import('./k8s-launcher-flags.ts')).kubernetesLauncherFromFlags(flags, logger)
-      : new LocalLauncher({
+  async start({ flags, logger, registry, host, address }) {
+    if (!flags.loader) throw new ValidationError('--loader', 'is required: the data-loader HOST:PORT');
+    if (!flags.ps)
+      throw new ValidationError('--ps', 'is required: the parameter-server shards HOST:PORT[,HOST:PORT...]');
+    if (flags.launcher !== 'local' && flags.launcher !== 'kubernetes') {
+      throw new ValidationError('--launcher', `must be local or kubernetes, got ${flags.launcher}`);
+    }
+    const workerMetricsPort =
+      flags['worker-metrics-port'] === 'off'
+        ? undefined
+        : intFlag(flags['worker-metrics-port'], 'worker-metrics-port', 0, 65_535);
+    // Assigned once the manager exists; the jobs gauge reads it at scrape time.
+    let jobsByState: () => ReturnType<JobManager['countByState']> = () => ({
+      pending: 0,
+      running: 0,
+      succeeded: 0,
+      failed: 0,
+      cancelled: 0,
+    });
+    const metrics: CoordinatorMetrics = createCoordinatorMetrics(registry, () => jobsByState());
+    let store: NatsJobStore | undefined;
+    if (flags.nats) {
+      try {
+        store = await NatsJobStore.connect({
+          url: flags.nats,
           logger,
-          onLog: (c, line) => {
-            manager.workerLog(c.jobId, `${c.role}-${c.rank}`, line);
-            // Verbose runs show the workers' own logs among the coordinator's.
-            if (logger.isLevelEnabled('info')) process.stderr.write(`${line}\n`);
-          },
-        }),
-  catalog: ports.catalog,
-  parameterServers: ports.parameterServers,
-  events,
-  logger,
-  loaderAddress: flags.loader,
-  psAddresses: flags.ps.split(',').filter((s) => s !== ''),
-  coordinatorAddress: () => advertise,
-  metrics,
-  ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
-  ...(flags['worker-metrics-port'] === 'off'
-    ? {}
-    : {
-        workerMetrics: {
-          host: flags['worker-metrics-host'] ?? (flags.launcher === 'kubernetes' ? '0.0.0.0' : host),
-          port: parsePort(flags['worker-metrics-port'], 'worker-metrics-port'),
-        },
-      }),
-});
-jobsByState = () => manager.countByState();
-// Jobs a previous coordinator left: re-adopted or failed with a reason, before anyone can ask.
-if (store) await manager.restore(await store.loadJobs());
-const metricsServer =
-  flags['metrics-port'] === undefined
-    ? undefined
-    : await startMetricsServer({
-        registry,
-        host,
-        port: parsePort(flags['metrics-port'], 'metrics-port'),
-        routes: { '/sd/workers': () => manager.scrapeTargets() },
-      });
-const server = await startGrpcServer({
-  address: `${host}:${port}`,
-  logger,
-  services: coordinatorServices(
-    manager,
-    events,
-    (i) => exportLayersModel(i.job, i.dataset, i.params),
-    logger,
-  ),
-});
-if (advertise === '') advertise = server.address;
-process.stdout.write(
-  `${JSON.stringify({ event: 'listening', port: server.port, address: server.address, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
-);
-onShutdown(async () => {
-  await manager.close();
-  ports.close();
-  await server.shutdown();
-  await metricsServer?.close();
-  await store?.close();
+          onError: (op) => metrics.natsError(op),
+        });
+      } catch (err) {
+        throw new Error(`cannot use NATS at ${flags.nats}: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    const events = new EventBus({
+      sink: (e) => {
+        metrics.event(e.event ?? 'log');
+        store?.publish(e);
+      },
+    });
+    if (store) {
+      const history = await store.loadHistory();
+      events.restore(history.events, history.lastSequence);
+      logger.info(
+        { nats: store.server, events: history.events.length, lastSequence: history.lastSequence },
+        'job events restored from JetStream',
+      );
+    }
+    let advertise = flags.advertise ?? '';
+    // The gRPC clients of the data-loader and the parameter servers, injected into the job manager.
+    const ports = grpcPorts({ loaderAddress: flags.loader });
+    const manager: JobManager = new JobManager({
+      // Loaded only when asked for: @kubernetes/client-node takes seconds to import.
+      launcher:
+        flags.launcher === 'kubernetes'
+          ? (await import('./k8s-launcher-flags.ts')).kubernetesLauncherFromFlags(flags, logger)
+          : new LocalLauncher({
+              logger,
+              onLog: (c, line) => {
+                manager.workerLog(c.jobId, `${c.role}-${c.rank}`, line);
+                // Verbose runs show the workers' own logs among the coordinator's.
+                if (logger.isLevelEnabled('info')) process.stderr.write(`${line}\n`);
+              },
+            }),
+      catalog: ports.catalog,
+      parameterServers: ports.parameterServers,
+      events,
+      logger,
+      loaderAddress: flags.loader,
+      psAddresses: flags.ps.split(',').filter((s) => s !== ''),
+      coordinatorAddress: () => advertise,
+      metrics,
+      ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
+      ...(workerMetricsPort === undefined
+        ? {}
+        : {
+            workerMetrics: {
+              host: flags['worker-metrics-host'] ?? (flags.launcher === 'kubernetes' ? '0.0.0.0' : host),
+              port: workerMetricsPort,
+            },
+          }),
+    });
+    jobsByState = () => manager.countByState();
+    // Jobs a previous coordinator left: re-adopted or failed with a reason, before anyone can ask.
+    if (store) await manager.restore(await store.loadJobs());
+    const server = await startGrpcServer({
+      address,
+      logger,
+      services: coordinatorServices(
+        manager,
+        events,
+        (i) => exportLayersModel(i.job, i.dataset, i.params),
+        logger,
+      ),
+    });
+    if (advertise === '') advertise = server.address;
+    return {
+      port: server.port,
+      listening: { address: server.address },
+      metricsRoutes: { '/sd/workers': () => manager.scrapeTargets() },
+      shutdown: async () => {
+        await manager.close();
+        ports.close();
+        await server.shutdown();
+        await store?.close();
+      },
+    };
+  },
 });

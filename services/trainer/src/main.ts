@@ -1,26 +1,11 @@
-/** Trainer: wiring only (config from env, metrics endpoint, run, exit code). */
-import { createLogger, readWorkerConfig } from '@distrain/core';
-import { createRoleRegistry, createTrainerMetrics, startMetricsServer } from '@distrain/core/metrics';
+/** Trainer: wiring only (the shared worker bootstrap: config from env, metrics endpoint, run, exit code). */
+import { createTrainerMetrics } from '@distrain/core/metrics';
+import { runWorker } from '@distrain/core/service';
 import { runTrainer } from './trainer.ts';
 
-const config = readWorkerConfig(process.env);
-const logger = createLogger({
+await runWorker({
   role: 'trainer',
-  level: process.env['DISTRAIN_LOG_LEVEL'] ?? 'info',
-  bindings: { jobId: config.jobId, rank: config.rank },
+  metrics: (registry, config) => createTrainerMetrics(registry, { jobId: config.jobId, rank: config.rank }),
+  run: ({ config, logger, metrics, metricsPort }) =>
+    runTrainer(config, logger, { metrics, ...(metricsPort === undefined ? {} : { metricsPort }) }),
 });
-process.once('SIGTERM', () => process.exit(143));
-try {
-  const registry = createRoleRegistry();
-  const metrics = createTrainerMetrics(registry, { jobId: config.jobId, rank: config.rank });
-  // The coordinator says where to serve /metrics (port 0: any free port, reported in heartbeats).
-  const server = config.metrics
-    ? await startMetricsServer({ registry, host: config.metrics.host, port: config.metrics.port })
-    : undefined;
-  if (server) logger.info({ metricsPort: server.port }, 'serving /metrics');
-  await runTrainer(config, logger, { metrics, ...(server ? { metricsPort: server.port } : {}) });
-  process.exit(0);
-} catch (err) {
-  logger.error({ err }, 'trainer failed');
-  process.exit(1);
-}
