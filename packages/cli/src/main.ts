@@ -1,7 +1,16 @@
 /** `distrain`: the command-line client (gRPC) and the embedded local stack. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { BACKENDS, ValidationError, isServiceError, parseJobText, unary, validateJob } from '@distrain/core';
+import {
+  BACKENDS,
+  ValidationError,
+  breakdownFromLogLine,
+  formatBreakdown,
+  isServiceError,
+  parseJobText,
+  unary,
+  validateJob,
+} from '@distrain/core';
 import type { BackendName, Job__Output, JobOverrides } from '@distrain/core';
 import { connect, exportModel, predictions, printSummary, submit, watch } from './commands.ts';
 import { startLocalStack } from './local-stack.ts';
@@ -130,7 +139,15 @@ async function main(): Promise<number> {
     case 'run': {
       const spec = loadSpec(positionals[1]);
       const onLog = flags.verbose
-        ? (name: string, line: string) => process.stderr.write(`${name}: ${line}\n`)
+        ? (name: string, line: string) => {
+            process.stderr.write(`${name}: ${line}\n`);
+            // Each trainer's per-step breakdown, also as a line a person reads.
+            const b = breakdownFromLogLine(line);
+            if (b) {
+              const when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
+              process.stderr.write(`trainer ${b.rank} (${when}): ${formatBreakdown(b.medians)}\n`);
+            }
+          }
         : undefined;
       if (!flags.json)
         process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');

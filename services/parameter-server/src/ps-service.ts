@@ -190,9 +190,15 @@ export class ParameterServerService {
 
   /** One rank's push for a step; resolves with this shard's parameters once the step is applied. */
   pushPull(req: PushPullRequest__Output, ctx: CallContext): Promise<PushPullResponse> {
+    const t0 = performance.now();
     const job = this.job(req.jobId);
     const contribution = validatePush(job, req);
-    return job.barrier.push(req.rank, req.step, contribution, ctx);
+    return job.barrier.push(req.rank, req.step, contribution, ctx).then((res) => {
+      // Per waiter (the step's result is shared): how long this push stayed here.
+      const serverSeconds = (performance.now() - t0) / 1000;
+      this.observer.onPushAnswered?.(job.jobId, serverSeconds);
+      return { ...res, serverSeconds };
+    });
   }
 
   /** The barrier completed: aggregate and apply, snapshot and checkpoint at an epoch end. */
@@ -204,8 +210,8 @@ export class ParameterServerService {
   ): PushPullResponse {
     const t0 = performance.now();
     const bytesIn = aggregate(job, ordered, version);
-    const response = currentResponse(job);
     const seconds = (performance.now() - t0) / 1000;
+    const response: PushPullResponse = { ...currentResponse(job), applySeconds: seconds };
     this.observer.onAggregate(job.jobId, seconds, bytesIn, responseBytes(response) * waiting);
     this.observer.onVersion(job.jobId, version);
     if (version % job.stepsPerEpoch === 0) {

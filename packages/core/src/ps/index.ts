@@ -31,6 +31,7 @@ export type {
   PsPullResult,
   PsPushPullInput,
   PsPushPullResult,
+  PsStepTiming,
 } from './ps-client.ts';
 // Wire types of ParameterServerService for the service implementation (NamedTensor and the handlers
 // type come from the core's wire.ts).

@@ -80,6 +80,30 @@ export interface PsPushPullResult {
   meanLoss: number;
   /** Ranks that took part in the step. */
   ranks: number;
+  /** Where the call's time went (the trainer's step breakdown). */
+  timing: PsStepTiming;
+}
+
+/**
+ * Where a pushPull's time went, in milliseconds. One clock (the caller's): `transferMs` is the round
+ * trip minus the time the slowest shard held the push, i.e. send plus receive plus the shard's own
+ * decode and encode.
+ */
+export interface PsStepTiming {
+  /** Cutting the gradients into parts and encoding the requests. */
+  encodeMs: number;
+  /** From the first request sent to the last response received. */
+  roundTripMs: number;
+  /** Time the slowest shard held the push (barrier wait and aggregation). */
+  serverMs: number;
+  /** Waiting in the barrier for the other ranks (serverMs - applyMs). */
+  barrierWaitMs: number;
+  /** The shards' aggregate-and-apply time (the slowest shard's). */
+  applyMs: number;
+  /** Round trip minus serverMs: sending and receiving. */
+  transferMs: number;
+  /** Copying the answered parts into the variables. */
+  decodeMs: number;
 }
 
 /** Arguments of {@link ParameterClient.pull}. */
@@ -200,26 +224,33 @@ export class ParameterClient {
     const reuse = !this.pushing;
     this.pushing = true;
     let responses: PushPullResponse__Output[];
+    const t0 = performance.now();
+    let t1 = t0;
     try {
+      const requests = this.activeShards.map((s) => {
+        const parts = this.plan.byShard[s] as readonly PartInfo[];
+        const request: PushPullRequest = {
+          jobId: this.jobId,
+          rank,
+          step,
+          sampleCount,
+          lossSum,
+          grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
+          states: this.slice(parts, false, states, sampleCount > 0, 'states'),
+        };
+        return this.encodeRequest(s, request, reuse);
+      });
+      t1 = performance.now();
       responses = await Promise.all(
-        this.activeShards.map((s) => {
-          const parts = this.plan.byShard[s] as readonly PartInfo[];
-          const request: PushPullRequest = {
-            jobId: this.jobId,
-            rank,
-            step,
-            sampleCount,
-            lossSum,
-            grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
-            states: this.slice(parts, false, states, sampleCount > 0, 'states'),
-          };
+        this.activeShards.map((s, i) => {
           const c = this.clients[s] as ParameterServerServiceClient;
-          return unary(c, c.pushPull, this.encodeRequest(s, request, reuse), this.callOptions());
+          return unary(c, c.pushPull, requests[i] as PushPullRequest, this.callOptions());
         }),
       );
     } finally {
       if (reuse) this.pushing = false;
     }
+    const t2 = performance.now();
     let version: number | undefined;
     for (const r of responses) {
       const v = Number(r.version);
@@ -238,8 +269,32 @@ export class ParameterClient {
       responses.map((r) => r.params),
       this.buffers,
     );
+    const t3 = performance.now();
+    let serverMs = 0;
+    let applyMs = 0;
+    for (const r of responses) {
+      serverMs = Math.max(serverMs, (r.serverSeconds ?? 0) * 1000);
+      applyMs = Math.max(applyMs, (r.applySeconds ?? 0) * 1000);
+    }
+    const roundTripMs = t2 - t1;
+    serverMs = Math.min(serverMs, roundTripMs);
+    const timing: PsStepTiming = {
+      encodeMs: t1 - t0,
+      roundTripMs,
+      serverMs,
+      barrierWaitMs: Math.max(0, serverMs - applyMs),
+      applyMs,
+      transferMs: roundTripMs - serverMs,
+      decodeMs: t3 - t2,
+    };
     const first = responses[0] as (typeof responses)[number];
-    return { version: version ?? 0, params: this.buffers, meanLoss: first.meanLoss, ranks: first.ranks };
+    return {
+      version: version ?? 0,
+      params: this.buffers,
+      meanLoss: first.meanLoss,
+      ranks: first.ranks,
+      timing,
+    };
   }
 
   /** Current parameters, or the snapshot at the end of `epoch` (fresh arrays). */
