@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   onLog?: (service: string, line: string) => void;
   /** NATS server URL for the coordinator (job events in JetStream, job records in KV). @default none: in-process events */
   nats?: string;
+  /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
+  dataPlane?: 'grpc' | 'zmq';
 }
 
 /** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
@@ -52,7 +54,11 @@ function startService(
 ): Promise<LocalService> {
   const child = spawn(process.execPath, ['--import', 'tsx', `${SERVICES_DIR}${role}/src/main.ts`, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
+    env: {
+      ...process.env,
+      DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn',
+      ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
+    },
   });
   started.push(child);
   createInterface({ input: child.stderr! }).on('line', (line) => options.onLog?.(name, line));

@@ -32,6 +32,8 @@ Usage:
 Overrides: --trainers N  --epochs E  --backend auto|tensorflow|wasm|cpu  --seed S
 Coordinator address: --coordinator HOST:PORT or DISTRAIN_COORDINATOR (default 127.0.0.1:7070)
 NATS for run/up: --nats URL or DISTRAIN_NATS_URL (job events in JetStream, job records in KV; default: none)
+Data plane for run/up: --data-plane zmq|grpc or DISTRAIN_DATA_PLANE (PushPull/Pull transport; default zmq)
+Verbose run (-v): the services' logs and each trainer's per-step time breakdown (median ms)
 `;
 
 const { values: flags, positionals } = (() => {
@@ -49,6 +51,7 @@ const { values: flags, positionals } = (() => {
         port: { type: 'string' },
         coordinator: { type: 'string' },
         nats: { type: 'string' },
+        'data-plane': { type: 'string' },
         output: { type: 'string', short: 'o' },
         verbose: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -67,6 +70,15 @@ function intFlag(name: 'trainers' | 'epochs' | 'seed' | 'shards' | 'port'): numb
   if (!Number.isInteger(n) || n < 0)
     throw new ValidationError(`--${name}`, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** `--data-plane` or DISTRAIN_DATA_PLANE, validated; undefined: the services' default. */
+function dataPlaneFlag(): 'grpc' | 'zmq' | undefined {
+  const v = flags['data-plane'] ?? process.env.DISTRAIN_DATA_PLANE;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'grpc' && v !== 'zmq')
+    throw new ValidationError('--data-plane', `must be grpc or zmq, got "${v}"`);
+  return v;
 }
 
 function overrides(): JobOverrides {
@@ -157,6 +169,7 @@ async function main(): Promise<number> {
         logLevel: flags.verbose ? 'info' : 'warn',
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
+        ...(dataPlaneFlag() ? { dataPlane: dataPlaneFlag() } : {}),
       });
       let interrupted = false;
       const client = connect(stack.coordinator);
@@ -189,6 +202,7 @@ async function main(): Promise<number> {
         logLevel: flags.verbose ? 'info' : 'warn',
         onLog: (n, l) => process.stderr.write(`${n}: ${l}\n`),
         ...(nats ? { nats } : {}),
+        ...(dataPlaneFlag() ? { dataPlane: dataPlaneFlag() } : {}),
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,

@@ -17,6 +17,7 @@ import {
 import type {
   CoordinatorMetrics,
   DataLoaderServiceClient,
+  DataPlaneKind,
   DatasetInfo,
   DescribeDatasetResponse__Output,
   EvaluationResult,
@@ -144,6 +145,8 @@ export interface JobManagerOptions {
   metrics?: CoordinatorMetrics;
   /** Where launched workers serve `/metrics` (port 0: any free port). @default none: no worker metrics */
   workerMetrics?: { host: string; port: number };
+  /** Transport of the workers' PushPull and Pull (`WorkerConfig.dataPlane`). @default the workers' default (zmq) */
+  dataPlane?: DataPlaneKind;
   /**
    * On close, leave running jobs running (their records stay in the store and the next coordinator
    * re-adopts them) instead of cancelling them. For launchers whose workers outlive the coordinator
@@ -318,6 +321,7 @@ export class JobManager {
       dataset: record.dataset as DatasetInfo,
       stepsPerEpoch: record.stepsPerEpoch,
       ...(this.options.workerMetrics ? { metrics: this.options.workerMetrics } : {}),
+      ...(this.options.dataPlane ? { dataPlane: this.options.dataPlane } : {}),
     };
   }
 

@@ -38,8 +38,15 @@ const flags = serviceFlags(process.argv.slice(2), process.env, {
   instance: { env: 'DISTRAIN_INSTANCE' },
   'worker-template': { env: 'DISTRAIN_WORKER_TEMPLATE' },
   'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
+  // Transport of the workers' PushPull and Pull: zmq (the shards' ZeroMQ data plane) or grpc.
+  'data-plane': { env: 'DISTRAIN_DATA_PLANE', default: 'zmq' },
 });
 const logger = createLogger({ role: 'coordinator', level: flags['log-level'] ?? 'info' });
+const dataPlane = flags['data-plane'] ?? 'zmq';
+if (dataPlane !== 'zmq' && dataPlane !== 'grpc') {
+  logger.fatal(`--data-plane must be grpc or zmq, got "${dataPlane}"`);
+  process.exit(2);
+}
 if (!flags.loader || !flags.ps) {
   logger.fatal('--loader HOST:PORT and --ps HOST:PORT[,HOST:PORT...] are required');
   process.exit(2);
@@ -103,6 +110,7 @@ const manager: JobManager = new JobManager({
   psAddresses: flags.ps.split(',').filter((s) => s !== ''),
   coordinatorAddress: () => advertise,
   metrics,
+  dataPlane,
   ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
   ...(flags['worker-metrics-port'] === 'off'
     ? {}

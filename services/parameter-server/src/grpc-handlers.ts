@@ -57,6 +57,7 @@ export function psGrpcBinding(
     Pull: unary((req: PullRequest__Output, ctx) => service.pull(req, ctx)),
     SetMembers: unary((req: SetMembersRequest__Output) => Promise.resolve(service.setMembers(req))),
     EndJob: unary((req: EndJobRequest__Output) => service.endJob(req)),
+    DataPlane: unary(() => Promise.resolve({ ...service.dataPlane })),
   };
   return {
     name: 'distrain.v1.ParameterServerService',

@@ -81,6 +81,8 @@ export class ParameterServerService {
   private readonly keepCheckpoints: number;
   private readonly releaseGraceMs: number;
   private closed = false;
+  /** The data plane this shard serves (answered by the DataPlane call); port 0: none. */
+  dataPlane: { port: number; transport: string } = { port: 0, transport: '' };
 
   constructor(private readonly options: ParameterServerOptions = {}) {
     this.logger = options.logger ?? silentLogger();

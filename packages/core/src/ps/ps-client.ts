@@ -4,12 +4,21 @@ import type { NamedTensor, NamedTensor__Output } from '../generated/distrain/v1/
 import type { ParameterServerServiceClient } from '../generated/distrain/v1/ParameterServerService.ts';
 import type { PushPullRequest } from '../generated/distrain/v1/PushPullRequest.ts';
 import type { PushPullResponse__Output } from '../generated/distrain/v1/PushPullResponse.ts';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isServiceError } from '../errors.ts';
+import type { PullRequest } from '../generated/distrain/v1/PullRequest.ts';
 import { unary } from '../grpc-client.ts';
 import type { OptimizerConfig } from '../job-spec.ts';
-import { parameterServerClient } from '../proto.ts';
+import { distrainProto, parameterServerClient } from '../proto.ts';
 import { encodeTensor, sizeOf } from '../tensor-codec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
-import { EncodedMessage, encodePushPullRequest } from './fast-codecs.ts';
+import {
+  EncodedMessage,
+  decodePullResponse,
+  decodePushPullResponse,
+  encodePushPullRequest,
+} from './fast-codecs.ts';
+import { DATA_PLANE_PAD_BYTES, ZmqChannel, withRetries } from './zmq-channel.ts';
 import { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
 import type { PartInfo, PartPlan } from './partition.ts';
 import { optimizerToSpec, variableToSpec } from './wire.ts';
@@ -29,7 +38,21 @@ export interface ParameterClientOptions {
   retries?: number;
   /** Extra gRPC channel options. */
   channelOptions?: ChannelOptions;
+  /**
+   * Transport of PushPull and Pull: `zmq` uses each shard's ZeroMQ data plane (asked for with the
+   * DataPlane call; a shard without one is reached over gRPC), `grpc` always uses gRPC. Both carry
+   * the same message bytes. @default 'zmq'
+   */
+  dataPlane?: DataPlaneKind;
+  /** The job credential, sent in every data-plane request. @default '' */
+  token?: string;
 }
+
+/** Transports of the tensor data plane. */
+export type DataPlaneKind = 'grpc' | 'zmq';
+
+/** The data-plane kinds, for flag validation. */
+export const DATA_PLANE_KINDS: readonly DataPlaneKind[] = ['grpc', 'zmq'];
 
 /** Arguments of {@link ParameterClient.init}. */
 export interface PsInitOptions {
@@ -145,6 +168,11 @@ export class ParameterClient {
   private readonly requestBuffers: Buffer[];
   /** A pushPull is in flight: its request buffers are in use (a concurrent call allocates its own). */
   private pushing = false;
+  private readonly dataPlane: DataPlaneKind;
+  private readonly token: string;
+  /** Per shard: its data-plane channel, or undefined for gRPC (resolved on first use). */
+  private channels: Promise<(ZmqChannel | undefined)[]> | undefined;
+  private closed = false;
 
   constructor(options: ParameterClientOptions) {
     if (!options.jobId) throw new ValidationError('jobId', 'must not be empty');
@@ -165,6 +193,54 @@ export class ParameterClient {
     this.activeShards = this.plan.byShard.flatMap((parts, s) => (parts.length > 0 ? [s] : []));
     this.buffers = new Map(options.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
     this.requestBuffers = options.shardAddresses.map(() => Buffer.allocUnsafeSlow(0));
+    const dataPlane = options.dataPlane ?? 'zmq';
+    if (!DATA_PLANE_KINDS.includes(dataPlane))
+      throw new ValidationError(
+        'dataPlane',
+        `must be one of ${DATA_PLANE_KINDS.join(', ')}, got "${String(dataPlane)}"`,
+      );
+    this.dataPlane = dataPlane;
+    this.token = options.token ?? '';
+  }
+
+  /**
+   * The transport each shard is reached by for PushPull and Pull (`zmq` or `grpc`), asking the
+   * shards on first use.
+   */
+  async transports(): Promise<DataPlaneKind[]> {
+    const channels = await this.dataChannels();
+    return channels.map((c) => (c ? 'zmq' : 'grpc'));
+  }
+
+  private dataChannels(): Promise<(ZmqChannel | undefined)[]> {
+    if (this.dataPlane === 'grpc') return Promise.resolve(this.clients.map(() => undefined));
+    if (!this.channels) {
+      const attempt = Promise.all(
+        this.clients.map(async (c, s) => {
+          let port = 0;
+          try {
+            port = (await unary(c, c.dataPlane, {}, this.callOptions())).port;
+          } catch (err) {
+            // A shard of a version without the data plane: gRPC it is.
+            if (isServiceError(err) && err.code === GrpcStatus.UNIMPLEMENTED) return undefined;
+            throw err;
+          }
+          if (!port) return undefined;
+          const host = hostOf(this.shardAddresses[s] as string);
+          return ZmqChannel.connect(`tcp://${host}:${port}`, { token: this.token });
+        }),
+      ).then((channels) => {
+        // Closed while connecting: do not leak sockets.
+        if (this.closed) for (const ch of channels) ch?.close();
+        return channels;
+      });
+      this.channels = attempt;
+      // A failed discovery (a shard down) is asked again by the next call.
+      attempt.catch(() => {
+        if (this.channels === attempt) this.channels = undefined;
+      });
+    }
+    return this.channels;
   }
 
   /** Creates the job on every shard in parallel (idempotent for an identical call). */
@@ -221,6 +297,7 @@ export class ParameterClient {
     // Each request is encoded once into this shard's reusable buffer. That is safe because grpc-js has
     // copied it into its frame before the call completes, and the next pushPull starts after every
     // call of this one completed; a concurrent pushPull (not how trainers use it) gets fresh buffers.
+    const channels = await this.dataChannels();
     const reuse = !this.pushing;
     this.pushing = true;
     let responses: PushPullResponse__Output[];
@@ -238,11 +315,18 @@ export class ParameterClient {
           grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
           states: this.slice(parts, false, states, sampleCount > 0, 'states'),
         };
-        return this.encodeRequest(s, request, reuse);
+        return channels[s] ? padded(request) : this.encodeRequest(s, request, reuse);
       });
       t1 = performance.now();
       responses = await Promise.all(
         this.activeShards.map((s, i) => {
+          const ch = channels[s];
+          if (ch) {
+            const body = requests[i] as Buffer;
+            return withRetries(() => ch.request('PushPull', body, this.timeoutMs), this.retries).then((b) =>
+              decodePushPullResponse(b),
+            );
+          }
           const c = this.clients[s] as ParameterServerServiceClient;
           return unary(c, c.pushPull, requests[i] as PushPullRequest, this.callOptions());
         }),
@@ -300,8 +384,20 @@ export class ParameterClient {
   /** Current parameters, or the snapshot at the end of `epoch` (fresh arrays). */
   async pull(options: PsPullOptions = {}): Promise<PsPullResult> {
     const epoch = options.epoch ?? 0;
+    const channels = await this.dataChannels();
     const responses = await Promise.all(
       this.activeShards.map((s) => {
+        const ch = channels[s];
+        if (ch) {
+          const message = pullRequestBytes({ jobId: this.jobId, epoch, release: options.release ?? false });
+          const body = Buffer.allocUnsafe(DATA_PLANE_PAD_BYTES + message.length);
+          body.fill(0, 0, DATA_PLANE_PAD_BYTES);
+          message.copy(body, DATA_PLANE_PAD_BYTES);
+          const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+          return withRetries(() => ch.request('Pull', body, timeoutMs), this.retries).then((b) =>
+            decodePullResponse(b),
+          );
+        }
         const c = this.clients[s] as ParameterServerServiceClient;
         return unary(
           c,
@@ -351,9 +447,14 @@ export class ParameterClient {
     return freed;
   }
 
-  /** Closes the channels. */
+  /** Closes the channels (data-plane calls in flight end with UNAVAILABLE). */
   close(): void {
+    this.closed = true;
     for (const c of this.clients) c.close();
+    void this.channels?.then(
+      (chs) => chs.forEach((ch) => ch?.close()),
+      () => undefined,
+    );
   }
 
   private callOptions(timeoutMs = this.timeoutMs): { timeoutMs: number; retries: number } {
@@ -449,4 +550,32 @@ export class ParameterClient {
       });
     }
   }
+}
+
+/** The host of a `host:port` or `[v6]:port` address, as a ZeroMQ tcp endpoint writes it. */
+function hostOf(address: string): string {
+  const i = address.lastIndexOf(':');
+  return i < 0 ? address : address.slice(0, i);
+}
+
+/** A PushPullRequest as a data-plane body: padding, then the message (a fresh buffer ZeroMQ may keep). */
+function padded(request: PushPullRequest): Buffer {
+  let bytes = 64 + (request.jobId?.length ?? 0) * 3;
+  for (const list of [request.grads, request.states])
+    for (const nt of list ?? []) bytes += 64 + (nt.name?.length ?? 0) * 3 + (nt.tensor?.data?.length ?? 0);
+  const buf = Buffer.allocUnsafe(DATA_PLANE_PAD_BYTES + bytes);
+  buf.fill(0, 0, DATA_PLANE_PAD_BYTES);
+  const out = encodePushPullRequest(request, buf.subarray(DATA_PLANE_PAD_BYTES));
+  const message = out ?? pushPullRequestBytes(request);
+  if (out && out.buffer === buf.buffer && out.byteOffset === buf.byteOffset + DATA_PLANE_PAD_BYTES)
+    return buf.subarray(0, DATA_PLANE_PAD_BYTES + out.length);
+  return Buffer.concat([Buffer.alloc(DATA_PLANE_PAD_BYTES), message]);
+}
+
+function pullRequestBytes(request: PullRequest): Buffer {
+  return distrainProto().ParameterServerService.service.Pull.requestSerialize(request);
+}
+
+function pushPullRequestBytes(request: PushPullRequest): Buffer {
+  return distrainProto().ParameterServerService.service.PushPull.requestSerialize(request);
 }
