@@ -47,8 +47,8 @@ async function shard(index: number, dataPort = 0): Promise<Shard> {
 
 async function closeAll(shards: Shard[]): Promise<void> {
   for (const s of shards) {
-    s.data.close();
     await s.service.close();
+    await s.data.close();
     await s.grpc.shutdown(1_000);
   }
 }
@@ -194,7 +194,7 @@ void test('zmq data plane: a shard data plane restarted on the same port is reac
     const step = (n: number) =>
       ps.pushPull({ rank: 0, step: n, sampleCount: 1, grads: grads(0, n), states: states(0), lossSum: 0 });
     assert.equal((await step(0)).version, 1);
-    s.data.close();
+    await s.data.close();
     const again = step(1); // sent while the shard's data plane is down: queued, then retried
     await new Promise((r) => setTimeout(r, 200));
     s.data = await startZmqDataPlane(s.service, {

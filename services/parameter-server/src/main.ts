@@ -99,10 +99,10 @@ function shutdown(signal: string): void {
   stopping = true;
   logger.info({ signal }, 'parameter-server shutting down');
   void metricsServer?.close();
-  data?.close();
   // Abort waiting pushes first: otherwise tryShutdown would wait for barriers that never fill.
   service
     .close()
+    .then(() => data?.close())
     .then(() => grpc.shutdown(5_000))
     .then(
       () => process.exit(0),

@@ -15,7 +15,8 @@ import type { CallContext } from './wait.ts';
 /** A running data plane. */
 export interface RunningDataPlane {
   port: number;
-  close(): void;
+  /** Sends the replies already queued (e.g. ABORTED after the service closed), then closes. */
+  close(): Promise<void>;
 }
 
 /** Options of {@link startZmqDataPlane}. */
@@ -41,7 +42,8 @@ export async function startZmqDataPlane(
   options: ZmqDataPlaneOptions,
 ): Promise<RunningDataPlane> {
   const zmq = await import('zeromq');
-  const router = new zmq.Router({ linger: 0, sendHighWaterMark: 0 });
+  // linger: queued replies still go out for a moment after close (the ABORTED of a shutdown).
+  const router = new zmq.Router({ linger: 500, sendHighWaterMark: 0 });
   const host =
     options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   await router.bind(`tcp://${host}:${options.port === 0 ? '*' : options.port}`);
@@ -100,8 +102,11 @@ export async function startZmqDataPlane(
   options.logger.info({ port }, 'data plane (zmq) listening');
   return {
     port,
-    close: () => {
+    close: async () => {
+      // Replies of calls that just ended (service.close() aborts them) are queued in microtasks.
+      await new Promise((r) => setImmediate(r));
       closed = true;
+      await sendChain;
       router.close();
     },
   };
