@@ -1,4 +1,4 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
+// Over 400 lines on purpose: one client over two transports (gRPC, the ZeroMQ data plane) with its step timing; types and request writers live apart.
 import { StateError, ValidationError } from '../errors.ts';
 import type { NamedTensor, NamedTensor__Output } from '../generated/distrain/v1/NamedTensor.ts';
 import type { ParameterServerServiceClient } from '../generated/distrain/v1/ParameterServerService.ts';
@@ -6,10 +6,8 @@ import type { PushPullRequest } from '../generated/distrain/v1/PushPullRequest.t
 import type { PushPullResponse__Output } from '../generated/distrain/v1/PushPullResponse.ts';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isServiceError } from '../errors.ts';
-import type { PullRequest } from '../generated/distrain/v1/PullRequest.ts';
 import { unary } from '../grpc-client.ts';
-import type { OptimizerConfig } from '../job-spec.ts';
-import { distrainProto, parameterServerClient } from '../proto.ts';
+import { parameterServerClient } from '../proto.ts';
 import { encodeTensor, sizeOf } from '../tensor-codec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
 import {
@@ -22,128 +20,32 @@ import { DATA_PLANE_PAD_BYTES, ZmqChannel, withRetries } from './zmq-channel.ts'
 import { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
 import type { PartInfo, PartPlan } from './partition.ts';
 import { optimizerToSpec, variableToSpec } from './wire.ts';
+import { hostOf, padded, pullRequestBytes } from './data-plane-requests.ts';
+import { DATA_PLANE_KINDS } from './ps-client-types.ts';
+import type {
+  DataPlaneKind,
+  ParameterClientOptions,
+  PsInitOptions,
+  PsInitResult,
+  PsPullOptions,
+  PsPullResult,
+  PsPushPullInput,
+  PsPushPullResult,
+  PsStepTiming,
+} from './ps-client-types.ts';
 
-/** Options of {@link ParameterClient}. */
-export interface ParameterClientOptions {
-  jobId: string;
-  /** `host:port` of every shard, in shard-index order (ps-0, ps-1, ...). */
-  shardAddresses: string[];
-  /** The job's variables, same list and order as every other role uses. */
-  variables: VariableInfo[];
-  /** Largest part on the wire. @default 4 MiB */
-  maxPartBytes?: number;
-  /** Deadline of one attempt of any call; for PushPull it bounds the barrier wait. @default 60000 */
-  timeoutMs?: number;
-  /** Retries of a call on UNAVAILABLE / DEADLINE_EXCEEDED (every call here is idempotent). @default 2 */
-  retries?: number;
-  /** Extra gRPC channel options. */
-  channelOptions?: ChannelOptions;
-  /**
-   * Transport of PushPull and Pull: `zmq` uses each shard's ZeroMQ data plane (asked for with the
-   * DataPlane call; a shard without one is reached over gRPC), `grpc` always uses gRPC. Both carry
-   * the same message bytes. @default 'zmq'
-   */
-  dataPlane?: DataPlaneKind;
-  /** The job credential, sent in every data-plane request. @default '' */
-  token?: string;
-}
-
-/** Transports of the tensor data plane. */
-export type DataPlaneKind = 'grpc' | 'zmq';
-
-/** The data-plane kinds, for flag validation. */
-export const DATA_PLANE_KINDS: readonly DataPlaneKind[] = ['grpc', 'zmq'];
-
-/** Arguments of {@link ParameterClient.init}. */
-export interface PsInitOptions {
-  seed: number;
-  optimizer: OptimizerConfig;
-  /** Trainer ranks at the start (members 0..worldSize-1). */
-  worldSize: number;
-  /** Steps per epoch: a snapshot (and checkpoint) is taken when version % stepsPerEpoch == 0. */
-  stepsPerEpoch: number;
-  /** Folder for per-epoch checkpoints; each shard writes under `shard-<i>/`. @default none */
-  checkpointDir?: string;
-  /** Resume from the newest checkpoint in `checkpointDir`. @default false */
-  resume?: boolean;
-}
-
-/** Result of {@link ParameterClient.init}. */
-export interface PsInitResult {
-  /** Version every shard is at (0 for a fresh job). */
-  version: number;
-  /** Epochs completed according to the checkpoint resumed from (0 when none). */
-  resumedEpochs: number;
-}
-
-/** Arguments of {@link ParameterClient.pushPull}. */
-export interface PsPushPullInput {
-  rank: number;
-  /** Global step; the result has version step+1. */
-  step: number;
-  /** Samples behind the sums (0 for an empty slice: grads and states may then be omitted). */
-  sampleCount: number;
-  /** Gradient SUMS over the rank's samples, one per trainable variable. */
-  grads: ParamMap;
-  /** Non-trainable values after the forward pass (batch-norm moving statistics). @default none */
-  states?: ParamMap;
-  /** Loss summed over the rank's samples. */
-  lossSum: number;
-}
-
-/** Result of {@link ParameterClient.pushPull}. */
-export interface PsPushPullResult {
-  version: number;
-  /**
-   * Every variable at `version`. The arrays belong to the client and are overwritten by the next
-   * pushPull (no allocation per step): copy what must outlive it.
-   */
-  params: ParamMap;
-  /** Mean loss over all ranks of the step. */
-  meanLoss: number;
-  /** Ranks that took part in the step. */
-  ranks: number;
-  /** Where the call's time went (the trainer's step breakdown). */
-  timing: PsStepTiming;
-}
-
-/**
- * Where a pushPull's time went, in milliseconds. One clock (the caller's): `transferMs` is the round
- * trip minus the time the slowest shard held the push, i.e. send plus receive plus the shard's own
- * decode and encode.
- */
-export interface PsStepTiming {
-  /** Cutting the gradients into parts and encoding the requests. */
-  encodeMs: number;
-  /** From the first request sent to the last response received. */
-  roundTripMs: number;
-  /** Time the slowest shard held the push (barrier wait and aggregation). */
-  serverMs: number;
-  /** Waiting in the barrier for the other ranks (serverMs - applyMs). */
-  barrierWaitMs: number;
-  /** The shards' aggregate-and-apply time (the slowest shard's). */
-  applyMs: number;
-  /** Round trip minus serverMs: sending and receiving. */
-  transferMs: number;
-  /** Copying the answered parts into the variables. */
-  decodeMs: number;
-}
-
-/** Arguments of {@link ParameterClient.pull}. */
-export interface PsPullOptions {
-  /** 0: current parameters; e >= 1: the snapshot at the end of epoch e (waits for it). @default 0 */
-  epoch?: number;
-  /** Free the snapshot on the shards after this pull. @default false */
-  release?: boolean;
-  /** Deadline of the wait, e.g. a whole epoch for an evaluator. @default the client's timeoutMs */
-  timeoutMs?: number;
-}
-
-/** Result of {@link ParameterClient.pull}: fresh arrays the caller owns. */
-export interface PsPullResult {
-  version: number;
-  params: ParamMap;
-}
+export { DATA_PLANE_KINDS } from './ps-client-types.ts';
+export type {
+  DataPlaneKind,
+  ParameterClientOptions,
+  PsInitOptions,
+  PsInitResult,
+  PsPullOptions,
+  PsPullResult,
+  PsPushPullInput,
+  PsPushPullResult,
+  PsStepTiming,
+} from './ps-client-types.ts';
 
 /**
  * Client of a job's parameter-server shards, used by trainers, the evaluator and the coordinator.
@@ -303,6 +205,8 @@ export class ParameterClient {
     let responses: PushPullResponse__Output[];
     const t0 = performance.now();
     let t1 = t0;
+    let parts = 0;
+    let decodeMs = 0;
     try {
       const requests = this.activeShards.map((s) => {
         const parts = this.plan.byShard[s] as readonly PartInfo[];
@@ -318,17 +222,25 @@ export class ParameterClient {
         return channels[s] ? padded(request) : this.encodeRequest(s, request, reuse);
       });
       t1 = performance.now();
+      // Each shard's parts are copied into the variables as soon as that shard answers, while the
+      // other shards' answers are still on the way.
+      const copyIn = (r: PushPullResponse__Output): PushPullResponse__Output => {
+        const c0 = performance.now();
+        parts += this.assemble([r.params], this.buffers, false);
+        decodeMs += performance.now() - c0;
+        return r;
+      };
       responses = await Promise.all(
         this.activeShards.map((s, i) => {
           const ch = channels[s];
           if (ch) {
             const body = requests[i] as Buffer;
             return withRetries(() => ch.request('PushPull', body, this.timeoutMs), this.retries).then((b) =>
-              decodePushPullResponse(b),
+              copyIn(decodePushPullResponse(b)),
             );
           }
           const c = this.clients[s] as ParameterServerServiceClient;
-          return unary(c, c.pushPull, requests[i] as PushPullRequest, this.callOptions());
+          return unary(c, c.pushPull, requests[i] as PushPullRequest, this.callOptions()).then(copyIn);
         }),
       );
     } finally {
@@ -349,18 +261,18 @@ export class ParameterClient {
       }
       version = v;
     }
-    this.assemble(
-      responses.map((r) => r.params),
-      this.buffers,
-    );
-    const t3 = performance.now();
+    if (parts !== this.plan.parts.length) {
+      throw new StateError(`shards answered ${parts} parts, the plan has ${this.plan.parts.length}`, {
+        jobId: this.jobId,
+      });
+    }
     let serverMs = 0;
     let applyMs = 0;
     for (const r of responses) {
       serverMs = Math.max(serverMs, (r.serverSeconds ?? 0) * 1000);
       applyMs = Math.max(applyMs, (r.applySeconds ?? 0) * 1000);
     }
-    const roundTripMs = t2 - t1;
+    const roundTripMs = Math.max(0, t2 - t1 - decodeMs);
     serverMs = Math.min(serverMs, roundTripMs);
     const timing: PsStepTiming = {
       encodeMs: t1 - t0,
@@ -369,7 +281,7 @@ export class ParameterClient {
       barrierWaitMs: Math.max(0, serverMs - applyMs),
       applyMs,
       transferMs: roundTripMs - serverMs,
-      decodeMs: t3 - t2,
+      decodeMs,
     };
     const first = responses[0] as (typeof responses)[number];
     return {
@@ -516,7 +428,7 @@ export class ParameterClient {
    * Copies every returned part into its variable's array; every part must arrive exactly once. The
    * bytes are copied straight from the received message (no realigning copy first).
    */
-  private assemble(lists: NamedTensor__Output[][], into: ParamMap): void {
+  private assemble(lists: NamedTensor__Output[][], into: ParamMap, complete = true): number {
     let count = 0;
     for (const list of lists) {
       for (const nt of list) {
@@ -544,38 +456,11 @@ export class ParameterClient {
         count++;
       }
     }
-    if (count !== this.plan.parts.length) {
+    if (complete && count !== this.plan.parts.length) {
       throw new StateError(`shards answered ${count} parts, the plan has ${this.plan.parts.length}`, {
         jobId: this.jobId,
       });
     }
+    return count;
   }
-}
-
-/** The host of a `host:port` or `[v6]:port` address, as a ZeroMQ tcp endpoint writes it. */
-function hostOf(address: string): string {
-  const i = address.lastIndexOf(':');
-  return i < 0 ? address : address.slice(0, i);
-}
-
-/** A PushPullRequest as a data-plane body: padding, then the message (a fresh buffer ZeroMQ may keep). */
-function padded(request: PushPullRequest): Buffer {
-  let bytes = 64 + (request.jobId?.length ?? 0) * 3;
-  for (const list of [request.grads, request.states])
-    for (const nt of list ?? []) bytes += 64 + (nt.name?.length ?? 0) * 3 + (nt.tensor?.data?.length ?? 0);
-  const buf = Buffer.allocUnsafe(DATA_PLANE_PAD_BYTES + bytes);
-  buf.fill(0, 0, DATA_PLANE_PAD_BYTES);
-  const out = encodePushPullRequest(request, buf.subarray(DATA_PLANE_PAD_BYTES));
-  const message = out ?? pushPullRequestBytes(request);
-  if (out && out.buffer === buf.buffer && out.byteOffset === buf.byteOffset + DATA_PLANE_PAD_BYTES)
-    return buf.subarray(0, DATA_PLANE_PAD_BYTES + out.length);
-  return Buffer.concat([Buffer.alloc(DATA_PLANE_PAD_BYTES), message]);
-}
-
-function pullRequestBytes(request: PullRequest): Buffer {
-  return distrainProto().ParameterServerService.service.Pull.requestSerialize(request);
-}
-
-function pushPullRequestBytes(request: PushPullRequest): Buffer {
-  return distrainProto().ParameterServerService.service.PushPull.requestSerialize(request);
 }
