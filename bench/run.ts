@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { printRows, rateRow } from './common.ts';
 import type { BenchRow } from './common.ts';
 import { runAggregation } from './aggregation.ts';
-import { runTraining } from './training.ts';
+import { breakdownLines, runTraining } from './training.ts';
 import type { TrainingRuns } from './training.ts';
 import { runReference } from './reference.ts';
 
@@ -70,5 +70,6 @@ const runs: TrainingRuns = new Map();
 if (wanted('training')) emit(await runTraining(quick, notes, runs));
 if (wanted('reference')) emit(await runReference(quick, notes, runs));
 if (!json) printRows(rows, false);
+for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown (median ms), ${l}\n`);
 for (const n of notes) process.stderr.write(`note: ${n}\n`);
 process.stderr.write(`benchmarks took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

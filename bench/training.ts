@@ -9,11 +9,14 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseJobText, validateJob } from '@distrain/core';
 import { loadDataset } from '@distrain/core/datasets';
+import { breakdownFromLogLine, formatBreakdown } from '@distrain/core/metrics';
 import { selectBackend, trainReference } from '@distrain/core/model';
 import { benchArgs, printRows, rateRow, timeRow } from './common.ts';
 import type { BenchRow } from './common.ts';
+import type { LoggedBreakdown } from '@distrain/core/metrics';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SPEC = 'examples/fashion-mnist-mlp.yaml';
@@ -21,6 +24,8 @@ const TARGET = 0.85;
 
 /** One measured training run. */
 export interface Run {
+  /** Each trainer's median step breakdown over the run (ms), by rank; distrain runs only. */
+  breakdown?: Map<number, LoggedBreakdown['medians']>;
   samplesPerSecond: number;
   /** Seconds of training until the first epoch at or above the target, or null if never. */
   timeToTarget: number | null;
@@ -53,6 +58,8 @@ export function distrainRun(trainers: number, epochs: number, backend: string): 
         '--backend',
         backend,
         '--json',
+        // Verbose: the trainers' logs carry their step breakdown.
+        '-v',
       ],
       {
         cwd: ROOT,
@@ -63,6 +70,11 @@ export function distrainRun(trainers: number, epochs: number, backend: string): 
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    const breakdown = new Map<number, LoggedBreakdown['medians']>();
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const b = breakdownFromLogLine(line.slice(Math.max(0, line.indexOf('{'))));
+      if (b && b.epoch === 'all') breakdown.set(b.rank, b.medians);
+    });
     child.on('exit', (code) => {
       const last = out.trim().split('\n').at(-1) ?? '';
       if (code !== 0) return reject(new Error(`distrain run failed (${code}): ${err}`));
@@ -77,9 +89,22 @@ export function distrainRun(trainers: number, epochs: number, backend: string): 
         timeToTarget: timeToTarget(s.epochs),
         accuracy: s.finalTestAccuracy,
         backend: s.backend,
+        breakdown,
       });
     });
   });
+}
+
+/** The per-trainer step breakdown lines of the distrain runs, for the bench's output. */
+export function breakdownLines(runs: TrainingRuns): string[] {
+  const out: string[] = [];
+  for (const [name, run] of runs) {
+    for (const [rank, m] of [...(run.breakdown ?? new Map<number, LoggedBreakdown['medians']>())].sort(
+      (a, b) => a[0] - b[0],
+    ))
+      out.push(`${name} trainer ${rank}: ${formatBreakdown(m)}`);
+  }
+  return out;
 }
 
 async function referenceRun(epochs: number, backend: 'wasm' | 'cpu' | 'tensorflow'): Promise<Run> {
@@ -158,6 +183,8 @@ export async function runTraining(
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = benchArgs();
   const notes: string[] = [];
-  printRows(await runTraining(args.quick, notes), args.json);
+  const runs: TrainingRuns = new Map();
+  printRows(await runTraining(args.quick, notes, runs), args.json);
+  for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown (median ms), ${l}\n`);
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
 }

@@ -1,7 +1,8 @@
 /**
  * Parameter-server transport benchmark: median PushPull round trip (1 rank, 1 shard) of a float32
  * gradient of 1 MB and 16 MB through distrain's real `ParameterClient` and a real parameter-server
- * process (services/parameter-server/src/main.ts), against two peers measured in the same run that
+ * process (services/parameter-server/src/main.ts), over the ZeroMQ data plane (the default; `ps-*`)
+ * and over gRPC (`ps-sgd-grpc`, the fallback), against two peers measured in the same run that
  * carry the same bytes both ways in one request/response:
  *   - bare grpc-js: a unary call with identity (Buffer) serializers, the server answering with a
  *     pre-built Buffer of the same size: the least grpc-js needs to move the bytes;
@@ -216,12 +217,14 @@ async function main(): Promise<void> {
       const psClient = (
         jobId: string,
         optimizer: OptimizerConfig,
+        dataPlane: 'zmq' | 'grpc' = 'zmq',
       ): { c: ParameterClient; init: Promise<unknown> } => {
         const c = new ParameterClient({
           jobId,
           shardAddresses: [`127.0.0.1:${ps.port}`],
           variables,
           channelOptions: clientOptions(MAX),
+          dataPlane,
         });
         return {
           c,
@@ -230,13 +233,25 @@ async function main(): Promise<void> {
       };
       const sgd = psClient(`bench-sgd-${size.label}`, { type: 'sgd', learningRate: 1e-3 });
       const adam = psClient(`bench-adam-${size.label}`, { type: 'adam', learningRate: 1e-3 });
-      await Promise.all([sgd.init, adam.init]);
-      const steps = { sgd: 0, adam: 0 };
+      const sgdGrpc = psClient(`bench-sgd-grpc-${size.label}`, { type: 'sgd', learningRate: 1e-3 }, 'grpc');
+      await Promise.all([sgd.init, adam.init, sgdGrpc.init]);
+      if ((await sgd.c.transports())[0] !== 'zmq') throw new Error('the shard serves no zmq data plane');
+      const steps = { sgd: 0, adam: 0, sgdGrpc: 0 };
       const request = Buffer.alloc(size.bytes, 3);
       const contenders: Record<string, Contender> = {
         'ps-sgd': async () => {
           const r = await sgd.c.pushPull({ rank: 0, step: steps.sgd++, sampleCount: 1, grads, lossSum: 0 });
           if (r.version !== steps.sgd) throw new Error(`ps answered version ${r.version}`);
+        },
+        'ps-sgd-grpc': async () => {
+          const r = await sgdGrpc.c.pushPull({
+            rank: 0,
+            step: steps.sgdGrpc++,
+            sampleCount: 1,
+            grads,
+            lossSum: 0,
+          });
+          if (r.version !== steps.sgdGrpc) throw new Error(`ps answered version ${r.version}`);
         },
         'ps-adam': async () => {
           const r = await adam.c.pushPull({ rank: 0, step: steps.adam++, sampleCount: 1, grads, lossSum: 0 });
@@ -283,10 +298,12 @@ async function main(): Promise<void> {
       );
       sgd.c.close();
       adam.c.close();
+      sgdGrpc.c.close();
       const mbps = (name: string): number => size.bytes / 1e6 / ((ms[name] as number) / 1000);
       for (const [metric, who] of [
         [`pushpull_${size.label}_MBps`, 'ps-sgd'],
         [`pushpull_adam_${size.label}_MBps`, 'ps-adam'],
+        [`pushpull_grpc_${size.label}_MBps`, 'ps-sgd-grpc'],
       ] as const) {
         for (const peer of ['bare-grpc', 'raw-tcp'] as const) {
           lines.push(

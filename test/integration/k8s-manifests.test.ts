@@ -211,7 +211,34 @@ test('services have named grpc and metrics ports and gRPC health probes; every l
       const component = s.metadata.labels?.['app.kubernetes.io/component'] ?? '';
       if (!DISTRAIN_COMPONENTS.has(component)) continue;
       const names = (s['spec'] as { ports: { name: string }[] }).ports.map((p) => p.name).sort();
-      assert.deepEqual(names, ['grpc', 'metrics'], `${v.name}: Service/${s.metadata.name} ports`);
+      // Parameter-server shards also serve the tensor data plane (ZeroMQ) on a port named `data`.
+      const expected = component === 'parameter-server' ? ['data', 'grpc', 'metrics'] : ['grpc', 'metrics'];
+      assert.deepEqual(names, expected, `${v.name}: Service/${s.metadata.name} ports`);
+    }
+    const ps = v.objects.find(
+      (o) =>
+        o.kind === 'StatefulSet' && o.metadata.labels?.['app.kubernetes.io/component'] === 'parameter-server',
+    );
+    if (ps) {
+      const c = (
+        ps['spec'] as {
+          template: {
+            spec: {
+              containers: {
+                ports: { name: string; containerPort: number }[];
+                env: { name: string; value?: string }[];
+              }[];
+            };
+          };
+        }
+      ).template.spec.containers[0];
+      const data = c?.ports.find((p) => p.name === 'data');
+      assert.ok(data, `${v.name}: the parameter server names its data port`);
+      assert.equal(
+        c?.env.find((e) => e.name === 'DISTRAIN_PS_DATA_PORT')?.value,
+        String(data.containerPort),
+        `${v.name}: DISTRAIN_PS_DATA_PORT is the data containerPort`,
+      );
     }
   }
 });

@@ -24,6 +24,8 @@ export interface LocalStackOptions {
   onLog?: (service: string, line: string) => void;
   /** NATS server URL for the coordinator (job events in JetStream, job records in KV). @default none: in-process events */
   nats?: string;
+  /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
+  dataPlane?: 'grpc' | 'zmq';
 }
 
 /** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
@@ -50,7 +52,10 @@ async function startService(
     name,
     ...roleEntry(role),
     args,
-    env: { DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn' },
+    env: {
+      DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn',
+      ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
+    },
     onLog: (n, line) => options.onLog?.(n, line),
     onSpawn: (child) => started.push(child),
   });

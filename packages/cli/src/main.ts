@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BACKENDS, ValidationError, isServiceError, parseJobText, unary, validateJob } from '@distrain/core';
+import { breakdownFromLogLine, formatBreakdown } from '@distrain/core/metrics';
 import type { BackendName, Job__Output, JobOverrides } from '@distrain/core';
 import { connect, exportModel, predictions, printSummary, submit, watch } from './commands.ts';
 import { startLocalStack } from './local-stack.ts';
@@ -23,6 +24,8 @@ Usage:
 Overrides: --trainers N  --epochs E  --backend auto|tensorflow|wasm|cpu  --seed S
 Coordinator address: --coordinator HOST:PORT or DISTRAIN_COORDINATOR (default 127.0.0.1:7070)
 NATS for run/up: --nats URL or DISTRAIN_NATS_URL (job events in JetStream, job records in KV; default: none)
+Data plane for run/up: --data-plane zmq|grpc or DISTRAIN_DATA_PLANE (PushPull/Pull transport; default zmq)
+Verbose run (-v): the services' logs and each trainer's per-step time breakdown (median ms)
 `;
 
 const { values: flags, positionals } = (() => {
@@ -40,6 +43,7 @@ const { values: flags, positionals } = (() => {
         port: { type: 'string' },
         coordinator: { type: 'string' },
         nats: { type: 'string' },
+        'data-plane': { type: 'string' },
         output: { type: 'string', short: 'o' },
         verbose: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -58,6 +62,15 @@ function intFlag(name: 'trainers' | 'epochs' | 'seed' | 'shards' | 'port'): numb
   if (!Number.isInteger(n) || n < 0)
     throw new ValidationError(`--${name}`, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/** `--data-plane` or DISTRAIN_DATA_PLANE, validated; undefined: the services' default. */
+function dataPlaneFlag(): 'grpc' | 'zmq' | undefined {
+  const v = flags['data-plane'] ?? process.env.DISTRAIN_DATA_PLANE;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'grpc' && v !== 'zmq')
+    throw new ValidationError('--data-plane', `must be grpc or zmq, got "${v}"`);
+  return v;
 }
 
 function overrides(): JobOverrides {
@@ -130,7 +143,15 @@ async function main(): Promise<number> {
     case 'run': {
       const spec = loadSpec(positionals[1]);
       const onLog = flags.verbose
-        ? (name: string, line: string) => process.stderr.write(`${name}: ${line}\n`)
+        ? (name: string, line: string) => {
+            process.stderr.write(`${name}: ${line}\n`);
+            // Each trainer's per-step breakdown, also as a line a person reads.
+            const b = breakdownFromLogLine(line);
+            if (b) {
+              const when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
+              process.stderr.write(`trainer ${b.rank} (${when}): ${formatBreakdown(b.medians)}\n`);
+            }
+          }
         : undefined;
       if (!flags.json)
         process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
@@ -140,6 +161,7 @@ async function main(): Promise<number> {
         logLevel: flags.verbose ? 'info' : 'warn',
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
+        ...(dataPlaneFlag() ? { dataPlane: dataPlaneFlag() } : {}),
       });
       let interrupted = false;
       const client = connect(stack.coordinator);
@@ -172,6 +194,7 @@ async function main(): Promise<number> {
         logLevel: flags.verbose ? 'info' : 'warn',
         onLog: (n, l) => process.stderr.write(`${n}: ${l}\n`),
         ...(nats ? { nats } : {}),
+        ...(dataPlaneFlag() ? { dataPlane: dataPlaneFlag() } : {}),
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,

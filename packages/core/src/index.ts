@@ -20,6 +20,5 @@ export * from './variables.ts';
 export * from './job-validate.ts';
 export * from './worker-config.ts';
 export type * from './wire.ts';
-export * from './cli-args.ts';
 export * from './service-process.ts';
 export * from './role-entry.ts';

@@ -32,6 +32,11 @@ export interface WorkerConfig {
   job: TrainingJob;
   dataset: DatasetInfo;
   stepsPerEpoch: number;
+  /**
+   * Transport of PushPull and Pull: `zmq` (each shard's ZeroMQ data plane, gRPC for a shard without
+   * one) or `grpc`. Env DISTRAIN_DATA_PLANE overrides it. @default 'zmq'
+   */
+  dataPlane?: 'grpc' | 'zmq';
   /** Per-job credential sent as metadata `authorization` (empty: none). */
   token?: string;
   /**
@@ -43,6 +48,9 @@ export interface WorkerConfig {
 
 /** Env variable carrying the JSON {@link WorkerConfig}. */
 export const WORKER_CONFIG_ENV = 'DISTRAIN_WORKER_CONFIG';
+
+/** Env variable choosing the tensor data plane (`grpc` | `zmq`) of every role that reads it. */
+export const DATA_PLANE_ENV = 'DISTRAIN_DATA_PLANE';
 
 /** Env variable carrying the per-job credential (Kubernetes: a `secretKeyRef` to the job's Secret). */
 export const JOB_TOKEN_ENV = 'DISTRAIN_JOB_TOKEN';
@@ -71,6 +79,18 @@ export function readWorkerConfig(env: Record<string, string | undefined>): Worke
     'stepsPerEpoch',
   ] as const) {
     if (c[key] === undefined) throw new ValidationError(`${WORKER_CONFIG_ENV}.${key}`, 'is required');
+  }
+  const dataPlane = env[DATA_PLANE_ENV];
+  if (dataPlane !== undefined && dataPlane !== '') {
+    if (dataPlane !== 'grpc' && dataPlane !== 'zmq')
+      throw new ValidationError(DATA_PLANE_ENV, `must be grpc or zmq, got "${dataPlane}"`);
+    c.dataPlane = dataPlane;
+  }
+  if (c.dataPlane !== undefined && c.dataPlane !== 'grpc' && c.dataPlane !== 'zmq') {
+    throw new ValidationError(
+      `${WORKER_CONFIG_ENV}.dataPlane`,
+      `must be grpc or zmq, got "${String(c.dataPlane)}"`,
+    );
   }
   // On Kubernetes the credential comes from the job's Secret, apart from the plain config.
   const token = env[JOB_TOKEN_ENV];

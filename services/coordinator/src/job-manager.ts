@@ -11,6 +11,7 @@ import type {
   ParamMap,
   TrainingJob,
 } from '@distrain/core';
+import type { DataPlaneKind } from '@distrain/core/ps';
 import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import type { EventBus } from './event-bus.ts';
 import { admitJob } from './jobs/admission.ts';
@@ -59,6 +60,8 @@ export interface JobManagerOptions {
   metrics?: CoordinatorMetrics;
   /** Where launched workers serve `/metrics` (port 0: any free port). @default none: no worker metrics */
   workerMetrics?: { host: string; port: number };
+  /** Transport of the workers' PushPull and Pull (`WorkerConfig.dataPlane`). @default the workers' default (zmq) */
+  dataPlane?: DataPlaneKind;
   /**
    * On close, leave running jobs running (their records stay in the store and the next coordinator
    * re-adopts them) instead of cancelling them. For launchers whose workers outlive the coordinator
@@ -101,6 +104,7 @@ export class JobManager {
       loaderAddress: options.loaderAddress,
       coordinatorAddress: options.coordinatorAddress,
       ...(options.workerMetrics ? { workerMetrics: options.workerMetrics } : {}),
+      ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
       ...(options.monitorIntervalMs === undefined ? {} : { monitorIntervalMs: options.monitorIntervalMs }),
     });
     this.progress = new ProgressTracker(this.book, this.lifecycle);

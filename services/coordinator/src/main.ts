@@ -37,6 +37,8 @@ await runService({
     instance: { env: 'DISTRAIN_INSTANCE' },
     'worker-template': { env: 'DISTRAIN_WORKER_TEMPLATE' },
     'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
+    // Transport of the workers' PushPull and Pull: zmq (the shards' ZeroMQ data plane) or grpc.
+    'data-plane': { env: 'DISTRAIN_DATA_PLANE', default: 'zmq', help: 'zmq|grpc' },
   },
   async start({ flags, logger, registry, host, address }) {
     if (!flags.loader) throw new ValidationError('--loader', 'is required: the data-loader HOST:PORT');
@@ -44,6 +46,10 @@ await runService({
       throw new ValidationError('--ps', 'is required: the parameter-server shards HOST:PORT[,HOST:PORT...]');
     if (flags.launcher !== 'local' && flags.launcher !== 'kubernetes') {
       throw new ValidationError('--launcher', `must be local or kubernetes, got ${flags.launcher}`);
+    }
+    const dataPlane = flags['data-plane'] ?? 'zmq';
+    if (dataPlane !== 'zmq' && dataPlane !== 'grpc') {
+      throw new ValidationError('--data-plane', `must be grpc or zmq, got "${dataPlane}"`);
     }
     const workerMetricsPort =
       flags['worker-metrics-port'] === 'off'
@@ -108,6 +114,7 @@ await runService({
       psAddresses: flags.ps.split(',').filter((s) => s !== ''),
       coordinatorAddress: () => advertise,
       metrics,
+      dataPlane,
       ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
       ...(workerMetricsPort === undefined
         ? {}

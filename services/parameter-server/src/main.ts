@@ -5,86 +5,88 @@
  * gracefully on SIGTERM/SIGINT (waiting pushes end with ABORTED, checkpoint writes finish).
  *
  *   node --import tsx services/parameter-server/src/main.ts [--port N] [--host H] [--shard-index I]
- *        [--metrics-port M] [--max-message-bytes B] [--log-level L]
+ *        [--metrics-port M] [--max-message-bytes B] [--log-level L] [--data-plane zmq|grpc]
+ *        [--data-port D]
  *
- * Env: DISTRAIN_PS_PORT, DISTRAIN_PS_HOST, DISTRAIN_PS_SHARD_INDEX (a StatefulSet pod name such as
- * `ps-2` also works), DISTRAIN_PS_METRICS_PORT, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL.
+ * Env (the shared bootstrap, @distrain/core/service): DISTRAIN_PORT or DISTRAIN_PS_PORT, DISTRAIN_HOST or
+ * DISTRAIN_PS_HOST, DISTRAIN_PS_SHARD_INDEX (a StatefulSet pod name such as
+ * `ps-2` also works), DISTRAIN_PS_METRICS_PORT, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL,
+ * DISTRAIN_DATA_PLANE, DISTRAIN_PS_DATA_PORT. The listening line names the data plane's port as
+ * `dataPort` (ZeroMQ, PushPull and Pull; see DataPlane in parameter_server.proto).
  */
-import {
-  createLogger,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  parsePort,
-  serviceFlags,
-  startGrpcServer,
-} from '@distrain/core';
+import { ValidationError, startGrpcServer } from '@distrain/core';
 import { createPsMetrics } from '@distrain/core/ps';
-import { createRoleRegistry, startMetricsServer } from '@distrain/core/metrics';
+import { intFlag, runService } from '@distrain/core/service';
 import { ParameterServerService } from './ps-service.ts';
+import { startZmqDataPlane } from './zmq-data-plane.ts';
 
-const flags = serviceFlags(process.argv.slice(2), process.env, {
-  port: { env: 'DISTRAIN_PS_PORT', default: '0' },
-  host: { env: 'DISTRAIN_PS_HOST', default: '127.0.0.1' },
-  'shard-index': { env: 'DISTRAIN_PS_SHARD_INDEX' },
-  'metrics-port': { env: 'DISTRAIN_PS_METRICS_PORT' },
-  'max-message-bytes': { env: 'DISTRAIN_MAX_MESSAGE_BYTES' },
-  'log-level': { env: 'DISTRAIN_LOG_LEVEL', default: 'info' },
-});
-
-const port = parsePort(flags.port, '--port');
-const host = flags.host ?? '127.0.0.1';
-// `ps-2` (a StatefulSet pod name) or `2`; unset: the shard accepts whatever index InitJob names.
-const shardMatch = flags['shard-index'] === undefined ? undefined : /(\d+)$/.exec(flags['shard-index']);
-if (flags['shard-index'] !== undefined && !shardMatch) {
-  process.stderr.write(
-    `parameter-server: --shard-index must be a number or end with one, got "${flags['shard-index']}"\n`,
-  );
-  process.exit(2);
+/** `ps-2` (a StatefulSet pod name) or `2`; unset: the shard accepts whatever index InitJob names. */
+function shardIndexOf(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const match = /(\d+)$/.exec(raw);
+  if (!match) throw new ValidationError('--shard-index', `must be a number or end with one, got "${raw}"`);
+  return Number(match[1]);
 }
-const shardIndex = shardMatch ? Number(shardMatch[1]) : undefined;
-const maxMessageBytes = flags['max-message-bytes']
-  ? Number(flags['max-message-bytes'])
-  : DEFAULT_MAX_MESSAGE_BYTES;
-const logger = createLogger({
+
+await runService({
   role: 'parameter-server',
-  level: flags['log-level'] ?? 'info',
-  bindings: { shard: shardIndex ?? -1 },
-});
-
-const registry = createRoleRegistry();
-const service = new ParameterServerService({
-  logger,
-  observer: createPsMetrics(registry, shardIndex ?? 0),
-  ...(shardIndex === undefined ? {} : { shardIndex }),
-});
-const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });
-
-// Prometheus /metrics (0 = any free port, printed as `metricsPort`).
-const metricsServer =
-  flags['metrics-port'] === undefined || flags['metrics-port'] === ''
-    ? undefined
-    : await startMetricsServer({ registry, host, port: parsePort(flags['metrics-port'], '--metrics-port') });
-process.stdout.write(
-  `${JSON.stringify({ event: 'listening', port: grpc.port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
-);
-
-let stopping = false;
-function shutdown(signal: string): void {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'parameter-server shutting down');
-  void metricsServer?.close();
-  // Abort waiting pushes first: otherwise tryShutdown would wait for barriers that never fill.
-  service
-    .close()
-    .then(() => grpc.shutdown(5_000))
-    .then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'parameter-server shutdown failed');
-        process.exit(1);
+  envAliases: {
+    port: 'DISTRAIN_PS_PORT',
+    host: 'DISTRAIN_PS_HOST',
+    'metrics-port': 'DISTRAIN_PS_METRICS_PORT',
+  },
+  flags: {
+    'shard-index': {
+      env: 'DISTRAIN_PS_SHARD_INDEX',
+      help: 'this shard (a number, or a pod name ending in one)',
+    },
+    'data-plane': {
+      env: 'DISTRAIN_DATA_PLANE',
+      default: 'zmq',
+      help: 'zmq|grpc: transport of PushPull and Pull',
+    },
+    'data-port': {
+      env: 'DISTRAIN_PS_DATA_PORT',
+      default: '0',
+      help: 'ZeroMQ data-plane port (0: any free port)',
+    },
+  },
+  bindings: (flags) => ({ shard: shardIndexOf(flags['shard-index']) ?? -1 }),
+  async start({ flags, logger, registry, host, address, maxMessageBytes }) {
+    const dataPlane = flags['data-plane'] ?? 'zmq';
+    if (dataPlane !== 'zmq' && dataPlane !== 'grpc') {
+      throw new ValidationError('--data-plane', `must be grpc or zmq, got "${dataPlane}"`);
+    }
+    const shardIndex = shardIndexOf(flags['shard-index']);
+    const dataPort = intFlag(flags['data-port'], 'data-port', 0, 65_535);
+    const observer = createPsMetrics(registry, shardIndex ?? 0);
+    const service = new ParameterServerService({
+      logger,
+      observer,
+      ...(shardIndex === undefined ? {} : { shardIndex }),
+    });
+    const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });
+    // The tensor data plane (PushPull and Pull over ZeroMQ); `--data-plane grpc` serves them on gRPC only.
+    const data =
+      dataPlane === 'zmq'
+        ? await startZmqDataPlane(service, {
+            host,
+            port: dataPort,
+            logger,
+            observer,
+            maxWaitMs: service.defaultWaitMs,
+          })
+        : undefined;
+    if (data) service.dataPlane = { port: data.port, transport: 'zmq' };
+    return {
+      port: grpc.port,
+      ...(data ? { listening: { dataPort: data.port } } : {}),
+      // Abort waiting pushes first: otherwise tryShutdown would wait for barriers that never fill.
+      shutdown: async () => {
+        await service.close();
+        await data?.close();
+        await grpc.shutdown(5_000);
       },
-    );
-}
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+    };
+  },
+});

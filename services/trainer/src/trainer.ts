@@ -1,6 +1,6 @@
 import { datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
-import { NOOP_TRAINER_METRICS } from '@distrain/core/metrics';
+import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
 import { openWorkerSession } from '@distrain/core/worker';
 import type { Logger, ParamMap, WorkerConfig } from '@distrain/core';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
@@ -51,6 +51,9 @@ export async function runTrainer(
     let windowStart = Date.now();
     let windowSamples = 0;
     let samplesPerSecond = 0;
+    // Per-step phases: medians logged at each epoch end and for the whole run (`distrain run -v`).
+    const breakdown = new StepBreakdown();
+    const overall = new StepBreakdown();
     while (version < totalSteps && !heartbeat.signal.aborted) {
       const epoch = Math.floor(version / spe);
       const batches = streamBatches(
@@ -117,11 +120,32 @@ export async function runTrainer(
         runtime.setParameters(res.params);
         const stepStart = mark;
         mark = performance.now();
+        const pt = res.timing;
+        const phases = {
+          data: t0 - stepStart,
+          compute: t1 - t0,
+          encode: pt.encodeMs,
+          transfer: pt.transferMs,
+          barrierWait: pt.barrierWaitMs,
+          apply: pt.applyMs,
+          decode: pt.decodeMs,
+          setParams: mark - t2,
+        };
+        breakdown.add(phases, mark - stepStart);
+        overall.add(phases, mark - stepStart);
         metrics.step({
           seconds: (mark - stepStart) / 1000,
           dataSeconds: (t0 - stepStart) / 1000,
           computeSeconds: (t1 - t0) / 1000,
           psSeconds: (t2 - t1) / 1000,
+          phases: {
+            encodeSeconds: pt.encodeMs / 1000,
+            transferSeconds: pt.transferMs / 1000,
+            barrierWaitSeconds: pt.barrierWaitMs / 1000,
+            applySeconds: pt.applyMs / 1000,
+            decodeSeconds: pt.decodeMs / 1000,
+            setParamsSeconds: phases.setParams / 1000,
+          },
           samples: count,
           loss: res.meanLoss,
           globalStep: res.version,
@@ -155,11 +179,17 @@ export async function runTrainer(
       }
       // The stream ended at the end of the epoch; the loop picks the next epoch from the version.
       logger.info({ epoch: epoch + 1, ...timing }, 'epoch timing (ms)');
+      if (breakdown.steps > 0) {
+        logger.info({ rank: config.rank, epoch: epoch + 1, ...breakdown.medians() }, STEP_BREAKDOWN_MSG);
+        breakdown.reset();
+      }
     }
     if (heartbeat.signal.aborted) {
       logger.warn({ reason: heartbeat.stopReason }, 'stopped before the end');
       return;
     }
+    if (overall.steps > 0)
+      logger.info({ rank: config.rank, epoch: 'all', ...overall.medians() }, STEP_BREAKDOWN_MSG);
     logger.info({ samples, version }, 'training done');
     await heartbeat.beat('done');
   } finally {

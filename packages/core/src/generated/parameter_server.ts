@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { DataPlaneRequest as _distrain_v1_DataPlaneRequest, DataPlaneRequest__Output as _distrain_v1_DataPlaneRequest__Output } from './distrain/v1/DataPlaneRequest.ts';
+import type { DataPlaneResponse as _distrain_v1_DataPlaneResponse, DataPlaneResponse__Output as _distrain_v1_DataPlaneResponse__Output } from './distrain/v1/DataPlaneResponse.ts';
 import type { EndJobRequest as _distrain_v1_EndJobRequest, EndJobRequest__Output as _distrain_v1_EndJobRequest__Output } from './distrain/v1/EndJobRequest.ts';
 import type { EndJobResponse as _distrain_v1_EndJobResponse, EndJobResponse__Output as _distrain_v1_EndJobResponse__Output } from './distrain/v1/EndJobResponse.ts';
 import type { InitJobRequest as _distrain_v1_InitJobRequest, InitJobRequest__Output as _distrain_v1_InitJobRequest__Output } from './distrain/v1/InitJobRequest.ts';
@@ -25,6 +27,8 @@ export interface ProtoGrpcType {
   distrain: {
     v1: {
       DType: EnumTypeDefinition
+      DataPlaneRequest: MessageTypeDefinition<_distrain_v1_DataPlaneRequest, _distrain_v1_DataPlaneRequest__Output>
+      DataPlaneResponse: MessageTypeDefinition<_distrain_v1_DataPlaneResponse, _distrain_v1_DataPlaneResponse__Output>
       EndJobRequest: MessageTypeDefinition<_distrain_v1_EndJobRequest, _distrain_v1_EndJobRequest__Output>
       EndJobResponse: MessageTypeDefinition<_distrain_v1_EndJobResponse, _distrain_v1_EndJobResponse__Output>
       InitJobRequest: MessageTypeDefinition<_distrain_v1_InitJobRequest, _distrain_v1_InitJobRequest__Output>

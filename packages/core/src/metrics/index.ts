@@ -10,3 +10,4 @@ export * from './trainer.ts';
 export * from './evaluator.ts';
 export * from './loader.ts';
 export * from './coordinator.ts';
+export * from './step-breakdown.ts';

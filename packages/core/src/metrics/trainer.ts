@@ -16,6 +16,18 @@ export interface TrainerStepSample {
   computeSeconds: number;
   /** The push-pull round trip to the parameter server (includes the barrier wait for other ranks). */
   psSeconds: number;
+  /**
+   * The push-pull's parts and the load of the new values, seconds (absent: not measured). The
+   * breakdown `distrain run -v` prints; `transfer` is send plus receive.
+   */
+  phases?: {
+    encodeSeconds: number;
+    transferSeconds: number;
+    barrierWaitSeconds: number;
+    applySeconds: number;
+    decodeSeconds: number;
+    setParamsSeconds: number;
+  };
   samples: number;
   /** Mean loss of the global batch, as the parameter server answered (may be NaN). */
   loss: number;
@@ -36,7 +48,9 @@ export const NOOP_TRAINER_METRICS: TrainerMetrics = Object.freeze({ step: () => 
 /**
  * Prometheus metrics of one trainer rank, on an injected registry. Labels `job_id`, `rank`:
  * `distrain_trainer_step_seconds`, `distrain_trainer_data_wait_seconds`,
- * `distrain_trainer_compute_seconds`, `distrain_trainer_ps_wait_seconds` (histograms),
+ * `distrain_trainer_compute_seconds`, `distrain_trainer_ps_wait_seconds` and the push-pull's phases
+ * `distrain_trainer_encode_seconds`, `_transfer_seconds`, `_barrier_wait_seconds`,
+ * `_server_apply_seconds`, `_decode_seconds`, `_set_params_seconds` (histograms),
  * `distrain_trainer_steps_total`, `distrain_trainer_samples_total` (counters),
  * `distrain_trainer_loss`, `distrain_trainer_global_step`, `distrain_trainer_epoch` (gauges).
  */
@@ -65,6 +79,32 @@ export function createTrainerMetrics(
     'distrain_trainer_ps_wait_seconds',
     'Push-pull round trip to the parameter server, barrier wait included.',
   );
+  const phase = {
+    encodeSeconds: histogram(
+      'distrain_trainer_encode_seconds',
+      'Cutting and encoding the gradients of one push.',
+    ),
+    transferSeconds: histogram(
+      'distrain_trainer_transfer_seconds',
+      'Push-pull round trip minus the time the shard held the push: sending and receiving.',
+    ),
+    barrierWaitSeconds: histogram(
+      'distrain_trainer_barrier_wait_seconds',
+      'Time the push waited in the shard for the other ranks of the step.',
+    ),
+    applySeconds: histogram(
+      'distrain_trainer_server_apply_seconds',
+      'Time the shard took to aggregate and apply the step (the slowest shard).',
+    ),
+    decodeSeconds: histogram(
+      'distrain_trainer_decode_seconds',
+      'Copying the answered parameters into the variables.',
+    ),
+    setParamsSeconds: histogram(
+      'distrain_trainer_set_params_seconds',
+      'Loading the new parameters into the model.',
+    ),
+  };
   const steps = new Counter({
     name: 'distrain_trainer_steps_total',
     help: 'Training steps this rank completed.',
@@ -104,6 +144,8 @@ export function createTrainerMetrics(
       dataWait.observe(labels, s.dataSeconds);
       compute.observe(labels, s.computeSeconds);
       psWait.observe(labels, s.psSeconds);
+      if (s.phases)
+        for (const k of Object.keys(phase) as (keyof typeof phase)[]) phase[k].observe(labels, s.phases[k]);
       steps.inc(labels);
       samples.inc(labels, s.samples);
       loss.set(labels, s.loss);

@@ -87,7 +87,11 @@ void test('PushPullRequest: fast encode reads back identically with protobufjs, 
 
 void test('PushPullResponse and PullResponse: both ways against protobufjs', () => {
   const params = [tensor('a#0', f32(1, 2, 3)), tensor('a#1', f32(4)), { name: 'empty' }];
-  for (const res of [{ version: 17, params, meanLoss: 0.25, ranks: 2 }, { version: 0, params: [] }, {}]) {
+  for (const res of [
+    { version: 17, params, meanLoss: 0.25, ranks: 2, serverSeconds: 0.0125, applySeconds: 0.001 },
+    { version: 0, params: [] },
+    {},
+  ]) {
     const a = encodePushPullResponse(res) as Buffer;
     const b = PP.responseSerialize(res);
     assert.deepStrictEqual(PP.responseDeserialize(a), PP.responseDeserialize(b));

@@ -314,16 +314,21 @@ export function encodePushPullResponse(m: PushPullResponse, scratch?: Buffer): B
   const version = m.version ?? 0;
   const meanLoss = m.meanLoss ?? 0;
   const ranks = m.ranks ?? 0;
+  const serverSeconds = m.serverSeconds ?? 0;
+  const applySeconds = m.applySeconds ?? 0;
   if (!isUint53(version) || typeof meanLoss !== 'number' || !isUint32(ranks)) return undefined;
+  if (typeof serverSeconds !== 'number' || typeof applySeconds !== 'number') return undefined;
   const params: TensorPlan[] = [];
   let pos = planList(m.params, scalarSize(1, version), params);
   if (pos < 0) return undefined;
-  pos += doubleSize(meanLoss) + scalarSize(4, ranks);
+  pos += doubleSize(meanLoss) + scalarSize(4, ranks) + doubleSize(serverSeconds) + doubleSize(applySeconds);
   const buf = output(pos, scratch);
   let at = writeScalar(buf, 0, 1, version);
   at = writeList(buf, at, 2, params);
   at = writeDoubleField(buf, at, 3, meanLoss);
   at = writeScalar(buf, at, 4, ranks);
+  at = writeDoubleField(buf, at, 5, serverSeconds);
+  at = writeDoubleField(buf, at, 6, applySeconds);
   if (at !== pos) throw new Error(`encodePushPullResponse: wrote ${at} bytes, sized ${pos}`);
   return buf;
 }
@@ -469,6 +474,8 @@ export function decodePushPullResponse(buf: Uint8Array): PushPullResponse__Outpu
   let version = 0;
   let meanLoss = 0;
   let ranks = 0;
+  let serverSeconds = 0;
+  let applySeconds = 0;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const wt = tag & 7;
@@ -477,9 +484,11 @@ export function decodePushPullResponse(buf: Uint8Array): PushPullResponse__Outpu
     else if (no === 2 && wt === WireType.delimited) params.push(readNamedTensor(r));
     else if (no === 3 && wt === WireType.fixed64) meanLoss = r.double();
     else if (no === 4 && wt === WireType.varint) ranks = r.uint32();
+    else if (no === 5 && wt === WireType.fixed64) serverSeconds = r.double();
+    else if (no === 6 && wt === WireType.fixed64) applySeconds = r.double();
     else r.skip(wt);
   }
-  return { params, version, meanLoss, ranks };
+  return { params, version, meanLoss, ranks, serverSeconds, applySeconds };
 }
 
 /** Decodes a PullResponse exactly as proto-loader would, tensor data as views of `buf`. */

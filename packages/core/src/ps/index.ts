@@ -22,8 +22,19 @@ export type { ShardCheckpoint } from './checkpoint.ts';
 export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } from './wire.ts';
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
-export { ParameterClient } from './ps-client.ts';
+export { DATA_PLANE_KINDS, ParameterClient } from './ps-client.ts';
+export {
+  decodePullResponse,
+  decodePushPullRequest,
+  decodePushPullResponse,
+  encodePullResponse,
+  encodePushPullRequest,
+  encodePushPullResponse,
+} from './fast-codecs.ts';
+export { DATA_PLANE_PAD_BYTES, ZmqChannel, dataPlaneError } from './zmq-channel.ts';
+export type { DataPlaneMethod } from './zmq-channel.ts';
 export type {
+  DataPlaneKind,
   ParameterClientOptions,
   PsInitOptions,
   PsInitResult,
@@ -31,10 +42,12 @@ export type {
   PsPullResult,
   PsPushPullInput,
   PsPushPullResult,
+  PsStepTiming,
 } from './ps-client.ts';
 // Wire types of ParameterServerService for the service implementation (NamedTensor and the handlers
 // type come from the core's wire.ts).
 export type { EndJobRequest__Output } from '../generated/distrain/v1/EndJobRequest.ts';
+export type { DataPlaneResponse } from '../generated/distrain/v1/DataPlaneResponse.ts';
 export type { EndJobResponse } from '../generated/distrain/v1/EndJobResponse.ts';
 export type { InitJobRequest, InitJobRequest__Output } from '../generated/distrain/v1/InitJobRequest.ts';
 export type { InitJobResponse } from '../generated/distrain/v1/InitJobResponse.ts';

@@ -9,6 +9,8 @@ export interface PsObserver {
   onVersion(jobId: string, version: number): void;
   /** A request was refused; `reason` is a short low-cardinality word (`invalid`, `not_found`, ...). */
   onRejected(reason: string): void;
+  /** A push was answered, `seconds` after it arrived (barrier wait and aggregation included). */
+  onPushAnswered?(jobId: string, seconds: number): void;
   /** A job's state was freed; drop its series. */
   onJobEnded(jobId: string): void;
 }
@@ -23,7 +25,7 @@ export const NOOP_PS_OBSERVER: PsObserver = Object.freeze({
 
 /**
  * Prometheus metrics of one parameter-server shard, declared on an injected registry:
- * `distrain_ps_aggregate_seconds` (histogram), `distrain_ps_version` (gauge),
+ * `distrain_ps_aggregate_seconds`, `distrain_ps_push_seconds` (histograms), `distrain_ps_version` (gauge),
  * `distrain_ps_received_bytes_total`, `distrain_ps_sent_bytes_total`, `distrain_ps_steps_total`
  * (labels `job_id`, `shard`) and `distrain_ps_rejected_total` (labels `reason`, `shard`).
  */
@@ -35,6 +37,13 @@ export function createPsMetrics(registry: Registry, shard: number): PsObserver {
     help: 'Time to sum, scale and apply one step on one shard.',
     labelNames,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
+  const pushSeconds = new Histogram({
+    name: 'distrain_ps_push_seconds',
+    help: 'Time a push spent in the shard, from arrival to answer (barrier wait and aggregation included).',
+    labelNames,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
   const version = new Gauge({
@@ -79,12 +88,15 @@ export function createPsMetrics(registry: Registry, shard: number): PsObserver {
     onVersion(jobId, v) {
       version.set({ job_id: jobId, shard: s }, v);
     },
+    onPushAnswered(jobId, seconds) {
+      pushSeconds.observe({ job_id: jobId, shard: s }, seconds);
+    },
     onRejected(reason) {
       rejected.inc({ reason, shard: s });
     },
     onJobEnded(jobId) {
       const labels = { job_id: jobId, shard: s };
-      for (const m of [aggregate, version, steps, bytesIn, bytesOut]) m.remove(labels);
+      for (const m of [aggregate, pushSeconds, version, steps, bytesIn, bytesOut]) m.remove(labels);
     },
   };
 }

@@ -1,102 +1,51 @@
-import type { ChannelOptions } from '@grpc/grpc-js';
+// Over 400 lines on purpose: one client over two transports (gRPC, the ZeroMQ data plane) with its step timing; types and request writers live apart.
 import { StateError, ValidationError } from '../errors.ts';
 import type { NamedTensor, NamedTensor__Output } from '../generated/distrain/v1/NamedTensor.ts';
 import type { ParameterServerServiceClient } from '../generated/distrain/v1/ParameterServerService.ts';
 import type { PushPullRequest } from '../generated/distrain/v1/PushPullRequest.ts';
 import type { PushPullResponse__Output } from '../generated/distrain/v1/PushPullResponse.ts';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isServiceError } from '../errors.ts';
 import { unary } from '../grpc-client.ts';
-import type { OptimizerConfig } from '../job-spec.ts';
 import { parameterServerClient } from '../proto.ts';
 import { encodeTensor, sizeOf } from '../tensor-codec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
-import { EncodedMessage, encodePushPullRequest } from './fast-codecs.ts';
+import {
+  EncodedMessage,
+  decodePullResponse,
+  decodePushPullResponse,
+  encodePushPullRequest,
+} from './fast-codecs.ts';
+import { DATA_PLANE_PAD_BYTES, ZmqChannel, withRetries } from './zmq-channel.ts';
 import { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
 import type { PartInfo, PartPlan } from './partition.ts';
 import { optimizerToSpec, variableToSpec } from './wire.ts';
+import { hostOf, padded, pullRequestBytes } from './data-plane-requests.ts';
+import { DATA_PLANE_KINDS } from './ps-client-types.ts';
+import type {
+  DataPlaneKind,
+  ParameterClientOptions,
+  PsInitOptions,
+  PsInitResult,
+  PsPullOptions,
+  PsPullResult,
+  PsPushPullInput,
+  PsPushPullResult,
+  PsStepTiming,
+} from './ps-client-types.ts';
 
-/** Options of {@link ParameterClient}. */
-export interface ParameterClientOptions {
-  jobId: string;
-  /** `host:port` of every shard, in shard-index order (ps-0, ps-1, ...). */
-  shardAddresses: string[];
-  /** The job's variables, same list and order as every other role uses. */
-  variables: VariableInfo[];
-  /** Largest part on the wire. @default 4 MiB */
-  maxPartBytes?: number;
-  /** Deadline of one attempt of any call; for PushPull it bounds the barrier wait. @default 60000 */
-  timeoutMs?: number;
-  /** Retries of a call on UNAVAILABLE / DEADLINE_EXCEEDED (every call here is idempotent). @default 2 */
-  retries?: number;
-  /** Extra gRPC channel options. */
-  channelOptions?: ChannelOptions;
-}
-
-/** Arguments of {@link ParameterClient.init}. */
-export interface PsInitOptions {
-  seed: number;
-  optimizer: OptimizerConfig;
-  /** Trainer ranks at the start (members 0..worldSize-1). */
-  worldSize: number;
-  /** Steps per epoch: a snapshot (and checkpoint) is taken when version % stepsPerEpoch == 0. */
-  stepsPerEpoch: number;
-  /** Folder for per-epoch checkpoints; each shard writes under `shard-<i>/`. @default none */
-  checkpointDir?: string;
-  /** Resume from the newest checkpoint in `checkpointDir`. @default false */
-  resume?: boolean;
-}
-
-/** Result of {@link ParameterClient.init}. */
-export interface PsInitResult {
-  /** Version every shard is at (0 for a fresh job). */
-  version: number;
-  /** Epochs completed according to the checkpoint resumed from (0 when none). */
-  resumedEpochs: number;
-}
-
-/** Arguments of {@link ParameterClient.pushPull}. */
-export interface PsPushPullInput {
-  rank: number;
-  /** Global step; the result has version step+1. */
-  step: number;
-  /** Samples behind the sums (0 for an empty slice: grads and states may then be omitted). */
-  sampleCount: number;
-  /** Gradient SUMS over the rank's samples, one per trainable variable. */
-  grads: ParamMap;
-  /** Non-trainable values after the forward pass (batch-norm moving statistics). @default none */
-  states?: ParamMap;
-  /** Loss summed over the rank's samples. */
-  lossSum: number;
-}
-
-/** Result of {@link ParameterClient.pushPull}. */
-export interface PsPushPullResult {
-  version: number;
-  /**
-   * Every variable at `version`. The arrays belong to the client and are overwritten by the next
-   * pushPull (no allocation per step): copy what must outlive it.
-   */
-  params: ParamMap;
-  /** Mean loss over all ranks of the step. */
-  meanLoss: number;
-  /** Ranks that took part in the step. */
-  ranks: number;
-}
-
-/** Arguments of {@link ParameterClient.pull}. */
-export interface PsPullOptions {
-  /** 0: current parameters; e >= 1: the snapshot at the end of epoch e (waits for it). @default 0 */
-  epoch?: number;
-  /** Free the snapshot on the shards after this pull. @default false */
-  release?: boolean;
-  /** Deadline of the wait, e.g. a whole epoch for an evaluator. @default the client's timeoutMs */
-  timeoutMs?: number;
-}
-
-/** Result of {@link ParameterClient.pull}: fresh arrays the caller owns. */
-export interface PsPullResult {
-  version: number;
-  params: ParamMap;
-}
+export { DATA_PLANE_KINDS } from './ps-client-types.ts';
+export type {
+  DataPlaneKind,
+  ParameterClientOptions,
+  PsInitOptions,
+  PsInitResult,
+  PsPullOptions,
+  PsPullResult,
+  PsPushPullInput,
+  PsPushPullResult,
+  PsStepTiming,
+} from './ps-client-types.ts';
 
 /**
  * Client of a job's parameter-server shards, used by trainers, the evaluator and the coordinator.
@@ -121,6 +70,11 @@ export class ParameterClient {
   private readonly requestBuffers: Buffer[];
   /** A pushPull is in flight: its request buffers are in use (a concurrent call allocates its own). */
   private pushing = false;
+  private readonly dataPlane: DataPlaneKind;
+  private readonly token: string;
+  /** Per shard: its data-plane channel, or undefined for gRPC (resolved on first use). */
+  private channels: Promise<(ZmqChannel | undefined)[]> | undefined;
+  private closed = false;
 
   constructor(options: ParameterClientOptions) {
     if (!options.jobId) throw new ValidationError('jobId', 'must not be empty');
@@ -141,6 +95,54 @@ export class ParameterClient {
     this.activeShards = this.plan.byShard.flatMap((parts, s) => (parts.length > 0 ? [s] : []));
     this.buffers = new Map(options.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
     this.requestBuffers = options.shardAddresses.map(() => Buffer.allocUnsafeSlow(0));
+    const dataPlane = options.dataPlane ?? 'zmq';
+    if (!DATA_PLANE_KINDS.includes(dataPlane))
+      throw new ValidationError(
+        'dataPlane',
+        `must be one of ${DATA_PLANE_KINDS.join(', ')}, got "${String(dataPlane)}"`,
+      );
+    this.dataPlane = dataPlane;
+    this.token = options.token ?? '';
+  }
+
+  /**
+   * The transport each shard is reached by for PushPull and Pull (`zmq` or `grpc`), asking the
+   * shards on first use.
+   */
+  async transports(): Promise<DataPlaneKind[]> {
+    const channels = await this.dataChannels();
+    return channels.map((c) => (c ? 'zmq' : 'grpc'));
+  }
+
+  private dataChannels(): Promise<(ZmqChannel | undefined)[]> {
+    if (this.dataPlane === 'grpc') return Promise.resolve(this.clients.map(() => undefined));
+    if (!this.channels) {
+      const attempt = Promise.all(
+        this.clients.map(async (c, s) => {
+          let port = 0;
+          try {
+            port = (await unary(c, c.dataPlane, {}, this.callOptions())).port;
+          } catch (err) {
+            // A shard of a version without the data plane: gRPC it is.
+            if (isServiceError(err) && err.code === GrpcStatus.UNIMPLEMENTED) return undefined;
+            throw err;
+          }
+          if (!port) return undefined;
+          const host = hostOf(this.shardAddresses[s] as string);
+          return ZmqChannel.connect(`tcp://${host}:${port}`, { token: this.token });
+        }),
+      ).then((channels) => {
+        // Closed while connecting: do not leak sockets.
+        if (this.closed) for (const ch of channels) ch?.close();
+        return channels;
+      });
+      this.channels = attempt;
+      // A failed discovery (a shard down) is asked again by the next call.
+      attempt.catch(() => {
+        if (this.channels === attempt) this.channels = undefined;
+      });
+    }
+    return this.channels;
   }
 
   /** Creates the job on every shard in parallel (idempotent for an identical call). */
@@ -197,29 +199,54 @@ export class ParameterClient {
     // Each request is encoded once into this shard's reusable buffer. That is safe because grpc-js has
     // copied it into its frame before the call completes, and the next pushPull starts after every
     // call of this one completed; a concurrent pushPull (not how trainers use it) gets fresh buffers.
+    const channels = await this.dataChannels();
     const reuse = !this.pushing;
     this.pushing = true;
     let responses: PushPullResponse__Output[];
+    const t0 = performance.now();
+    let t1 = t0;
+    let parts = 0;
+    let decodeMs = 0;
     try {
+      const requests = this.activeShards.map((s) => {
+        const parts = this.plan.byShard[s] as readonly PartInfo[];
+        const request: PushPullRequest = {
+          jobId: this.jobId,
+          rank,
+          step,
+          sampleCount,
+          lossSum,
+          grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
+          states: this.slice(parts, false, states, sampleCount > 0, 'states'),
+        };
+        return channels[s] ? padded(request) : this.encodeRequest(s, request, reuse);
+      });
+      t1 = performance.now();
+      // Each shard's parts are copied into the variables as soon as that shard answers, while the
+      // other shards' answers are still on the way.
+      const copyIn = (r: PushPullResponse__Output): PushPullResponse__Output => {
+        const c0 = performance.now();
+        parts += this.assemble([r.params], this.buffers, false);
+        decodeMs += performance.now() - c0;
+        return r;
+      };
       responses = await Promise.all(
-        this.activeShards.map((s) => {
-          const parts = this.plan.byShard[s] as readonly PartInfo[];
-          const request: PushPullRequest = {
-            jobId: this.jobId,
-            rank,
-            step,
-            sampleCount,
-            lossSum,
-            grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
-            states: this.slice(parts, false, states, sampleCount > 0, 'states'),
-          };
+        this.activeShards.map((s, i) => {
+          const ch = channels[s];
+          if (ch) {
+            const body = requests[i] as Buffer;
+            return withRetries(() => ch.request('PushPull', body, this.timeoutMs), this.retries).then((b) =>
+              copyIn(decodePushPullResponse(b)),
+            );
+          }
           const c = this.clients[s] as ParameterServerServiceClient;
-          return unary(c, c.pushPull, this.encodeRequest(s, request, reuse), this.callOptions());
+          return unary(c, c.pushPull, requests[i] as PushPullRequest, this.callOptions()).then(copyIn);
         }),
       );
     } finally {
       if (reuse) this.pushing = false;
     }
+    const t2 = performance.now();
     let version: number | undefined;
     for (const r of responses) {
       const v = Number(r.version);
@@ -234,19 +261,55 @@ export class ParameterClient {
       }
       version = v;
     }
-    this.assemble(
-      responses.map((r) => r.params),
-      this.buffers,
-    );
+    if (parts !== this.plan.parts.length) {
+      throw new StateError(`shards answered ${parts} parts, the plan has ${this.plan.parts.length}`, {
+        jobId: this.jobId,
+      });
+    }
+    let serverMs = 0;
+    let applyMs = 0;
+    for (const r of responses) {
+      serverMs = Math.max(serverMs, (r.serverSeconds ?? 0) * 1000);
+      applyMs = Math.max(applyMs, (r.applySeconds ?? 0) * 1000);
+    }
+    const roundTripMs = Math.max(0, t2 - t1 - decodeMs);
+    serverMs = Math.min(serverMs, roundTripMs);
+    const timing: PsStepTiming = {
+      encodeMs: t1 - t0,
+      roundTripMs,
+      serverMs,
+      barrierWaitMs: Math.max(0, serverMs - applyMs),
+      applyMs,
+      transferMs: roundTripMs - serverMs,
+      decodeMs,
+    };
     const first = responses[0] as (typeof responses)[number];
-    return { version: version ?? 0, params: this.buffers, meanLoss: first.meanLoss, ranks: first.ranks };
+    return {
+      version: version ?? 0,
+      params: this.buffers,
+      meanLoss: first.meanLoss,
+      ranks: first.ranks,
+      timing,
+    };
   }
 
   /** Current parameters, or the snapshot at the end of `epoch` (fresh arrays). */
   async pull(options: PsPullOptions = {}): Promise<PsPullResult> {
     const epoch = options.epoch ?? 0;
+    const channels = await this.dataChannels();
     const responses = await Promise.all(
       this.activeShards.map((s) => {
+        const ch = channels[s];
+        if (ch) {
+          const message = pullRequestBytes({ jobId: this.jobId, epoch, release: options.release ?? false });
+          const body = Buffer.allocUnsafe(DATA_PLANE_PAD_BYTES + message.length);
+          body.fill(0, 0, DATA_PLANE_PAD_BYTES);
+          message.copy(body, DATA_PLANE_PAD_BYTES);
+          const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+          return withRetries(() => ch.request('Pull', body, timeoutMs), this.retries).then((b) =>
+            decodePullResponse(b),
+          );
+        }
         const c = this.clients[s] as ParameterServerServiceClient;
         return unary(
           c,
@@ -296,9 +359,14 @@ export class ParameterClient {
     return freed;
   }
 
-  /** Closes the channels. */
+  /** Closes the channels (data-plane calls in flight end with UNAVAILABLE). */
   close(): void {
+    this.closed = true;
     for (const c of this.clients) c.close();
+    void this.channels?.then(
+      (chs) => chs.forEach((ch) => ch?.close()),
+      () => undefined,
+    );
   }
 
   private callOptions(timeoutMs = this.timeoutMs): { timeoutMs: number; retries: number } {
@@ -360,7 +428,7 @@ export class ParameterClient {
    * Copies every returned part into its variable's array; every part must arrive exactly once. The
    * bytes are copied straight from the received message (no realigning copy first).
    */
-  private assemble(lists: NamedTensor__Output[][], into: ParamMap): void {
+  private assemble(lists: NamedTensor__Output[][], into: ParamMap, complete = true): number {
     let count = 0;
     for (const list of lists) {
       for (const nt of list) {
@@ -388,10 +456,11 @@ export class ParameterClient {
         count++;
       }
     }
-    if (count !== this.plan.parts.length) {
+    if (complete && count !== this.plan.parts.length) {
       throw new StateError(`shards answered ${count} parts, the plan has ${this.plan.parts.length}`, {
         jobId: this.jobId,
       });
     }
+    return count;
   }
 }

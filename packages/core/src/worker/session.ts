@@ -46,6 +46,8 @@ export async function openWorkerSession(
     shardAddresses: config.psShards,
     variables: runtime.variables,
     timeoutMs: 30_000,
+    dataPlane: config.dataPlane ?? 'zmq',
+    ...(config.token ? { token: config.token } : {}),
   });
   const loader = dataLoaderClient(config.loader);
   return {

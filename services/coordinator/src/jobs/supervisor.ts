@@ -1,5 +1,6 @@
 import { JobStates, isTerminal } from '@distrain/core';
 import type { DatasetInfo, WorkerConfig } from '@distrain/core';
+import type { DataPlaneKind } from '@distrain/core/ps';
 import type { Launcher } from '../launcher.ts';
 import type { CancelTimer } from '../ports.ts';
 import type { JobBook } from './book.ts';
@@ -26,6 +27,8 @@ export interface WorkerSupervisorOptions {
   coordinatorAddress: () => string;
   /** Where launched workers serve `/metrics` (port 0: any free port). @default none */
   workerMetrics?: { host: string; port: number };
+  /** Transport of the workers' PushPull and Pull (`WorkerConfig.dataPlane`). @default the workers' default (zmq) */
+  dataPlane?: DataPlaneKind;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
 }
@@ -65,6 +68,7 @@ export class WorkerSupervisor {
       dataset: record.dataset as DatasetInfo,
       stepsPerEpoch: record.stepsPerEpoch,
       ...(this.options.workerMetrics ? { metrics: this.options.workerMetrics } : {}),
+      ...(this.options.dataPlane ? { dataPlane: this.options.dataPlane } : {}),
     };
   }
 

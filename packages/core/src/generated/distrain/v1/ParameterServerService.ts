@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { DataPlaneRequest as _distrain_v1_DataPlaneRequest, DataPlaneRequest__Output as _distrain_v1_DataPlaneRequest__Output } from '../../distrain/v1/DataPlaneRequest.ts';
+import type { DataPlaneResponse as _distrain_v1_DataPlaneResponse, DataPlaneResponse__Output as _distrain_v1_DataPlaneResponse__Output } from '../../distrain/v1/DataPlaneResponse.ts';
 import type { EndJobRequest as _distrain_v1_EndJobRequest, EndJobRequest__Output as _distrain_v1_EndJobRequest__Output } from '../../distrain/v1/EndJobRequest.ts';
 import type { EndJobResponse as _distrain_v1_EndJobResponse, EndJobResponse__Output as _distrain_v1_EndJobResponse__Output } from '../../distrain/v1/EndJobResponse.ts';
 import type { InitJobRequest as _distrain_v1_InitJobRequest, InitJobRequest__Output as _distrain_v1_InitJobRequest__Output } from '../../distrain/v1/InitJobRequest.ts';
@@ -19,6 +21,23 @@ import type { SetMembersResponse as _distrain_v1_SetMembersResponse, SetMembersR
  * shard compute from the same variable list (see the core library's `partitionPlan`).
  */
 export interface ParameterServerServiceClient extends grpc.Client {
+  /**
+   * Where this shard serves its tensor data plane: PushPull and Pull with the same message bytes
+   * over ZeroMQ (see packages/core/src/ps/zmq-channel.ts for the frames). Port 0: none, use gRPC.
+   */
+  DataPlane(argument: _distrain_v1_DataPlaneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  DataPlane(argument: _distrain_v1_DataPlaneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  DataPlane(argument: _distrain_v1_DataPlaneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  DataPlane(argument: _distrain_v1_DataPlaneRequest, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Where this shard serves its tensor data plane: PushPull and Pull with the same message bytes
+   * over ZeroMQ (see packages/core/src/ps/zmq-channel.ts for the frames). Port 0: none, use gRPC.
+   */
+  dataPlane(argument: _distrain_v1_DataPlaneRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  dataPlane(argument: _distrain_v1_DataPlaneRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  dataPlane(argument: _distrain_v1_DataPlaneRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  dataPlane(argument: _distrain_v1_DataPlaneRequest, callback: grpc.requestCallback<_distrain_v1_DataPlaneResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Frees everything held for a job (parameters, optimizer state, snapshots); waiting pushes end with
    * ABORTED. Idempotent. Errors: INVALID_ARGUMENT (empty job id).
@@ -123,6 +142,12 @@ export interface ParameterServerServiceClient extends grpc.Client {
  */
 export interface ParameterServerServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Where this shard serves its tensor data plane: PushPull and Pull with the same message bytes
+   * over ZeroMQ (see packages/core/src/ps/zmq-channel.ts for the frames). Port 0: none, use gRPC.
+   */
+  DataPlane: grpc.handleUnaryCall<_distrain_v1_DataPlaneRequest__Output, _distrain_v1_DataPlaneResponse>;
+  
+  /**
    * Frees everything held for a job (parameters, optimizer state, snapshots); waiting pushes end with
    * ABORTED. Idempotent. Errors: INVALID_ARGUMENT (empty job id).
    */
@@ -160,6 +185,7 @@ export interface ParameterServerServiceHandlers extends grpc.UntypedServiceImple
 }
 
 export interface ParameterServerServiceDefinition extends grpc.ServiceDefinition {
+  DataPlane: MethodDefinition<_distrain_v1_DataPlaneRequest, _distrain_v1_DataPlaneResponse, _distrain_v1_DataPlaneRequest__Output, _distrain_v1_DataPlaneResponse__Output>
   EndJob: MethodDefinition<_distrain_v1_EndJobRequest, _distrain_v1_EndJobResponse, _distrain_v1_EndJobRequest__Output, _distrain_v1_EndJobResponse__Output>
   InitJob: MethodDefinition<_distrain_v1_InitJobRequest, _distrain_v1_InitJobResponse, _distrain_v1_InitJobRequest__Output, _distrain_v1_InitJobResponse__Output>
   Pull: MethodDefinition<_distrain_v1_PullRequest, _distrain_v1_PullResponse, _distrain_v1_PullRequest__Output, _distrain_v1_PullResponse__Output>

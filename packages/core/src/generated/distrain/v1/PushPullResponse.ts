@@ -17,6 +17,15 @@ export interface PushPullResponse {
    * Ranks that took part in the step.
    */
   'ranks'?: (number);
+  /**
+   * Seconds this push spent in the shard, from its arrival to its answer (barrier wait included):
+   * the trainer's step breakdown subtracts it from the round trip to get the transfer time.
+   */
+  'serverSeconds'?: (number | string);
+  /**
+   * Seconds the shard took to aggregate and apply the step (0 for an already applied step).
+   */
+  'applySeconds'?: (number | string);
 }
 
 export interface PushPullResponse__Output {
@@ -33,4 +42,13 @@ export interface PushPullResponse__Output {
    * Ranks that took part in the step.
    */
   'ranks': (number);
+  /**
+   * Seconds this push spent in the shard, from its arrival to its answer (barrier wait included):
+   * the trainer's step breakdown subtracts it from the round trip to get the transfer time.
+   */
+  'serverSeconds': (number);
+  /**
+   * Seconds the shard took to aggregate and apply the step (0 for an already applied step).
+   */
+  'applySeconds': (number);
 }

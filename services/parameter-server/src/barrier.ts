@@ -1,0 +1,152 @@
+import { AbortedError, StateError, TimeoutError } from '@distrain/core';
+import { waitUntilDeadline } from './wait.ts';
+import type { CallContext } from './wait.ts';
+
+/** What the barrier needs of a rank's contribution (the push's decoded payload). */
+export interface BarrierContribution {
+  sampleCount: number;
+}
+
+/** What a completed (or already applied) step answers. */
+export interface BarrierHooks<C extends BarrierContribution, R> {
+  /**
+   * Applies step `version - 1` from the contributions in rank order; `version` is already the new
+   * one. `waiting` is how many pushes will be answered with the result. Synchronous on purpose.
+   */
+  complete(ordered: C[], version: number, waiting: number): R;
+  /** The answer to a push of a step already applied (a retry after a lost response). */
+  current(): R;
+}
+
+interface Waiter<R> {
+  rank: number;
+  resolve(res: R): void;
+  reject(err: Error): void;
+}
+
+interface PendingStep<C, R> {
+  step: number;
+  contributions: Map<number, C>;
+  waiters: Set<Waiter<R>>;
+}
+
+/**
+ * The synchronous-SGD step barrier of one job on one shard: collects one contribution per live rank
+ * for the step at `version`, completes the step when every member has pushed, and answers every
+ * waiting push with the same result.
+ *
+ * Rules (unit-tested in barrier.test.ts):
+ * - a push of an applied step (`step < version`) is answered with `current()`, never applied twice;
+ * - a push ahead of the barrier (`step > version`) or from a non-member is refused (StateError);
+ * - a duplicate push for the pending step keeps the first contribution and waits too;
+ * - a contribution stays after its call timed out or was cancelled, so a retry only waits and the
+ *   step can still complete when the other ranks arrive;
+ * - a member change drops evicted ranks' contributions, fails their waiters, and completes the step
+ *   when the remaining members have all pushed.
+ */
+export class StepBarrier<C extends BarrierContribution, R> {
+  /** Applied steps. */
+  version: number;
+  /** Live ranks, ascending: the aggregation order. */
+  private memberList: number[];
+  private pending: PendingStep<C, R> | undefined;
+
+  constructor(
+    private readonly jobId: string,
+    worldSize: number,
+    private readonly hooks: BarrierHooks<C, R>,
+    version = 0,
+  ) {
+    this.version = version;
+    this.memberList = Array.from({ length: worldSize }, (_, i) => i);
+  }
+
+  get members(): readonly number[] {
+    return this.memberList;
+  }
+
+  /** Ranks that pushed the pending step (empty when none is pending). */
+  pushed(): number[] {
+    return this.pending ? [...this.pending.contributions.keys()] : [];
+  }
+
+  /** Offers `rank`'s contribution to `step`; resolves with the step's result once applied. */
+  push(rank: number, step: number, contribution: C, ctx: CallContext): Promise<R> {
+    if (!this.memberList.includes(rank)) {
+      throw new StateError(
+        `rank ${rank} is not a member of job ${this.jobId} (evicted?); members: ${this.memberList.join(',')}`,
+        { jobId: this.jobId, step, field: 'rank' },
+      );
+    }
+    // Already applied (a retry after a lost response): never apply twice, answer with what is current.
+    if (step < this.version) return Promise.resolve(this.hooks.current());
+    if (step > this.version) {
+      throw new StateError(
+        `step ${step} is ahead of the barrier (job ${this.jobId} is at step ${this.version})`,
+        { jobId: this.jobId, step, field: 'step' },
+      );
+    }
+    this.pending ??= { step, contributions: new Map(), waiters: new Set() };
+    const pending = this.pending;
+    // A duplicate push for the pending step replaces nothing (the first one counts) and waits too.
+    if (!pending.contributions.has(rank)) pending.contributions.set(rank, contribution);
+    const result = waitUntilDeadline<R, Waiter<R>>(
+      ctx,
+      (resolve, reject) => ({ rank, resolve, reject }),
+      (w) => pending.waiters.add(w),
+      (w) => pending.waiters.delete(w),
+      () =>
+        new TimeoutError(
+          `barrier of step ${step} not complete by the deadline: pushed ${[...pending.contributions.keys()].join(',')}, members ${this.memberList.join(',')}`,
+          { jobId: this.jobId, step },
+        ),
+      () => new AbortedError('call cancelled', { jobId: this.jobId, step }),
+    );
+    this.maybeComplete();
+    return result;
+  }
+
+  /** Sets the live ranks; a pending step whose remaining ranks have all pushed completes at once. */
+  setMembers(ranks: readonly number[]): number[] {
+    const sorted = [...new Set(ranks)].sort((a, b) => a - b);
+    this.memberList = sorted;
+    const pending = this.pending;
+    if (pending) {
+      // An evicted rank's slice is re-assigned, so its push (if any) must not count.
+      for (const r of [...pending.contributions.keys()])
+        if (!sorted.includes(r)) pending.contributions.delete(r);
+      for (const w of [...pending.waiters]) {
+        if (!sorted.includes(w.rank)) {
+          w.reject(
+            new StateError(`rank ${w.rank} was evicted from job ${this.jobId}`, {
+              jobId: this.jobId,
+              step: pending.step,
+              field: 'rank',
+            }),
+          );
+        }
+      }
+      this.maybeComplete();
+    }
+    return sorted;
+  }
+
+  /** Fails every waiting push with `err` and drops the pending step. */
+  abort(err: Error): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) for (const w of [...pending.waiters]) w.reject(err);
+  }
+
+  private maybeComplete(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    for (const r of this.memberList) if (!pending.contributions.has(r)) return;
+    // Rank order (members are kept sorted): floating-point sums are then the same on every run.
+    const ordered = this.memberList.map((r) => pending.contributions.get(r) as C);
+    this.pending = undefined;
+    this.version += 1;
+    const result = this.hooks.complete(ordered, this.version, pending.waiters.size);
+    for (const w of [...pending.waiters]) w.resolve(result);
+  }
+}

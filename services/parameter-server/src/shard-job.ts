@@ -1,0 +1,270 @@
+import { join } from 'node:path';
+import { ValidationError, encodeTensor } from '@distrain/core';
+import {
+  DEFAULT_MAX_PART_BYTES,
+  applyGradients,
+  averageStates,
+  createSlots,
+  initialValues,
+  optimizerFromSpec,
+  partitionPlan,
+  variableFromSpec,
+} from '@distrain/core/ps';
+import type { NamedTensor, VariableInfo } from '@distrain/core';
+import type {
+  InitJobRequest__Output,
+  OptimizerSettings,
+  PartInfo,
+  PartPlan,
+  PushPullResponse,
+} from '@distrain/core/ps';
+import { StepBarrier } from './barrier.ts';
+import type { Contribution } from './push-validation.ts';
+import { SnapshotStore } from './snapshots.ts';
+import type { SnapshotStoreOptions } from './snapshots.ts';
+
+/** One part of the plan held by this shard: live parameters and optimizer slots. */
+export interface Part {
+  info: PartInfo;
+  params: Float32Array;
+  /** Optimizer slots in slotSuffixes order (empty for state parts). */
+  slots: Float32Array[];
+}
+
+/** The record of one job on one shard. */
+export interface ShardJob {
+  jobId: string;
+  fingerprint: string;
+  shardIndex: number;
+  shardCount: number;
+  variables: VariableInfo[];
+  plan: PartPlan;
+  /** This shard's parts in plan order. */
+  parts: Part[];
+  byKey: Map<string, Part>;
+  trainableKeys: string[];
+  stateKeys: string[];
+  /** This shard's trainable and state parts, in plan order (the aggregation loops). */
+  trainableParts: Part[];
+  stateParts: Part[];
+  /**
+   * Every part as a wire tensor viewing its live parameters: built once, answered to every push and
+   * pull (the views always show the current values).
+   */
+  paramTensors: NamedTensor[];
+  optimizer: OptimizerSettings;
+  stepsPerEpoch: number;
+  resumedEpochs: number;
+  /** The step barrier; its `version` is the job's parameter version. */
+  barrier: StepBarrier<Contribution, PushPullResponse>;
+  lastMeanLoss: number;
+  lastRanks: number;
+  snapshots: SnapshotStore;
+  checkpointDir: string | undefined;
+  checkpointChain: Promise<void>;
+}
+
+const FINGERPRINT_FIELDS = [
+  'seed',
+  'variables',
+  'optimizer',
+  'worldSize',
+  'stepsPerEpoch',
+  'shardIndex',
+  'shardCount',
+  'maxPartBytes',
+] as const;
+
+/** What makes two InitJob requests the same job. */
+export function fingerprintOf(req: InitJobRequest__Output): string {
+  const picked: Record<string, unknown> = {};
+  for (const k of FINGERPRINT_FIELDS) picked[k] = req[k];
+  return JSON.stringify(picked);
+}
+
+/**
+ * Validates an InitJob request and builds the job's record with fresh initial values (version 0).
+ * `onComplete` is the barrier's step completion (aggregate, then the service's bookkeeping).
+ */
+export function createShardJob(
+  req: InitJobRequest__Output,
+  options: {
+    /** The shard index this process is pinned to, if any. */
+    shardIndex?: number;
+    snapshots: SnapshotStoreOptions;
+    onComplete(job: ShardJob, ordered: Contribution[], version: number, waiting: number): PushPullResponse;
+  },
+): ShardJob {
+  if (req.variables.length === 0) throw new ValidationError('variables', 'must not be empty');
+  const variables = req.variables.map((v, i) => variableFromSpec(v, i));
+  const optimizer = optimizerFromSpec(req.optimizer);
+  if (req.worldSize < 1) throw new ValidationError('world_size', 'must be at least 1');
+  if (req.stepsPerEpoch < 1) throw new ValidationError('steps_per_epoch', 'must be at least 1');
+  if (req.shardCount < 1) throw new ValidationError('shard_count', 'must be at least 1');
+  if (req.shardIndex >= req.shardCount) {
+    throw new ValidationError(
+      'shard_index',
+      `must be below shard_count ${req.shardCount}, got ${req.shardIndex}`,
+    );
+  }
+  if (options.shardIndex !== undefined && req.shardIndex !== options.shardIndex) {
+    throw new ValidationError(
+      'shard_index',
+      `this is shard ${options.shardIndex}, the request is for shard ${req.shardIndex}`,
+    );
+  }
+  let plan: PartPlan;
+  try {
+    plan = partitionPlan(variables, req.shardCount, req.maxPartBytes || DEFAULT_MAX_PART_BYTES);
+  } catch (err) {
+    if (err instanceof ValidationError && err.field === 'maxPartBytes') {
+      throw new ValidationError('max_part_bytes', err.message.replace(/^maxPartBytes: /, ''));
+    }
+    throw err;
+  }
+  const mine = plan.byShard[req.shardIndex] ?? [];
+  const parts: Part[] = [];
+  let values: Float32Array | undefined;
+  let valuesOf = -1;
+  for (const info of mine) {
+    // A shard initializes whole variables and keeps its slices: done once, and identical whatever the
+    // shard count because each variable has its own random stream.
+    if (valuesOf !== info.variableIndex) {
+      values = initialValues(variables[info.variableIndex] as VariableInfo, info.variableIndex, req.seed);
+      valuesOf = info.variableIndex;
+    }
+    parts.push({
+      info,
+      params: (values as Float32Array).slice(info.offset, info.offset + info.length),
+      slots: info.trainable ? createSlots(optimizer.type, info.length) : [],
+    });
+  }
+  const job: ShardJob = {
+    jobId: req.jobId,
+    fingerprint: fingerprintOf(req),
+    shardIndex: req.shardIndex,
+    shardCount: req.shardCount,
+    variables,
+    plan,
+    parts,
+    byKey: new Map(parts.map((p) => [p.info.key, p])),
+    trainableKeys: parts.filter((p) => p.info.trainable).map((p) => p.info.key),
+    stateKeys: parts.filter((p) => !p.info.trainable).map((p) => p.info.key),
+    trainableParts: parts.filter((p) => p.info.trainable),
+    stateParts: parts.filter((p) => !p.info.trainable),
+    paramTensors: encodeParts(parts, (p) => p.params),
+    optimizer,
+    stepsPerEpoch: req.stepsPerEpoch,
+    resumedEpochs: 0,
+    barrier: undefined as unknown as ShardJob['barrier'],
+    lastMeanLoss: 0,
+    lastRanks: 0,
+    snapshots: new SnapshotStore(req.jobId, options.snapshots),
+    checkpointDir: req.checkpointDir ? join(req.checkpointDir, `shard-${req.shardIndex}`) : undefined,
+    checkpointChain: Promise.resolve(),
+  };
+  job.barrier = new StepBarrier<Contribution, PushPullResponse>(req.jobId, req.worldSize, {
+    complete: (ordered, version, waiting) => options.onComplete(job, ordered, version, waiting),
+    current: () => currentResponse(job),
+  });
+  return job;
+}
+
+// Scratch lists of the aggregation loop (the service is single-threaded and the loop synchronous).
+const GRADS: Float32Array[] = [];
+const STATES: Float32Array[] = [];
+const WEIGHTS: number[] = [];
+
+/**
+ * Sums the contributions (in the given rank order), divides by the total sample count, applies the
+ * optimizer at step `t` and averages the state parts by sample count. Returns the bytes received.
+ */
+export function aggregate(job: ShardJob, ordered: readonly Contribution[], t: number): number {
+  let total = 0;
+  let lossSum = 0;
+  let bytesIn = 0;
+  for (const c of ordered) {
+    total += c.sampleCount;
+    lossSum += c.lossSum;
+    bytesIn += c.bytes;
+  }
+  if (total > 0) {
+    const scale = 1 / total;
+    // Reused lists: no per-part allocation on the step path.
+    const grads = GRADS;
+    const states = STATES;
+    const weights = WEIGHTS;
+    for (const part of job.trainableParts) {
+      grads.length = 0;
+      for (const c of ordered) {
+        const g = c.grads.get(part.info.key);
+        if (g) grads.push(g);
+      }
+      applyGradients(job.optimizer, part.params, part.slots, grads, scale, t);
+    }
+    for (const part of job.stateParts) {
+      states.length = 0;
+      weights.length = 0;
+      for (const c of ordered) {
+        const s = c.states.get(part.info.key);
+        if (s && c.sampleCount > 0) {
+          states.push(s);
+          weights.push(c.sampleCount);
+        }
+      }
+      averageStates(part.params, states, weights);
+    }
+    grads.length = 0; // drop the references to the received messages
+    states.length = 0;
+  }
+  job.lastMeanLoss = total > 0 ? lossSum / total : 0;
+  job.lastRanks = ordered.length;
+  return bytesIn;
+}
+
+/** The answer to a push: this shard's live parameters at the current version. */
+export function currentResponse(job: ShardJob): PushPullResponse {
+  return {
+    version: job.barrier.version,
+    params: job.paramTensors,
+    meanLoss: job.lastMeanLoss,
+    ranks: job.lastRanks,
+  };
+}
+
+/** Wire tensors of every part, viewing the arrays `pick` returns (no copy). */
+export function encodeParts(parts: readonly Part[], pick: (p: Part) => Float32Array): NamedTensor[] {
+  return parts.map((p) => {
+    const data = pick(p);
+    return { name: p.info.key, tensor: encodeTensor(data, [data.length]) };
+  });
+}
+
+/** Parameter bytes in a response. */
+export function responseBytes(res: PushPullResponse): number {
+  let n = 0;
+  for (const p of res.params ?? []) {
+    const d = p.tensor?.data;
+    if (d && typeof d !== 'string') n += d.byteLength;
+  }
+  return n;
+}
+
+/** Bytes of parameters, slots and snapshots a job holds. */
+export function jobBytes(job: ShardJob): number {
+  let n = 0;
+  for (const p of job.parts) {
+    n += p.params.byteLength;
+    for (const s of p.slots) n += s.byteLength;
+  }
+  return n + job.snapshots.bytes();
+}
+
+/** Drops a job's arrays (after its waiters were failed). */
+export function clearJob(job: ShardJob): void {
+  job.parts = [];
+  job.trainableParts = [];
+  job.stateParts = [];
+  job.paramTensors = [];
+  job.byKey.clear();
+}

@@ -1,0 +1,136 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { distrainProto, toGrpcStatus } from '@distrain/core';
+import {
+  DATA_PLANE_PAD_BYTES,
+  decodePushPullRequest,
+  encodePullResponse,
+  encodePushPullResponse,
+} from '@distrain/core/ps';
+import type { Logger } from '@distrain/core';
+import type { PsObserver, PullRequest__Output, PullResponse, PushPullResponse } from '@distrain/core/ps';
+import { reasonOf } from './grpc-handlers.ts';
+import type { ParameterServerService } from './ps-service.ts';
+import type { CallContext } from './wait.ts';
+
+/** A running data plane. */
+export interface RunningDataPlane {
+  port: number;
+  /** Sends the replies already queued (e.g. ABORTED after the service closed), then closes. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startZmqDataPlane}. */
+export interface ZmqDataPlaneOptions {
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  logger: Logger;
+  observer: PsObserver;
+  /** Longest wait of a request whose timeout frame is missing or bad. */
+  maxWaitMs: number;
+}
+
+/**
+ * Serves PushPull and Pull of `service` on a ZeroMQ ROUTER socket (frames in
+ * `packages/core/src/ps/zmq-channel.ts`), with the same message bytes and the same errors as the
+ * gRPC handlers. Requests run concurrently (a push waits at the barrier while others arrive);
+ * replies are queued in order because zeromq.js allows one send in progress per socket. The token
+ * frame is kept with the request for the security work; it is not checked yet.
+ */
+export async function startZmqDataPlane(
+  service: ParameterServerService,
+  options: ZmqDataPlaneOptions,
+): Promise<RunningDataPlane> {
+  const zmq = await import('zeromq');
+  // linger: queued replies still go out for a moment after close (the ABORTED of a shutdown).
+  const router = new zmq.Router({ linger: 500, sendHighWaterMark: 0 });
+  const host =
+    options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  await router.bind(`tcp://${host}:${options.port === 0 ? '*' : options.port}`);
+  const port = Number(/:(\d+)$/.exec(router.lastEndpoint ?? '')?.[1]);
+  const pullDef = distrainProto().ParameterServerService.service.Pull;
+  let sendChain: Promise<void> = Promise.resolve();
+  const reply = (frames: (Buffer | string)[]): void => {
+    sendChain = sendChain
+      .then(() => router.send(frames))
+      .catch((err: unknown) => options.logger.warn({ err }, 'data-plane reply not sent'));
+  };
+  let closed = false;
+  const handle = async (identity: Buffer, method: string, id: Buffer, timeout: string, body: Buffer) => {
+    const ms = Number(timeout);
+    const ctx: CallContext = { deadlineMs: Date.now() + (ms > 0 ? ms : options.maxWaitMs) };
+    let encoded: Buffer | undefined;
+    try {
+      const message = body.subarray(DATA_PLANE_PAD_BYTES);
+      if (method === 'PushPull') {
+        const res = await service.pushPull(decodePushPullRequest(message), ctx);
+        encoded = encodeWithPad((b) => encodePushPullResponse(res, b), paramsBytes(res));
+      } else if (method === 'Pull') {
+        const req = pullDef.requestDeserialize(message) as PullRequest__Output;
+        const res = await service.pull(req, ctx);
+        encoded = encodeWithPad((b) => encodePullResponse(res, b), paramsBytes(res));
+      } else {
+        throw Object.assign(new Error(`unknown data-plane method "${method}"`), {
+          grpcCode: GrpcStatus.UNIMPLEMENTED,
+        });
+      }
+    } catch (err) {
+      const unimplemented = (err as { grpcCode?: number }).grpcCode === GrpcStatus.UNIMPLEMENTED;
+      const st = unimplemented
+        ? { code: GrpcStatus.UNIMPLEMENTED, details: (err as Error).message }
+        : toGrpcStatus(err, (e) => options.logger.error({ err: e }, 'internal error'));
+      options.observer.onRejected(reasonOf(st.code));
+      if (!closed) reply([identity, id, String(st.code), st.details]);
+      return;
+    }
+    if (!closed) reply([identity, id, '0', encoded]);
+  };
+  void (async () => {
+    try {
+      for await (const frames of router) {
+        const [identity, method, id, , timeout, body] = frames;
+        if (!identity || !method || !id || !timeout || !body) {
+          options.logger.warn({ frames: frames.length }, 'data-plane request with missing frames dropped');
+          continue;
+        }
+        void handle(identity, method.toString(), id, timeout.toString(), body);
+      }
+    } catch (err) {
+      if (!closed) options.logger.error({ err }, 'data-plane receive loop ended');
+    }
+  })();
+  options.logger.info({ port }, 'data plane (zmq) listening');
+  return {
+    port,
+    close: async () => {
+      // Replies of calls that just ended (service.close() aborts them) are queued in microtasks.
+      await new Promise((r) => setImmediate(r));
+      closed = true;
+      await sendChain;
+      router.close();
+    },
+  };
+}
+
+/** Encodes into a fresh buffer after the padding (ZeroMQ may send it without copying: never reused). */
+function encodeWithPad(encode: (into: Buffer) => Buffer | undefined, bytes: number): Buffer {
+  const buf = Buffer.allocUnsafe(DATA_PLANE_PAD_BYTES + bytes);
+  buf.fill(0, 0, DATA_PLANE_PAD_BYTES);
+  const out = encode(buf.subarray(DATA_PLANE_PAD_BYTES));
+  if (!out) throw new Error('data-plane response could not be encoded');
+  if (out.buffer !== buf.buffer || out.byteOffset !== buf.byteOffset + DATA_PLANE_PAD_BYTES) {
+    // The estimate was short: the encoder allocated its own buffer.
+    return Buffer.concat([Buffer.alloc(DATA_PLANE_PAD_BYTES), out]);
+  }
+  return buf.subarray(0, DATA_PLANE_PAD_BYTES + out.length);
+}
+
+/** An upper bound of a response's encoded size. */
+function paramsBytes(res: PushPullResponse | PullResponse): number {
+  let n = 64;
+  for (const nt of res.params ?? []) {
+    const d = nt.tensor?.data;
+    n += 64 + (nt.name?.length ?? 0) * 3 + (d instanceof Uint8Array ? d.byteLength : 0);
+  }
+  return n;
+}
