@@ -22,3 +22,6 @@ export type { JobEvent, JobEvent__Output } from './generated/distrain/v1/JobEven
 export type { EvaluationResult, EvaluationResult__Output } from './generated/distrain/v1/EvaluationResult.ts';
 export type { HeartbeatRequest__Output } from './generated/distrain/v1/HeartbeatRequest.ts';
 export type { ModelFile__Output } from './generated/distrain/v1/ModelFile.ts';
+export type { StateEvent__Output } from './generated/distrain/v1/StateEvent.ts';
+export type { StepEvent__Output } from './generated/distrain/v1/StepEvent.ts';
+export type { LogEvent__Output } from './generated/distrain/v1/LogEvent.ts';
