@@ -38,6 +38,8 @@ const flags = serviceFlags(process.argv.slice(2), process.env, {
   instance: { env: 'DISTRAIN_INSTANCE' },
   'worker-template': { env: 'DISTRAIN_WORKER_TEMPLATE' },
   'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
+  // `true`: act as the TrainingJob operator (crd-operator.ts) in --namespace, with --kubeconfig or in-cluster config.
+  'watch-crds': { env: 'DISTRAIN_WATCH_CRDS', default: 'false' },
 });
 const logger = createLogger({ role: 'coordinator', level: flags['log-level'] ?? 'info' });
 if (!flags.loader || !flags.ps) {
@@ -46,6 +48,10 @@ if (!flags.loader || !flags.ps) {
 }
 if (flags.launcher !== 'local' && flags.launcher !== 'kubernetes') {
   logger.fatal(`--launcher must be local or kubernetes, got ${flags.launcher}`);
+  process.exit(2);
+}
+if (flags['watch-crds'] !== 'true' && flags['watch-crds'] !== 'false') {
+  logger.fatal(`--watch-crds must be true or false, got ${flags['watch-crds']}`);
   process.exit(2);
 }
 const registry = createRoleRegistry();
@@ -116,6 +122,12 @@ const manager: JobManager = new JobManager({
 jobsByState = () => manager.countByState();
 // Jobs a previous coordinator left: re-adopted or failed with a reason, before anyone can ask.
 if (store) await manager.restore(await store.loadJobs());
+// TrainingJob resources run through the manager's public methods, like gRPC submissions.
+const operator =
+  flags['watch-crds'] === 'true'
+    ? (await import('./crd-operator.ts')).crdOperatorFromFlags(flags, manager, logger)
+    : undefined;
+await operator?.start();
 const metricsServer =
   flags['metrics-port'] === undefined
     ? undefined
@@ -140,6 +152,7 @@ process.stdout.write(
   `${JSON.stringify({ event: 'listening', port: server.port, address: server.address, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) })}\n`,
 );
 onShutdown(async () => {
+  await operator?.stop();
   await manager.close();
   await server.shutdown();
   await metricsServer?.close();
