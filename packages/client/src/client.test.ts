@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ClientOptionsError, DeadlineExceededError, DistrainClient, JobNotFoundError } from './index.ts';
 
@@ -42,10 +42,7 @@ before(async () => {
   server = new Server();
   server.addService(proto.distrain.v1.JobService.service, {
     // Echoes the authorization metadata in `reason`; a slow job id never answers in time.
-    GetJob: (
-      call: { request: { id: string }; metadata: { get(k: string): unknown[] } },
-      cb: (err: unknown, value?: unknown) => void,
-    ) => {
+    GetJob: (call: ServerUnaryCall<{ id: string }, unknown>, cb: sendUnaryData<unknown>) => {
       if (call.request.id === 'slow') return void setTimeout(() => cb(null, { job: {} }), 2_000);
       if (call.request.id !== 'j1') return void cb({ code: 5, details: `job "${call.request.id}" not found` });
       cb(null, { job: { id: 'j1', state: 'JOB_STATE_RUNNING', reason: String(call.metadata.get('authorization')[0] ?? '') } });
