@@ -339,7 +339,8 @@ test('the RBAC Role of the manifests and the chart grants exactly the calls the 
     assert.ok(role, 'a Role');
     const rules = role['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const out: string[] = [];
-    for (const r of rules) {
+    // The core group is the launcher's; distrain.io (TrainingJobs) the operator's (crd-operator.test.ts).
+    for (const r of rules.filter((x) => x.apiGroups.includes(''))) {
       assert.deepEqual(r.apiGroups, [''], 'core group only');
       for (const res of r.resources) for (const v of r.verbs) out.push(`${res}:${v}`);
     }

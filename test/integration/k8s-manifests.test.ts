@@ -375,6 +375,29 @@ test('the coordinator is wired to every parameter-server shard and launches pods
   }
 });
 
+test('every variant ships the TrainingJob CRD and the Role rules of its operator', () => {
+  for (const v of variants) {
+    const crd = v.objects.find((o) => o.kind === 'CustomResourceDefinition');
+    assert.equal(crd?.metadata.name, 'trainingjobs.distrain.io', v.name);
+    const role = v.objects.find((o) => o.kind === 'Role');
+    const rules = (role?.['rules'] ?? []) as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    const granted = rules
+      .filter((r) => r.apiGroups.includes('distrain.io'))
+      .flatMap((r) => r.resources.flatMap((res) => r.verbs.map((verb) => `${res}:${verb}`)))
+      .sort();
+    assert.deepEqual(
+      granted,
+      ['trainingjobs/status:patch', 'trainingjobs:list', 'trainingjobs:patch', 'trainingjobs:watch'],
+      v.name,
+    );
+    const coordinator = v.objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'coordinator',
+    );
+    const env = coordinator ? (podSpecOf(coordinator)?.containers[0]?.env ?? []) : [];
+    assert.equal(env.find((e) => e.name === 'DISTRAIN_WATCH_CRDS')?.value, 'true', `${v.name}: operator on`);
+  }
+});
+
 test('the chart and the kustomize base ship the same objects', () => {
   const names = (v: Variant | undefined): string[] =>
     (v?.objects ?? [])

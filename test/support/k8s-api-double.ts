@@ -1,3 +1,4 @@
+// Over 400 lines: one HTTP handler for every resource the coordinator touches; splitting it would scatter the routes.
 /**
  * An in-test Kubernetes API server: serves the REST paths @kubernetes/client-node calls for pods,
  * secrets, pod templates and events in a namespace (create, get, list and watch with label
@@ -6,7 +7,10 @@
  * the working dir mapped to this repository. It reports Pending -> Running -> Succeeded/Failed with
  * container statuses (exit code, reason, termination message from the log tail) through watch
  * events, deletes pods gracefully (SIGTERM, then gone), and garbage-collects pods whose owner is
- * deleted. Every request is recorded as `resource:verb` so tests can compare it with RBAC rules.
+ * deleted. Custom resources: `trainingjobs` (distrain.io/v1) with create, list, watch, merge patch
+ * (finalizers, spec: `metadata.generation` grows), the status subresource, and deletion that waits for
+ * finalizers (deletionTimestamp set, gone once the last finalizer is removed). Every request is
+ * recorded as `resource:verb` so tests can compare it with RBAC rules.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -29,6 +33,8 @@ export interface KubeObject {
     ownerReferences?: { uid: string; kind: string; name: string }[];
     deletionTimestamp?: string;
     creationTimestamp?: string;
+    finalizers?: string[];
+    generation?: number;
   };
   [key: string]: unknown;
 }
@@ -90,7 +96,11 @@ export interface KubeApiDoubleOptions {
   onPodLog?: (pod: string, line: string) => void;
 }
 
-const RESOURCES = new Set(['pods', 'secrets', 'podtemplates', 'events']);
+const RESOURCES = new Set(['pods', 'secrets', 'podtemplates', 'events', 'trainingjobs']);
+/** Custom resources, served under /apis/GROUP/VERSION, with a status subresource and finalizers. */
+const CUSTOM: Record<string, { apiVersion: string; kind: string }> = {
+  trainingjobs: { apiVersion: 'distrain.io/v1', kind: 'TrainingJob' },
+};
 
 /** Does `labels` match a label selector (`k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-separated)? */
 export function matchesSelector(labels: Record<string, string> | undefined, selector: string): boolean {
@@ -295,7 +305,10 @@ export class KubeApiDouble {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://double');
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(url.pathname);
+    const m =
+      /^\/(?:api\/v1|apis\/distrain\.io\/v1)\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(
+        url.pathname,
+      );
     if (!m || !RESOURCES.has(m[2]!)) {
       this.calls.push(`${url.pathname}:${req.method ?? ''}`);
       return this.send(
@@ -339,6 +352,14 @@ export class KubeApiDouble {
         return;
       }
       record('list');
+      const custom = CUSTOM[resource];
+      if (custom)
+        return this.send(res, 200, {
+          kind: `${custom.kind}List`,
+          apiVersion: custom.apiVersion,
+          metadata: { resourceVersion: String(this.rv) },
+          items: this.list(resource, namespace, selector),
+        });
       const kind = `${resource === 'podtemplates' ? 'PodTemplate' : resource === 'pods' ? 'Pod' : resource === 'secrets' ? 'Secret' : 'Event'}List`;
       return this.send(res, 200, {
         kind,
@@ -376,6 +397,11 @@ export class KubeApiDouble {
         obj['data'] = data;
         delete obj['stringData'];
       }
+      if (CUSTOM[resource]) {
+        // The status subresource: a create never sets status.
+        delete obj['status'];
+        obj.metadata.generation = 1;
+      }
       if (resource === 'pods')
         obj['status'] = {
           phase: 'Pending',
@@ -390,6 +416,12 @@ export class KubeApiDouble {
       record('delete');
       const obj = map.get(this.key(namespace, name));
       if (!obj) return notFound();
+      if ((obj.metadata.finalizers ?? []).length > 0) {
+        // Finalizers hold the object: marked for deletion until its controllers remove them.
+        obj.metadata.deletionTimestamp ??= new Date().toISOString();
+        this.put(resource, namespace, obj, 'MODIFIED');
+        return this.send(res, 200, obj);
+      }
       this.send(
         res,
         200,
@@ -406,7 +438,30 @@ export class KubeApiDouble {
       this.remove(resource, namespace, obj);
       return;
     }
-    if (req.method === 'PATCH' && resource === 'pods' && name !== undefined && sub === 'status') {
+    if (req.method === 'PATCH' && CUSTOM[resource] && name !== undefined && !sub) {
+      record('patch');
+      const obj = map.get(this.key(namespace, name));
+      if (!obj) return notFound();
+      const patched = mergePatch(structuredClone(obj), await this.body(req)) as KubeObject;
+      // The main resource ignores status; a spec change is a new generation.
+      patched['status'] = obj['status'];
+      patched.metadata.uid = obj.metadata.uid;
+      if (JSON.stringify(patched['spec']) !== JSON.stringify(obj['spec']))
+        patched.metadata.generation = (obj.metadata.generation ?? 1) + 1;
+      if (patched.metadata.deletionTimestamp && (patched.metadata.finalizers ?? []).length === 0) {
+        this.send(res, 200, patched);
+        this.remove(resource, namespace, patched);
+        return;
+      }
+      this.put(resource, namespace, patched, 'MODIFIED');
+      return this.send(res, 200, patched);
+    }
+    if (
+      req.method === 'PATCH' &&
+      (resource === 'pods' || CUSTOM[resource]) &&
+      name !== undefined &&
+      sub === 'status'
+    ) {
       record('patch');
       const obj = map.get(this.key(namespace, name));
       if (!obj) return notFound();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './cli.ts';
@@ -40,7 +40,7 @@ export function buildHelmRenderer(): string {
   return bin;
 }
 
-/** Renders charts/distrain with the default values plus `valuesFiles` (as `helm template` would). */
+/** Renders charts/distrain with the default values plus `valuesFiles` (as `helm template --include-crds` would). */
 export function helmTemplate(
   bin: string,
   options: { valuesFiles?: string[]; release?: string; namespace?: string; set?: string[] } = {},
@@ -55,7 +55,15 @@ export function helmTemplate(
   ];
   for (const f of options.valuesFiles ?? []) args.push('--values', f);
   for (const s of options.set ?? []) args.push('--set', s);
-  return parseObjects(execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 32 << 20 }));
+  // Plus crds/ as is, as `helm install` (and `helm template --include-crds`) do.
+  const crdDir = join(ROOT, 'charts/distrain/crds');
+  const crds = existsSync(crdDir)
+    ? readdirSync(crdDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+        .flatMap((f) => parseObjects(readFileSync(join(crdDir, f), 'utf8')))
+    : [];
+  return [...crds, ...parseObjects(execFileSync(bin, args, { encoding: 'utf8', maxBuffer: 32 << 20 }))];
 }
 
 /** The chart's `ci/*-values.yaml` files. */

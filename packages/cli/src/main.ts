@@ -1,128 +1,126 @@
-/** `distrain`: the command-line client (gRPC) and the embedded local stack. */
+/**
+ * `distrain`: the command-line client, a thin shell over `@distrain/client`, and the embedded local
+ * stack. Commands and their options are declared with commander (generated help; unknown options
+ * are errors). Spec validation and the local stack are loaded only by the commands that use them, so
+ * `distrain --help` and the client commands never load TensorFlow.js.
+ */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { BACKENDS, ValidationError, isServiceError, parseJobText, unary, validateJob } from '@distrain/core';
-import { breakdownFromLogLine, formatBreakdown } from '@distrain/core/metrics';
-import type { BackendName, Job__Output, JobOverrides } from '@distrain/core';
-import { connect, exportModel, predictions, printSummary, submit, watch } from './commands.ts';
-import { startLocalStack } from './local-stack.ts';
+import { Command, CommanderError, Option } from 'commander';
+import type { ClientOptions, Job } from '@distrain/client';
+import { connect, predictions, printSummary, watch } from './commands.ts';
 import { stateName } from './render.ts';
 
-const USAGE = `distrain: data-parallel training on Kubernetes or your laptop
-
-Usage:
-  distrain run SPEC [overrides] [--json]      run a job on this machine (all roles as local processes), then exit
-  distrain up [--port 7070] [--shards N]      start the local services and keep them up for submit
-  distrain submit SPEC [overrides] [--watch] [--json]
-  distrain list [--json]
-  distrain get ID [--json]
-  distrain watch ID [--json]
-  distrain cancel ID
-  distrain predictions ID [-o FILE]           test-set predictions as CSV, in dataset order
-  distrain export ID DIR                      the trained model as TensorFlow.js layers (model.json + weights.bin)
-
-Overrides: --trainers N  --epochs E  --backend auto|tensorflow|wasm|cpu  --seed S
-Coordinator address: --coordinator HOST:PORT or DISTRAIN_COORDINATOR (default 127.0.0.1:7070)
-NATS for run/up: --nats URL or DISTRAIN_NATS_URL (job events in JetStream, job records in KV; default: none)
-Data plane for run/up: --data-plane zmq|grpc or DISTRAIN_DATA_PLANE (PushPull/Pull transport; default zmq)
-Verbose run (-v): the services' logs and each trainer's per-step time breakdown (median ms)
-`;
-
-const { values: flags, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        watch: { type: 'boolean', default: false },
-        trainers: { type: 'string' },
-        epochs: { type: 'string' },
-        backend: { type: 'string' },
-        seed: { type: 'string' },
-        shards: { type: 'string' },
-        port: { type: 'string' },
-        coordinator: { type: 'string' },
-        nats: { type: 'string' },
-        'data-plane': { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        verbose: { type: 'boolean', short: 'v', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    process.exit(2);
+/** A usage mistake: exit code 2 and a message naming the argument or option. */
+class UsageError extends Error {
+  override name = 'ValidationError';
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
   }
-})();
+}
 
-function intFlag(name: 'trainers' | 'epochs' | 'seed' | 'shards' | 'port'): number | undefined {
-  const v = flags[name];
+interface OverrideFlags {
+  trainers?: string;
+  epochs?: string;
+  backend?: string;
+  seed?: string;
+}
+interface ClientFlags {
+  coordinator?: string;
+  token?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function intFlag(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0)
-    throw new ValidationError(`--${name}`, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+    throw new UsageError(`--${name}`, `must be a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
 }
 
-/** `--data-plane` or DISTRAIN_DATA_PLANE, validated; undefined: the services' default. */
-function dataPlaneFlag(): 'grpc' | 'zmq' | undefined {
-  const v = flags['data-plane'] ?? process.env.DISTRAIN_DATA_PLANE;
-  if (v === undefined || v === '') return undefined;
-  if (v !== 'grpc' && v !== 'zmq')
-    throw new ValidationError('--data-plane', `must be grpc or zmq, got "${v}"`);
-  return v;
-}
-
-function overrides(): JobOverrides {
-  const o: JobOverrides = {};
-  const trainers = intFlag('trainers');
-  const epochs = intFlag('epochs');
-  const seed = intFlag('seed');
+/** Reads, overrides and validates a spec file here, so mistakes show before anything starts. */
+async function loadSpec(file: string, flags: OverrideFlags): Promise<{ text: string; shards: number }> {
+  // The validator lives in core; loaded here only, not by --help or the client commands.
+  const { BACKENDS, parseJobText, validateJob } = await import('@distrain/core');
+  const o: { trainers?: number; epochs?: number; seed?: number; backend?: (typeof BACKENDS)[number] } = {};
+  const trainers = intFlag('trainers', flags.trainers);
+  const epochs = intFlag('epochs', flags.epochs);
+  const seed = intFlag('seed', flags.seed);
   if (trainers !== undefined) o.trainers = trainers;
   if (epochs !== undefined) o.epochs = epochs;
   if (seed !== undefined) o.seed = seed;
   if (flags.backend !== undefined) {
-    if (!(BACKENDS as readonly string[]).includes(flags.backend)) {
-      throw new ValidationError(
+    if (!(BACKENDS as readonly string[]).includes(flags.backend))
+      throw new UsageError(
         '--backend',
         `must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(flags.backend)}`,
       );
-    }
-    o.backend = flags.backend as BackendName;
+    o.backend = flags.backend as (typeof BACKENDS)[number];
   }
-  return o;
-}
-
-/** Reads, overrides and validates a spec file here, so mistakes show before anything starts. */
-function loadSpec(file: string | undefined): { text: string; shards: number } {
-  if (!file)
-    throw new ValidationError(
-      'SPEC',
-      'is required: a TrainingJob YAML or JSON file, e.g. examples/mnist-mlp.yaml',
-    );
   let raw: string;
   try {
     raw = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ValidationError('SPEC', `cannot read ${file}: ${(err as Error).message}`);
+    throw new UsageError('SPEC', `cannot read ${file}: ${(err as Error).message}`);
   }
-  const job = validateJob(parseJobText(raw, file), overrides());
+  const job = validateJob(parseJobText(raw, file), o);
   return { text: JSON.stringify(job), shards: job.spec.parameterServer.shards };
 }
 
-const natsUrl = (): string | undefined => flags.nats ?? (process.env['DISTRAIN_NATS_URL'] || undefined);
+const natsUrl = (flags: { nats?: string }): string | undefined =>
+  flags.nats ?? (process.env['DISTRAIN_NATS_URL'] || undefined);
 
-const coordinatorAddress = (): string =>
-  flags.coordinator ?? process.env['DISTRAIN_COORDINATOR'] ?? '127.0.0.1:7070';
-
-function needId(): string {
-  const id = positionals[1];
-  if (!id) throw new ValidationError('ID', 'is required (see `distrain list`)');
-  return id;
+/** `--data-plane` or DISTRAIN_DATA_PLANE, validated; undefined: the services' default (zmq). */
+function dataPlaneFlag(flags: { dataPlane?: string }): 'grpc' | 'zmq' | undefined {
+  const v = flags.dataPlane ?? process.env['DISTRAIN_DATA_PLANE'];
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'grpc' && v !== 'zmq') throw new UsageError('--data-plane', `must be grpc or zmq, got "${v}"`);
+  return v;
 }
 
-function printJob(job: Job__Output): void {
-  if (flags.json) {
+/**
+ * Prints a service's log line on stderr, and a trainer's per-step breakdown also as a line a person
+ * reads (the metrics door is loaded only for verbose runs).
+ */
+async function serviceLogPrinter(): Promise<(name: string, line: string) => void> {
+  const { breakdownFromLogLine, formatBreakdown } = await import('@distrain/core/metrics');
+  return (name, line) => {
+    process.stderr.write(`${name}: ${line}\n`);
+    const b = breakdownFromLogLine(line);
+    if (b) {
+      const when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
+      process.stderr.write(`trainer ${b.rank} (${when}): ${formatBreakdown(b.medians)}\n`);
+    }
+  };
+}
+
+function readPem(flag: string, file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(flag, `cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The client for the client commands: address, token and TLS from flags or the environment. */
+function clientFor(flags: ClientFlags): ReturnType<typeof connect> {
+  const options: Omit<ClientOptions, 'address'> = {};
+  const token = flags.token ?? (process.env['DISTRAIN_TOKEN'] || undefined);
+  if (token) options.token = token;
+  if (flags.tlsCa || flags.tlsCert || flags.tlsKey) {
+    const ca = readPem('--tls-ca', flags.tlsCa);
+    const cert = readPem('--tls-cert', flags.tlsCert);
+    const key = readPem('--tls-key', flags.tlsKey);
+    options.tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  }
+  return connect(flags.coordinator ?? process.env['DISTRAIN_COORDINATOR'] ?? '127.0.0.1:7070', options);
+}
+
+function printJob(job: Job, json: boolean): void {
+  if (json) {
     process.stdout.write(`${JSON.stringify({ ...job, state: stateName(job.state) })}\n`);
     return;
   }
@@ -133,68 +131,117 @@ function printJob(job: Job__Output): void {
   );
 }
 
-async function main(): Promise<number> {
-  const command = positionals[0];
-  if (flags.help || !command) {
-    process.stdout.write(USAGE);
-    return command || flags.help ? 0 : 2;
-  }
-  switch (command) {
-    case 'run': {
-      const spec = loadSpec(positionals[1]);
-      const onLog = flags.verbose
-        ? (name: string, line: string) => {
-            process.stderr.write(`${name}: ${line}\n`);
-            // Each trainer's per-step breakdown, also as a line a person reads.
-            const b = breakdownFromLogLine(line);
-            if (b) {
-              const when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
-              process.stderr.write(`trainer ${b.rank} (${when}): ${formatBreakdown(b.medians)}\n`);
-            }
-          }
-        : undefined;
-      if (!flags.json)
+const withOverrides = (c: Command): Command =>
+  c
+    .option('--trainers <n>', 'trainer replicas (overrides spec.trainers.replicas)')
+    .option('--epochs <n>', 'epochs (overrides spec.epochs)')
+    .addOption(new Option('--backend <name>', 'compute backend: auto, tensorflow, wasm or cpu'))
+    .option('--seed <n>', 'random seed (overrides spec.seed)');
+
+const withClient = (c: Command): Command =>
+  c
+    .option('--coordinator <host:port>', 'coordinator address (env DISTRAIN_COORDINATOR)', undefined)
+    .option('--token <token>', 'bearer token sent as authorization metadata (env DISTRAIN_TOKEN)')
+    .option('--tls-ca <file>', 'TLS: CA certificate (PEM) of the coordinator')
+    .option('--tls-cert <file>', 'TLS: client certificate (PEM), with --tls-key')
+    .option('--tls-key <file>', 'TLS: client private key (PEM), with --tls-cert');
+
+let exitCode = 0;
+const program = new Command('distrain')
+  .description('data-parallel training on Kubernetes or your laptop')
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nCoordinator address: --coordinator HOST:PORT or DISTRAIN_COORDINATOR (default 127.0.0.1:7070)\n' +
+      'NATS for run/up: --nats URL or DISTRAIN_NATS_URL (job events in JetStream, job records in KV; default: none)\n' +
+      'Data plane for run/up: --data-plane zmq|grpc or DISTRAIN_DATA_PLANE (PushPull/Pull transport; default zmq)\n' +
+      'Run `distrain help COMMAND` for the options of one command.',
+  );
+
+withOverrides(
+  program
+    .command('run')
+    .description('run a job on this machine (all roles as local processes), then exit')
+    .argument('<SPEC>', 'TrainingJob YAML or JSON file, e.g. examples/mnist-mlp.yaml'),
+)
+  .option('--json', 'one JSON object per line')
+  .option('--nats <url>', 'NATS server for job events and records (env DISTRAIN_NATS_URL)')
+  .option('--data-plane <kind>', 'zmq|grpc: transport of PushPull and Pull (env DISTRAIN_DATA_PLANE)')
+  .option(
+    '-v, --verbose',
+    "the services' logs and each trainer's per-step time breakdown (median ms) on stderr",
+  )
+  .action(
+    async (
+      file: string,
+      flags: OverrideFlags & { json?: boolean; nats?: string; verbose?: boolean; dataPlane?: string },
+    ) => {
+      const spec = await loadSpec(file, flags);
+      const json = flags.json ?? false;
+      const onLog = flags.verbose ? await serviceLogPrinter() : undefined;
+      const dataPlane = dataPlaneFlag(flags);
+      if (!json)
         process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
-      const nats = natsUrl();
+      const nats = natsUrl(flags);
+      const { startLocalStack } = await import('./local-stack.ts');
       const stack = await startLocalStack({
         shards: spec.shards,
         logLevel: flags.verbose ? 'info' : 'warn',
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
-        ...(dataPlaneFlag() ? { dataPlane: dataPlaneFlag() } : {}),
+        ...(dataPlane ? { dataPlane } : {}),
       });
       let interrupted = false;
       const client = connect(stack.coordinator);
-      const job = await submit(client, spec.text);
-      const onSignal = (): void => {
-        interrupted = true;
-        void unary(
-          client,
-          client.cancelJob,
-          { id: job.id, reason: 'interrupted (Ctrl-C)' },
-          { timeoutMs: 5_000 },
-        ).catch(() => undefined);
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
       try {
-        const final = await watch(client, job.id, { json: flags.json });
-        const summary = printSummary(final, flags.json);
-        return summary.state === 'Succeeded' && !interrupted ? 0 : 1;
+        const job = await client.submit(spec.text);
+        const onSignal = (): void => {
+          interrupted = true;
+          void client.cancel(job.id, 'interrupted (Ctrl-C)', { timeoutMs: 5_000 }).catch(() => undefined);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        const final = await watch(client, job.id, { json });
+        const summary = printSummary(final, json);
+        exitCode = summary.state === 'Succeeded' && !interrupted ? 0 : 1;
       } finally {
         client.close();
         await stack.stop();
       }
-    }
-    case 'up': {
-      const nats = natsUrl();
+    },
+  );
+
+program
+  .command('up')
+  .description('start the local services and keep them up for submit')
+  .option('--port <port>', 'coordinator port', '7070')
+  .option('--shards <n>', 'parameter-server shards', '1')
+  .option('--json', 'machine-readable output only')
+  .option('--nats <url>', 'NATS server for job events and records (env DISTRAIN_NATS_URL)')
+  .option('--data-plane <kind>', 'zmq|grpc: transport of PushPull and Pull (env DISTRAIN_DATA_PLANE)')
+  .option('-v, --verbose', "the services' logs at info level")
+  .action(
+    async (flags: {
+      port: string;
+      shards: string;
+      json?: boolean;
+      nats?: string;
+      verbose?: boolean;
+      dataPlane?: string;
+    }) => {
+      const nats = natsUrl(flags);
+      const dataPlane = dataPlaneFlag(flags);
+      const shards = intFlag('shards', flags.shards) ?? 1;
+      const port = intFlag('port', flags.port) ?? 7070;
+      const { startLocalStack } = await import('./local-stack.ts');
       const stack = await startLocalStack({
-        shards: intFlag('shards') ?? 1,
-        coordinatorPort: intFlag('port') ?? 7070,
+        shards,
+        coordinatorPort: port,
         logLevel: flags.verbose ? 'info' : 'warn',
-        onLog: (n, l) => process.stderr.write(`${n}: ${l}\n`),
+        onLog: await serviceLogPrinter(),
         ...(nats ? { nats } : {}),
-        ...(dataPlaneFlag() ? { dataPlane: dataPlaneFlag() } : {}),
+        ...(dataPlane ? { dataPlane } : {}),
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,
@@ -212,83 +259,108 @@ async function main(): Promise<number> {
         process.once('SIGTERM', resolve);
       });
       await stack.stop();
-      return 0;
-    }
-    case 'submit': {
-      const spec = loadSpec(positionals[1]);
-      const client = connect(coordinatorAddress());
-      const job = await submit(client, spec.text);
-      if (!flags.watch) {
-        printJob(job);
-        return 0;
-      }
-      const final = await watch(client, job.id, { json: flags.json });
-      return printSummary(final, flags.json).state === 'Succeeded' ? 0 : 1;
-    }
-    case 'list': {
-      const client = connect(coordinatorAddress());
-      const res = await unary(
-        client,
-        client.listJobs,
-        { state: 'JOB_STATE_UNSPECIFIED' },
-        { timeoutMs: 10_000, retries: 2 },
-      );
-      for (const job of res.jobs) printJob(job);
-      return 0;
-    }
-    case 'get': {
-      const client = connect(coordinatorAddress());
-      printJob(
-        (await unary(client, client.getJob, { id: needId() }, { timeoutMs: 10_000, retries: 2 }))
-          .job as Job__Output,
-      );
-      return 0;
-    }
-    case 'watch': {
-      const client = connect(coordinatorAddress());
-      const final = await watch(client, needId(), { json: flags.json });
-      return printSummary(final, flags.json).state === 'Succeeded' ? 0 : 1;
-    }
-    case 'cancel': {
-      const client = connect(coordinatorAddress());
-      printJob(
-        (
-          await unary(
-            client,
-            client.cancelJob,
-            { id: needId(), reason: 'cancelled by user' },
-            { timeoutMs: 30_000 },
-          )
-        ).job as Job__Output,
-      );
-      return 0;
-    }
-    case 'predictions': {
-      const bytes = await predictions(connect(coordinatorAddress()), needId(), flags.output);
-      if (flags.output) process.stderr.write(`wrote ${bytes} bytes to ${flags.output}\n`);
-      return 0;
-    }
-    case 'export': {
-      const dir = positionals[2];
-      if (!dir)
-        throw new ValidationError('DIR', 'is required: the folder to write model.json and weights.bin into');
-      const files = await exportModel(connect(coordinatorAddress()), needId(), dir);
-      process.stderr.write(`wrote ${files.join(', ')}\n`);
-      return 0;
-    }
-    default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-      return 2;
-  }
-}
+    },
+  );
+
+withClient(
+  withOverrides(
+    program
+      .command('submit')
+      .description('submit a job to a running coordinator')
+      .argument('<SPEC>', 'TrainingJob YAML or JSON file'),
+  ),
+)
+  .option('--watch', 'follow the job until it ends')
+  .option('--json', 'one JSON object per line')
+  .action(async (file: string, flags: OverrideFlags & ClientFlags & { watch?: boolean; json?: boolean }) => {
+    const spec = await loadSpec(file, flags);
+    const client = clientFor(flags);
+    const job = await client.submit(spec.text);
+    if (!flags.watch) return printJob(job, flags.json ?? false);
+    const final = await watch(client, job.id, { json: flags.json ?? false });
+    exitCode = printSummary(final, flags.json ?? false).state === 'Succeeded' ? 0 : 1;
+  });
+
+withClient(program.command('list').description('every job the coordinator knows'))
+  .option('--json', 'one JSON object per job')
+  .action(async (flags: ClientFlags & { json?: boolean }) => {
+    for (const job of await clientFor(flags).list()) printJob(job, flags.json ?? false);
+  });
+
+withClient(program.command('get').description('one job').argument('<ID>', 'job id (see `distrain list`)'))
+  .option('--json', 'as JSON')
+  .action(async (id: string, flags: ClientFlags & { json?: boolean }) => {
+    printJob(await clientFor(flags).get(id), flags.json ?? false);
+  });
+
+withClient(
+  program
+    .command('watch')
+    .description('follow a job until it ends')
+    .argument('<ID>', 'job id (see `distrain list`)'),
+)
+  .option('--json', 'one JSON object per line')
+  .action(async (id: string, flags: ClientFlags & { json?: boolean }) => {
+    const final = await watch(clientFor(flags), id, { json: flags.json ?? false });
+    exitCode = printSummary(final, flags.json ?? false).state === 'Succeeded' ? 0 : 1;
+  });
+
+withClient(program.command('cancel').description('stop a job').argument('<ID>', 'job id'))
+  .option('--json', 'as JSON')
+  .action(async (id: string, flags: ClientFlags & { json?: boolean }) => {
+    printJob(await clientFor(flags).cancel(id, 'cancelled by user'), flags.json ?? false);
+  });
+
+withClient(
+  program
+    .command('predictions')
+    .description('test-set predictions as CSV, in dataset order')
+    .argument('<ID>', 'job id'),
+)
+  .option('-o, --output <file>', 'write to FILE instead of stdout')
+  .action(async (id: string, flags: ClientFlags & { output?: string }) => {
+    const bytes = await predictions(clientFor(flags), id, flags.output);
+    if (flags.output) process.stderr.write(`wrote ${bytes} bytes to ${flags.output}\n`);
+  });
+
+withClient(
+  program
+    .command('export')
+    .description('the trained model as TensorFlow.js layers (model.json + weights.bin)')
+    .argument('<ID>', 'job id')
+    .argument('<DIR>', 'folder to write model.json and weights.bin into'),
+).action(async (id: string, dir: string, flags: ClientFlags) => {
+  const files = await clientFor(flags).exportModel(id, dir);
+  process.stderr.write(`wrote ${files.join(', ')}\n`);
+});
 
 try {
-  process.exitCode = await main();
+  if (process.argv.length <= 2) {
+    process.stdout.write(program.helpInformation());
+    exitCode = 2;
+  } else {
+    await program.parseAsync(process.argv);
+  }
 } catch (err) {
-  if (err instanceof ValidationError) process.stderr.write(`error: ${err.message}\n`);
-  else if (isServiceError(err)) process.stderr.write(`error: ${err.details} (${err.code})\n`);
-  else process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = err instanceof ValidationError ? 2 : 1;
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; usage mistakes (unknown option, missing argument) exit 2.
+    exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof Error && err.name === 'ValidationError') {
+    process.stderr.write(`error: ${err.message}\n`);
+    exitCode = 2;
+  } else if (
+    err instanceof Error &&
+    typeof (err as { code?: unknown }).code === 'number' &&
+    'details' in err
+  ) {
+    const e = err as Error & { code: number; details: string };
+    process.stderr.write(`error: ${e.details} (${e.code})\n`);
+    exitCode = 1;
+  } else {
+    process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+    exitCode = 1;
+  }
 }
+process.exitCode = exitCode;
 // gRPC channels and timers must not keep a finished command alive.
 setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();

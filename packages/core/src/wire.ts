@@ -28,3 +28,6 @@ export type { ReleaseJobRequest__Output } from './generated/distrain/v1/ReleaseJ
 export type { ReleaseJobResponse } from './generated/distrain/v1/ReleaseJobResponse.ts';
 export type { StreamBatchesRequest__Output } from './generated/distrain/v1/StreamBatchesRequest.ts';
 export type { StreamBatchesResponse } from './generated/distrain/v1/StreamBatchesResponse.ts';
+export type { StateEvent__Output } from './generated/distrain/v1/StateEvent.ts';
+export type { StepEvent__Output } from './generated/distrain/v1/StepEvent.ts';
+export type { LogEvent__Output } from './generated/distrain/v1/LogEvent.ts';

@@ -35,7 +35,9 @@ function respond<T>(logger: Logger, callback: sendUnaryData<T>, body: () => T | 
 }
 
 function streamError(logger: Logger, call: ServerWritableStream<unknown, unknown>, err: unknown): void {
-  call.destroy(
+  // grpc-js sends a server stream's status when 'error' is emitted with it; destroy() would send CANCELLED.
+  call.emit(
+    'error',
     Object.assign(
       new Error(),
       toGrpcStatus(err, (e) => logger.error({ err: e }, 'internal error')),

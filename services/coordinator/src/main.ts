@@ -39,6 +39,8 @@ await runService({
     'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
     // Transport of the workers' PushPull and Pull: zmq (the shards' ZeroMQ data plane) or grpc.
     'data-plane': { env: 'DISTRAIN_DATA_PLANE', default: 'zmq', help: 'zmq|grpc' },
+    // `true`: act as the TrainingJob operator (crd-operator.ts) in --namespace, with --kubeconfig or in-cluster config.
+    'watch-crds': { env: 'DISTRAIN_WATCH_CRDS', default: 'false', help: 'true|false' },
   },
   async start({ flags, logger, registry, host, address }) {
     if (!flags.loader) throw new ValidationError('--loader', 'is required: the data-loader HOST:PORT');
@@ -50,6 +52,9 @@ await runService({
     const dataPlane = flags['data-plane'] ?? 'zmq';
     if (dataPlane !== 'zmq' && dataPlane !== 'grpc') {
       throw new ValidationError('--data-plane', `must be grpc or zmq, got "${dataPlane}"`);
+    }
+    if (flags['watch-crds'] !== 'true' && flags['watch-crds'] !== 'false') {
+      throw new ValidationError('--watch-crds', `must be true or false, got ${flags['watch-crds']}`);
     }
     const workerMetricsPort =
       flags['worker-metrics-port'] === 'off'
@@ -128,6 +133,12 @@ await runService({
     jobsByState = () => manager.countByState();
     // Jobs a previous coordinator left: re-adopted or failed with a reason, before anyone can ask.
     if (store) await manager.restore(await store.loadJobs());
+    // TrainingJob resources run through the manager's public methods, like gRPC submissions.
+    const operator =
+      flags['watch-crds'] === 'true'
+        ? (await import('./crd-operator.ts')).crdOperatorFromFlags(flags, manager, logger)
+        : undefined;
+    await operator?.start();
     const server = await startGrpcServer({
       address,
       logger,
@@ -144,6 +155,7 @@ await runService({
       listening: { address: server.address },
       metricsRoutes: { '/sd/workers': () => manager.scrapeTargets() },
       shutdown: async () => {
+        await operator?.stop();
         await manager.close();
         ports.close();
         await server.shutdown();
