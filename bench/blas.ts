@@ -21,7 +21,9 @@ export function openBlasCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The folder holding OpenBLAS's `libblas.so.3` (fetched once, then reused), or why there is none. */
-export function obtainOpenBlas(env: NodeJS.ProcessEnv = process.env): { libDir: string } | { missing: string } {
+export function obtainOpenBlas(
+  env: NodeJS.ProcessEnv = process.env,
+): { libDir: string } | { missing: string } {
   const cache = openBlasCacheDir(env);
   const root = join(cache, 'root');
   const find = (): string | undefined => {
@@ -36,7 +38,11 @@ export function obtainOpenBlas(env: NodeJS.ProcessEnv = process.env): { libDir: 
   const found = find();
   if (found) return { libDir: found };
   mkdirSync(cache, { recursive: true });
-  const download = spawnSync('apt-get', ['download', PACKAGE], { cwd: cache, encoding: 'utf8', timeout: 120_000 });
+  const download = spawnSync('apt-get', ['download', PACKAGE], {
+    cwd: cache,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (download.error || download.status !== 0) {
     return {
       missing: `apt-get download ${PACKAGE} failed (${download.error?.message ?? download.stderr.trim().split('\n').at(-1)}); run 'apt-get update' or put ${PACKAGE}'s libblas.so.3 under ${root}`,
@@ -65,8 +71,14 @@ export function describeBlas(b: BlasInfo): { label: string; refuse: string | nul
   const lib = b.libraries.find((l) => /blas/.test(l)) ?? 'no BLAS mapped';
   const label = `${b.openblas ? `OpenBLAS (${b.core ?? 'unknown'} kernel)` : 'reference BLAS'}: ${lib}, sgemm 1024 ${b.sgemm1024GFlops} GFLOP/s on 1 thread`;
   if (!b.openblas)
-    return { label, refuse: `PyTorch ratios withheld: torch runs on the reference BLAS (${lib}), not an optimized one` };
+    return {
+      label,
+      refuse: `PyTorch ratios withheld: torch runs on the reference BLAS (${lib}), not an optimized one`,
+    };
   if (!b.correct)
-    return { label, refuse: `PyTorch ratios withheld: OpenBLAS's ${b.core} kernel gave a wrong sgemm (max error ${b.maxAbsError})` };
+    return {
+      label,
+      refuse: `PyTorch ratios withheld: OpenBLAS's ${b.core} kernel gave a wrong sgemm (max error ${b.maxAbsError})`,
+    };
   return { label, refuse: null };
 }
