@@ -189,7 +189,9 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
         runtime.setParameters(params);
         seen += n;
         lossTotal += r.lossSum;
-        options.onStep?.(step++, r.lossSum / n);
+        // Not `onStep?.(step++, ...)`: optional chaining would skip the increment without a callback.
+        options.onStep?.(step, r.lossSum / n);
+        step++;
         if (every > 0 && step % every === 0) {
           const at = performance.now();
           const seconds = trained + (at - t0 - paused) / 1000;
