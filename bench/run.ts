@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each against peers measured in the same run, as a table or
  * (`--json`) one JSON object per line: {"bench","metric","value","unit","peer","peerValue","ratio"}.
- * `--quick` keeps the whole run under 3 minutes; the full run stays under 15. `--only a,b` picks
+ * `--quick` runs one epoch and the small scale grid (a few minutes at load 1); the full run is
+ * longer (3 epochs, the whole scale grid). `--only a,b` picks
  * benchmarks (transport, aggregation, loader, training, reference, scale). `scale` is a
  * projection with synthetic compute (bench/scale.ts), labelled as such.
  */

@@ -281,6 +281,7 @@ export async function runScale(options: ScaleOptions): Promise<{ rows: BenchRow[
   if (!(o.computeMs >= 0)) throw new ValidationError('--compute-ms', `must be >= 0, got ${o.computeMs}`);
   if (!Number.isInteger(o.steps) || o.steps < 1)
     throw new ValidationError('--steps', `must be an integer >= 1, got ${o.steps}`);
+  syntheticVariables(o.paramsMillions); // validates --params before anything starts
   const tcp = await rawTcpGBps(options.quick ? 128 << 20 : 256 << 20);
   const points: ScalePoint[] = [];
   for (const shards of o.shards) {
