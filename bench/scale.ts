@@ -44,7 +44,7 @@ export interface ScaleOptions {
   paramsMillions?: number;
   /** Synthetic compute per step. @default 100 */
   computeMs?: number;
-  /** Measured steps per grid point (one warm-up step comes first). @default 3 (quick 2) */
+  /** Measured steps per grid point (one warm-up step comes first). @default 3 (quick 1) */
   steps?: number;
   trainers?: number[];
   shards?: number[];
