@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: every benchmark, each against peers measured in the same run, as a table or
  * (`--json`) one JSON object per line: {"bench","metric","value","unit","peer","peerValue","ratio"}.
- * `--quick` keeps the whole run under 3 minutes; the full run stays under 15. `--only a,b` picks
- * benchmarks (transport, aggregation, loader, training, reference).
+ * `--quick` runs one epoch and the small scale grid (a few minutes at load 1); the full run is
+ * longer (3 epochs, the whole scale grid). `--only a,b` picks
+ * benchmarks (transport, aggregation, loader, training, reference, scale). `scale` is a
+ * projection with synthetic compute (bench/scale.ts), labelled as such.
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -14,6 +16,8 @@ import { runAggregation } from './aggregation.ts';
 import { breakdownLines, runTraining } from './training.ts';
 import type { TrainingRuns } from './training.ts';
 import { runReference } from './reference.ts';
+import { printScaleTable, runScale } from './scale.ts';
+import type { ScalePoint } from './scale.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,7 +73,14 @@ if (wanted('loader')) {
 const runs: TrainingRuns = new Map();
 if (wanted('training')) emit(await runTraining(quick, notes, runs));
 if (wanted('reference')) emit(await runReference(quick, notes, runs));
+let scalePoints: ScalePoint[] = [];
+if (wanted('scale')) {
+  const scale = await runScale({ quick });
+  scalePoints = scale.points;
+  emit(scale.rows);
+}
 if (!json) printRows(rows, false);
+if (scalePoints.length > 0) printScaleTable(scalePoints);
 for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown (median ms), ${l}\n`);
 for (const n of notes) process.stderr.write(`note: ${n}\n`);
 process.stderr.write(`benchmarks took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

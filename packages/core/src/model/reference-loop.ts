@@ -36,6 +36,17 @@ export interface ReferenceOptions {
   targetAccuracy?: number;
   /** Called after every step with the batch's mean loss. */
   onStep?: (step: number, meanLoss: number) => void;
+  /** Also evaluate the test split every this many steps (time excluded from training). @default never */
+  evaluateEvery?: number;
+}
+
+/** A test evaluation of {@link trainReference} every `evaluateEvery` steps. */
+export interface ReferenceEvaluation {
+  /** Steps done before it. */
+  step: number;
+  /** Training seconds since the start (evaluations excluded). */
+  seconds: number;
+  testAccuracy: number;
 }
 
 /** One epoch of {@link trainReference}. */
@@ -54,6 +65,8 @@ export interface ReferenceResult {
   epochs: ReferenceEpoch[];
   /** Final parameters. */
   params: ParamMap;
+  /** The evaluations every `evaluateEvery` steps (empty without it). */
+  evaluations: ReferenceEvaluation[];
 }
 
 /**
@@ -153,10 +166,14 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
     const xb = train.features instanceof Uint8Array ? new Uint8Array(bs * per) : new Float32Array(bs * per);
     const yb = train.labels instanceof Int32Array ? new Int32Array(bs * lper) : new Float32Array(bs * lper);
     const epochs: ReferenceEpoch[] = [];
+    const evaluations: ReferenceEvaluation[] = [];
+    const every = options.evaluateEvery ?? 0;
+    let trained = 0; // training seconds of the epochs before this one
     let step = 0;
     for (let epoch = 0; epoch < options.epochs; epoch++) {
       const order = permutation(train.count, new Rng(options.seed, epoch));
       const t0 = performance.now();
+      let paused = 0; // ms of evaluations inside this epoch
       let seen = 0;
       let lossTotal = 0;
       const steps = Math.min(Math.ceil(train.count / bs), options.maxStepsPerEpoch ?? Infinity);
@@ -172,9 +189,22 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
         runtime.setParameters(params);
         seen += n;
         lossTotal += r.lossSum;
-        options.onStep?.(step++, r.lossSum / n);
+        // Not `onStep?.(step++, ...)`: optional chaining would skip the increment without a callback.
+        options.onStep?.(step, r.lossSum / n);
+        step++;
+        if (every > 0 && step % every === 0) {
+          const at = performance.now();
+          const seconds = trained + (at - t0 - paused) / 1000;
+          evaluations.push({
+            step,
+            seconds,
+            testAccuracy: evaluateSplit(runtime, options.test, options.featureShape).accuracy,
+          });
+          paused += performance.now() - at;
+        }
       }
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t0 - paused) / 1000;
+      trained += seconds;
       const test = evaluateSplit(runtime, options.test, options.featureShape);
       epochs.push({
         epoch,
@@ -186,7 +216,7 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
       });
       if (options.targetAccuracy !== undefined && test.accuracy >= options.targetAccuracy) break;
     }
-    return { epochs, params };
+    return { epochs, params, evaluations };
   } finally {
     runtime.dispose();
   }
