@@ -7,7 +7,7 @@
  * After the job ends (so evaluation takes no CPU from the training) it evaluates the snapshots in
  * order on the test split and reports the time and step of the first one at or above the target.
  */
-import { clientOptions, parseJobText, sleep, unary, validateJob } from '@distrain/core';
+import { clientOptions, parseJobText, sleep, validateJob } from '@distrain/core';
 import { loadDataset } from '@distrain/core/datasets';
 import { ParameterClient } from '@distrain/core/ps';
 import { ModelRuntime, describeModel, evaluateSplit, selectBackend } from '@distrain/core/model';
