@@ -1,6 +1,7 @@
 import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
 import type { CallOptions, ServiceError } from '@grpc/grpc-js';
 import { isServiceError } from './errors.ts';
+import { withRetry } from './retry.ts';
 
 /**
  * A grpc-js unary client method. Typed by its last overload `(request, callback)` so TypeScript can
@@ -34,7 +35,7 @@ const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_E
 
 /**
  * Calls a unary method as a promise with a deadline on every attempt, retrying idempotent calls on
- * UNAVAILABLE / DEADLINE_EXCEEDED with jittered exponential backoff (temporal grpc-retry).
+ * UNAVAILABLE / DEADLINE_EXCEEDED under the one retry policy (`retry.ts`: full jitter).
  */
 export async function unary<Req, Res>(
   client: object,
@@ -43,35 +44,21 @@ export async function unary<Req, Res>(
   options: UnaryOptions = {},
 ): Promise<Res> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const retries = options.retries ?? 0;
-  let backoff = options.backoffMs ?? 100;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<Res>((resolve, reject) => {
+  return withRetry(
+    () =>
+      new Promise<Res>((resolve, reject) => {
         const full = method as unknown as FullUnaryMethod<Req, Res>;
+        // A deadline on every attempt.
         full.call(client, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, value) => {
           if (err) reject(err);
           else resolve(value as Res);
         });
-      });
-    } catch (err) {
-      if (attempt >= retries || !isServiceError(err) || !RETRYABLE.has(err.code) || options.signal?.aborted)
-        throw err;
-      await sleep(Math.random() * backoff, options.signal);
-      backoff = Math.min(backoff * 2, 5_000);
-    }
-  }
-}
-
-/** Resolves after `ms`, or early when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+      }),
+    (err) => isServiceError(err) && RETRYABLE.has(err.code),
+    {
+      retries: options.retries ?? 0,
+      baseMs: options.backoffMs ?? 100,
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
 }

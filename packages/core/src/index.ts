@@ -22,3 +22,4 @@ export * from './worker-config.ts';
 export type * from './wire.ts';
 export * from './service-process.ts';
 export * from './role-entry.ts';
+export * from './retry.ts';

@@ -8,6 +8,7 @@ import type { StreamBatchesRequest } from '../generated/distrain/v1/StreamBatche
 import type { StreamBatchesResponse__Output } from '../generated/distrain/v1/StreamBatchesResponse.ts';
 import { distrainProto } from '../proto.ts';
 import { decodeBatchMessage } from './batch-decoder.ts';
+import { backoffDelay } from '../retry.ts';
 
 /** One batch as a trainer or the evaluator receives it: rank's slice of global batch `step`. */
 export interface DataBatch {
@@ -229,7 +230,7 @@ class BatchStreamImpl implements BatchStream {
       this.fail(err);
       return;
     }
-    const delay = Math.random() * Math.min(this.backoffMs * 2 ** this.failures, 5_000);
+    const delay = backoffDelay(this.failures, this.backoffMs);
     this.failures++;
     this.reconnects++;
     this.retryTimer = setTimeout(() => {

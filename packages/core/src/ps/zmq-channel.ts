@@ -1,7 +1,7 @@
 import { status as GrpcStatus, Metadata } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import type { Dealer } from 'zeromq';
-import { sleep } from '../grpc-client.ts';
+import { sleep } from '../retry.ts';
 
 /**
  * The parameter server's tensor data plane on ZeroMQ (ps-lite's transport), carrying exactly the
