@@ -23,3 +23,4 @@ export type * from './wire.ts';
 export * from './service-process.ts';
 export * from './role-entry.ts';
 export * from './retry.ts';
+export * from './grpc-handlers.ts';

@@ -1,11 +1,11 @@
-import type { ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import {
   ValidationError,
   distrainProto,
   isJobStateName,
   isTerminal,
+  failStream,
   parseJobText,
-  toGrpcStatus,
+  unaryHandler,
 } from '@distrain/core';
 import type {
   JobEvent,
@@ -24,27 +24,6 @@ export type ModelExporter = (
 
 const CHUNK_BYTES = 1 << 20;
 
-/** Runs a handler body and maps any error to a status in one place (errors.ts). */
-function respond<T>(logger: Logger, callback: sendUnaryData<T>, body: () => T | Promise<T>): void {
-  Promise.resolve()
-    .then(body)
-    .then(
-      (value) => callback(null, value),
-      (err: unknown) => callback(toGrpcStatus(err, (e) => logger.error({ err: e }, 'internal error'))),
-    );
-}
-
-function streamError(logger: Logger, call: ServerWritableStream<unknown, unknown>, err: unknown): void {
-  // grpc-js sends a server stream's status when 'error' is emitted with it; destroy() would send CANCELLED.
-  call.emit(
-    'error',
-    Object.assign(
-      new Error(),
-      toGrpcStatus(err, (e) => logger.error({ err: e }, 'internal error')),
-    ),
-  );
-}
-
 /** The host part of a grpc-js peer (`127.0.0.1:5000`, `ipv4:10.0.0.7:5000`, `[::1]:5000`). */
 export function peerHost(peer: string): string {
   const p = peer.replace(/^ipv[46]:/, '');
@@ -62,33 +41,31 @@ export function coordinatorServices(
   logger: Logger,
 ): ServiceBinding[] {
   const proto = distrainProto();
+  const handlerOptions = { logger };
   const jobService: JobServiceHandlers = {
-    SubmitJob: (call, callback) =>
-      respond(logger, callback, async () => {
-        if (call.request.spec.trim() === '')
-          throw new ValidationError('spec', 'is empty; send a TrainingJob as YAML or JSON');
-        return { job: await manager.submit(parseJobText(call.request.spec)) };
-      }),
-    GetJob: (call, callback) =>
-      respond(logger, callback, () => ({ job: manager.toWire(manager.get(call.request.id)) })),
-    ListJobs: (call, callback) =>
-      respond(logger, callback, () => {
-        const state = call.request.state;
-        if (state !== 'JOB_STATE_UNSPECIFIED' && !isJobStateName(state)) {
-          throw new ValidationError('state', `unknown state ${state}`);
-        }
-        return { jobs: manager.list(isJobStateName(state) ? state : undefined) };
-      }),
-    CancelJob: (call, callback) =>
-      respond(logger, callback, () =>
-        manager.cancel(call.request.id, call.request.reason).then((job) => ({ job })),
-      ),
+    SubmitJob: unaryHandler(async (request) => {
+      if (request.spec.trim() === '')
+        throw new ValidationError('spec', 'is empty; send a TrainingJob as YAML or JSON');
+      return { job: await manager.submit(parseJobText(request.spec)) };
+    }, handlerOptions),
+    GetJob: unaryHandler((request) => ({ job: manager.toWire(manager.get(request.id)) }), handlerOptions),
+    ListJobs: unaryHandler((request) => {
+      const state = request.state;
+      if (state !== 'JOB_STATE_UNSPECIFIED' && !isJobStateName(state)) {
+        throw new ValidationError('state', `unknown state ${state}`);
+      }
+      return { jobs: manager.list(isJobStateName(state) ? state : undefined) };
+    }, handlerOptions),
+    CancelJob: unaryHandler(
+      (request) => manager.cancel(request.id, request.reason).then((job) => ({ job })),
+      handlerOptions,
+    ),
     WatchJob: (call) => {
       let record;
       try {
         record = manager.get(call.request.id);
       } catch (err) {
-        streamError(logger, call, err);
+        failStream(call, err, logger);
         return;
       }
       const send = (e: JobEvent): boolean => {
@@ -131,7 +108,7 @@ export function coordinatorServices(
           call.write({ data: csv.subarray(off, off + CHUNK_BYTES) });
         call.end();
       } catch (err) {
-        streamError(logger, call, err);
+        failStream(call, err, logger);
       }
     },
     ExportModel: (call) => {
@@ -145,22 +122,20 @@ export function coordinatorServices(
           }
           call.end();
         })
-        .catch((err: unknown) => streamError(logger, call, err));
+        .catch((err: unknown) => failStream(call, err, logger));
     },
   };
   const workerService: WorkerServiceHandlers = {
-    Heartbeat: (call, callback) =>
-      respond(logger, callback, () => {
-        if (call.request.backend) manager.setBackend(call.request.jobId, call.request.backend);
-        return manager.heartbeat(call.request, peerHost(call.getPeer()));
-      }),
-    ReportEvaluation: (call, callback) =>
-      respond(logger, callback, () => {
-        const result = call.request.result;
-        if (!result) throw new ValidationError('result', 'is required');
-        manager.reportEvaluation(call.request.jobId, result, call.request.predictionsCsv);
-        return {};
-      }),
+    Heartbeat: unaryHandler((request, ctx) => {
+      if (request.backend) manager.setBackend(request.jobId, request.backend);
+      return manager.heartbeat(request, peerHost(ctx.peer));
+    }, handlerOptions),
+    ReportEvaluation: unaryHandler((request) => {
+      const result = request.result;
+      if (!result) throw new ValidationError('result', 'is required');
+      manager.reportEvaluation(request.jobId, result, request.predictionsCsv);
+      return {};
+    }, handlerOptions),
   };
   return [
     { name: 'distrain.v1.JobService', definition: proto.JobService.service, implementation: jobService },
