@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { V1PodTemplate } from '@kubernetes/client-node';
-import { silentLogger, validateJob } from '@distrain/core';
-import type { WorkerConfig } from '@distrain/core';
+import { silentLogger } from '@distrain/core';
 import { KubernetesLauncher } from './k8s-launcher.ts';
+import { config, template } from './k8s-test-fixtures.ts';
 
 const kc = new KubeConfig();
 kc.loadFromOptions({
@@ -19,68 +18,6 @@ const launcher = new KubernetesLauncher({
   logger: silentLogger(),
   instance: 'rel',
 });
-
-function config(
-  role: 'trainer' | 'evaluator',
-  rank: number,
-  trainers: Record<string, unknown>,
-): WorkerConfig {
-  const job = validateJob({
-    apiVersion: 'distrain.io/v1',
-    kind: 'TrainingJob',
-    metadata: { name: 'demo' },
-    spec: {
-      dataset: { name: 'mnist' },
-      model: { layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] },
-      loss: 'softmaxCrossEntropy',
-      optimizer: { type: 'sgd', learningRate: 0.1 },
-      batchSize: 32,
-      epochs: 1,
-      trainers,
-    },
-  });
-  return {
-    jobId: 'demo-abc123',
-    role,
-    rank,
-    worldSize: 2,
-    coordinator: 'c:1',
-    loader: 'l:1',
-    psShards: ['p:1'],
-    job,
-    dataset: {
-      datasetId: 'd',
-      trainCount: 1,
-      testCount: 1,
-      featureShape: [28, 28],
-      featureDtype: 'uint8',
-      featureScale: 1 / 255,
-      numClasses: 10,
-      classNames: [],
-    },
-    stepsPerEpoch: 1,
-    token: 'secret',
-  };
-}
-
-const template: V1PodTemplate = {
-  metadata: { name: 'distrain-worker-gpu' },
-  template: {
-    metadata: { labels: { 'app.kubernetes.io/name': 'distrain' } },
-    spec: {
-      nodeSelector: { gpu: 'yes' },
-      containers: [
-        {
-          name: 'worker',
-          image: 'img:1',
-          workingDir: '/app',
-          env: [{ name: 'A', value: '1' }],
-          resources: { requests: { cpu: '2' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1' } },
-        },
-      ],
-    },
-  },
-};
 
 test('the launcher builds pods in its namespace and instance (see k8s-pod-spec.test.ts)', () => {
   const pod = launcher.podFor(config('trainer', 1, { replicas: 2 }), 4, template, {

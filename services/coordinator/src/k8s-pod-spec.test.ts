@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod, V1PodTemplate } from '@kubernetes/client-node';
-import { validateJob } from '@distrain/core';
 import type { WorkerConfig } from '@distrain/core';
+import { config, template } from './k8s-test-fixtures.ts';
 import {
   KubernetesApiError,
   Labels,
@@ -18,68 +18,6 @@ import {
 } from './k8s-pod-spec.ts';
 
 const OPTIONS = { namespace: 'ml', instance: 'rel' };
-
-function config(
-  role: 'trainer' | 'evaluator',
-  rank: number,
-  trainers: Record<string, unknown>,
-): WorkerConfig {
-  const job = validateJob({
-    apiVersion: 'distrain.io/v1',
-    kind: 'TrainingJob',
-    metadata: { name: 'demo' },
-    spec: {
-      dataset: { name: 'mnist' },
-      model: { layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] },
-      loss: 'softmaxCrossEntropy',
-      optimizer: { type: 'sgd', learningRate: 0.1 },
-      batchSize: 32,
-      epochs: 1,
-      trainers,
-    },
-  });
-  return {
-    jobId: 'demo-abc123',
-    role,
-    rank,
-    worldSize: 2,
-    coordinator: 'c:1',
-    loader: 'l:1',
-    psShards: ['p:1'],
-    job,
-    dataset: {
-      datasetId: 'd',
-      trainCount: 1,
-      testCount: 1,
-      featureShape: [28, 28],
-      featureDtype: 'uint8',
-      featureScale: 1 / 255,
-      numClasses: 10,
-      classNames: [],
-    },
-    stepsPerEpoch: 1,
-    token: 'secret',
-  };
-}
-
-const template: V1PodTemplate = {
-  metadata: { name: 'distrain-worker-gpu' },
-  template: {
-    metadata: { labels: { 'app.kubernetes.io/name': 'distrain' } },
-    spec: {
-      nodeSelector: { gpu: 'yes' },
-      containers: [
-        {
-          name: 'worker',
-          image: 'img:1',
-          workingDir: '/app',
-          env: [{ name: 'A', value: '1' }],
-          resources: { requests: { cpu: '2' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1' } },
-        },
-      ],
-    },
-  },
-};
 
 test('a trainer pod gets the job labels, owner, command, env with the secret reference, and GPU limits from the spec', () => {
   const pod = workerPod(
