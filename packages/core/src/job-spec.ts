@@ -4,6 +4,8 @@
  */
 
 /** Activation functions a layer may use. */
+import type { DistrainTrainingJob as SchemaTrainingJob } from './job-spec.schema.ts';
+
 export const ACTIVATIONS = [
   'linear',
   'relu',
@@ -189,3 +191,36 @@ export interface TrainingJob {
   metadata: { name: string };
   spec: TrainingJobSpec;
 }
+
+// --- Agreement with the JSON Schema (the one source of truth) -------------------------------------
+// job-spec.schema.ts is generated from schemas/training-job.schema.json (`npm run schema:gen`, drift
+// checked by `npm run schema:check`). The assertions below make `npm run typecheck` fail when these
+// validated types and the schema drift apart: every validated job is a valid document (the schema's
+// minItems tuple for layers aside), and each
+// object of the spec has exactly the schema's fields (a field added on one side only is an error).
+
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
+  ? true
+  : { onlyInTypes: Exclude<keyof A, keyof B>; onlyInSchema: Exclude<keyof B, keyof A> };
+type Holds<T extends true> = T;
+type SchemaSpec = SchemaTrainingJob['spec'];
+type SchemaLayer = SchemaTrainingJob['spec']['model']['layers'][number];
+
+/** Compile-time only: each entry must be `true`. */
+export type JobSpecAgreesWithSchema = [
+  Holds<Omit<TrainingJob, 'spec'> extends Omit<SchemaTrainingJob, 'spec'> ? true : false>,
+  Holds<Omit<TrainingJobSpec, 'model'> extends Omit<SchemaSpec, 'model'> ? true : false>,
+  Holds<LayerSpec extends SchemaLayer ? true : false>,
+  Holds<SameKeys<TrainingJobSpec, NonNullable<SchemaSpec>>>,
+  Holds<SameKeys<DatasetConfig, NonNullable<SchemaSpec['dataset']>>>,
+  Holds<SameKeys<OptimizerConfig, NonNullable<SchemaSpec['optimizer']>>>,
+  Holds<SameKeys<TrainersConfig, NonNullable<SchemaSpec['trainers']>>>,
+  Holds<SameKeys<FaultConfig, NonNullable<SchemaSpec['fault']>>>,
+  Holds<
+    [LayerType] extends [SchemaLayer['type']]
+      ? [SchemaLayer['type']] extends [LayerType]
+        ? true
+        : false
+      : false
+  >,
+];
