@@ -251,7 +251,8 @@ export class CrdOperator {
       try {
         const job = this.options.jobs.toWire(this.options.jobs.get(t.jobId));
         await this.write(t, job);
-        if (ENDED.has(STATE[String(job.state)] ?? '') && this.tracked.get(uid) === t) this.tracked.delete(uid);
+        if (ENDED.has(STATE[String(job.state)] ?? '') && this.tracked.get(uid) === t)
+          this.tracked.delete(uid);
       } catch (err) {
         this.options.logger.warn({ err, name: t.name, jobId: t.jobId }, 'TrainingJob status update failed');
       } finally {
