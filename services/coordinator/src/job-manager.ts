@@ -113,6 +113,8 @@ interface JobRecord {
   trainStartMs: number;
   epochEndMs: number[];
   finalParams?: ParamMap;
+  /** The end's teardown (the terminal state is published first, the final parameters kept after). */
+  teardown?: Promise<void>;
   workers: Map<string, WorkerSlot>;
   ps?: ParameterClient;
   /** Parameter-server shards serving this job (the spec's count, at most the shards running). */
@@ -480,6 +482,11 @@ export class JobManager {
     record.abort.abort();
     this.setState(record, state, reason);
     this.metrics.jobEnded(record.id);
+    record.teardown = this.teardown(record);
+    await record.teardown;
+  }
+
+  private async teardown(record: JobRecord): Promise<void> {
     await this.options.launcher
       .stopJob(record.id)
       .catch((err: unknown) => this.log(record, 'warn', `stopping workers: ${(err as Error).message}`));
@@ -615,6 +622,8 @@ export class JobManager {
   /** What an export needs: the job, its dataset and the final (or current) parameters. */
   async exportInputs(id: string): Promise<{ job: TrainingJob; dataset: DatasetInfo; params: ParamMap }> {
     const record = this.get(id);
+    // Just after the end an export waits for the teardown that keeps the final parameters.
+    await record.teardown;
     let params = record.finalParams;
     if (!params && record.ps && !isTerminal(record.state)) params = (await record.ps.pull({})).params;
     if (!params || !record.dataset) {
