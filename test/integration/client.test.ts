@@ -146,10 +146,13 @@ test('predictions stream typed rows whose accuracy matches the last epoch', asyn
   assert.ok(Math.abs(correct / rows - (last?.testAccuracy ?? 0)) < 1e-6, `${correct}/${rows}`);
 });
 
-test('exportModel writes model.json and weights.bin from the coordinator', async () => {
-  assert.ok(trained);
+test('exportModel writes model.json and weights.bin from the coordinator', { timeout: 200_000 }, async () => {
+  // Exported the moment it ends: the export waits for the teardown that keeps the final parameters.
+  const job = await client.submit(smallJob(1));
+  const final = await client.waitForEnd(job.id);
+  assert.equal(final.state, 'JOB_STATE_SUCCEEDED');
   const out = join(dir, 'model');
-  const files = await client.exportModel(trained.id, out);
+  const files = await client.exportModel(job.id, out);
   assert.deepEqual(files.sort(), [join(out, 'model.json'), join(out, 'weights.bin')]);
   const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as {
     weightsManifest: { weights: { shape: number[] }[] }[];

@@ -179,6 +179,8 @@ export class JobManager {
   /** What an export needs: the job, its dataset and the final (or current) parameters. */
   async exportInputs(id: string): Promise<{ job: TrainingJob; dataset: DatasetInfo; params: ParamMap }> {
     const record = this.get(id);
+    // Just after the end an export waits for the teardown that keeps the final parameters.
+    await record.teardown;
     let params = record.finalParams;
     if (!params && record.ps && !isTerminal(record.state)) params = (await record.ps.pull()).params;
     if (!params || !record.dataset) {

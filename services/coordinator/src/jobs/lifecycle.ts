@@ -101,6 +101,13 @@ export class JobLifecycle implements JobEnds {
     record.abort.abort();
     book.setState(record, state, reason);
     book.metrics.jobEnded(record.id);
+    record.teardown = this.teardown(record);
+    await record.teardown;
+  }
+
+  /** Stops the workers, keeps the final parameters, frees the shards' and the loader's state. */
+  private async teardown(record: JobRecord): Promise<void> {
+    const { book } = this;
     await this.options.launcher
       .stopJob(record.id)
       .catch((err: unknown) => book.log(record, 'warn', `stopping workers: ${(err as Error).message}`));

@@ -45,6 +45,8 @@ export interface JobRecord {
   trainStartMs: number;
   epochEndMs: number[];
   finalParams?: ParamMap;
+  /** The end's teardown (the terminal state is published first, the final parameters kept after). */
+  teardown?: Promise<void>;
   workers: Map<string, WorkerSlot>;
   ps?: JobParameters;
   /** Parameter-server shards serving this job (the spec's count, at most the shards running). */
