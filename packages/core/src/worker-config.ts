@@ -96,3 +96,9 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
     sampleCount: d.sampleCount ?? 0,
   };
 }
+
+/**
+ * Exit code of a worker that cannot run the job as configured (e.g. GPUs asked for and no GPU
+ * backend): the coordinator fails the job at once instead of restarting it (sysexits EX_CONFIG).
+ */
+export const EXIT_CONFIG = 78;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  EXIT_CONFIG,
   NOOP_COORDINATOR_METRICS,
   NotFoundError,
   OverloadError,
@@ -334,6 +335,11 @@ export class JobManager {
       if (exit.code === 0 && slot.status !== 'failed') {
         slot.status = 'done';
         return this.maybeFinish(record);
+      }
+      if (exit.code === EXIT_CONFIG && slot.status !== 'failed') {
+        // The worker cannot run this job as configured (e.g. GPUs without a GPU backend).
+        this.fail(record, `${slot.role} ${slot.rank} cannot start: ${exit.reason}`);
+        return undefined;
       }
       this.workerFailed(record, slot, slot.status === 'failed' ? 'heartbeat timeout' : exit.reason);
       return undefined;

@@ -1,5 +1,7 @@
 /** Trainer: wiring only (config from env, metrics endpoint, run, exit code). */
 import {
+  BackendError,
+  EXIT_CONFIG,
   createLogger,
   createRoleRegistry,
   createTrainerMetrics,
@@ -27,5 +29,6 @@ try {
   process.exit(0);
 } catch (err) {
   logger.error({ err }, 'trainer failed');
-  process.exit(1);
+  // A backend that cannot load fails the same way on every restart: say so with the exit code.
+  process.exit(err instanceof BackendError ? EXIT_CONFIG : 1);
 }

@@ -5,6 +5,7 @@ import type { EndJobRequest as _distrain_v1_EndJobRequest, EndJobRequest__Output
 import type { EndJobResponse as _distrain_v1_EndJobResponse, EndJobResponse__Output as _distrain_v1_EndJobResponse__Output } from './distrain/v1/EndJobResponse.ts';
 import type { InitJobRequest as _distrain_v1_InitJobRequest, InitJobRequest__Output as _distrain_v1_InitJobRequest__Output } from './distrain/v1/InitJobRequest.ts';
 import type { InitJobResponse as _distrain_v1_InitJobResponse, InitJobResponse__Output as _distrain_v1_InitJobResponse__Output } from './distrain/v1/InitJobResponse.ts';
+import type { LearningRateSchedule as _distrain_v1_LearningRateSchedule, LearningRateSchedule__Output as _distrain_v1_LearningRateSchedule__Output } from './distrain/v1/LearningRateSchedule.ts';
 import type { NamedTensor as _distrain_v1_NamedTensor, NamedTensor__Output as _distrain_v1_NamedTensor__Output } from './distrain/v1/NamedTensor.ts';
 import type { OptimizerSpec as _distrain_v1_OptimizerSpec, OptimizerSpec__Output as _distrain_v1_OptimizerSpec__Output } from './distrain/v1/OptimizerSpec.ts';
 import type { ParameterServerServiceClient as _distrain_v1_ParameterServerServiceClient, ParameterServerServiceDefinition as _distrain_v1_ParameterServerServiceDefinition } from './distrain/v1/ParameterServerService.ts';
@@ -30,6 +31,7 @@ export interface ProtoGrpcType {
       InitJobRequest: MessageTypeDefinition<_distrain_v1_InitJobRequest, _distrain_v1_InitJobRequest__Output>
       InitJobResponse: MessageTypeDefinition<_distrain_v1_InitJobResponse, _distrain_v1_InitJobResponse__Output>
       Initializer: EnumTypeDefinition
+      LearningRateSchedule: MessageTypeDefinition<_distrain_v1_LearningRateSchedule, _distrain_v1_LearningRateSchedule__Output>
       NamedTensor: MessageTypeDefinition<_distrain_v1_NamedTensor, _distrain_v1_NamedTensor__Output>
       OptimizerSpec: MessageTypeDefinition<_distrain_v1_OptimizerSpec, _distrain_v1_OptimizerSpec__Output>
       /**

@@ -44,3 +44,7 @@ export type { PushPullRequest__Output } from '../generated/distrain/v1/PushPullR
 export type { PushPullResponse } from '../generated/distrain/v1/PushPullResponse.ts';
 export type { SetMembersRequest__Output } from '../generated/distrain/v1/SetMembersRequest.ts';
 export type { SetMembersResponse } from '../generated/distrain/v1/SetMembersResponse.ts';
+export { compileSchedule, learningRateAt, resolveOptimizerSchedule } from './schedule.ts';
+export type { ScheduleContext, ScheduleSettings } from './schedule.ts';
+export { clipFactor, decays, globalNorm, sumOfSquares } from './clip.ts';
+export { StepPolicy } from './step-policy.ts';
