@@ -8,6 +8,9 @@ import {
   StateError,
   ValidationError,
   checkOutputMatchesClasses,
+  compileOptimizer,
+  learningRateAt,
+  resolveOptimizerSchedule,
   dataLoaderClient,
   datasetSpecToWire,
   describeModel,
@@ -196,6 +199,11 @@ export class JobManager {
     const { variables } = describeModel(job.spec.model.layers, inputShape);
     const id = `${job.metadata.name}-${randomBytes(3).toString('hex')}`;
     const spe = stepsPerEpoch(dataset.trainCount, job.spec.batchSize);
+    // Schedule defaults depend on the job's length: checked here, so a bad one is INVALID_ARGUMENT.
+    compileOptimizer(job.spec.optimizer, 'spec.optimizer', {
+      stepsPerEpoch: spe,
+      totalSteps: spe * job.spec.epochs,
+    });
     const record: JobRecord = {
       id,
       job,
@@ -273,7 +281,7 @@ export class JobManager {
     record.ps = ps;
     await ps.init({
       seed: job.spec.seed,
-      optimizer: job.spec.optimizer,
+      optimizer: resolveOptimizerSchedule(job.spec.optimizer, scheduleContext(record)),
       worldSize: job.spec.trainers.replicas,
       stepsPerEpoch: record.stepsPerEpoch,
       ...(job.spec.checkpoint.dir === undefined
@@ -416,6 +424,10 @@ export class JobManager {
     if (record.trainStartMs === 0) record.trainStartMs = now;
     for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++)
       record.epochEndMs.push(now);
+    // The rate the parameter server used for the last update (the same pure schedule function).
+    const o = record.job.spec.optimizer;
+    const schedule = compileOptimizer(o, 'spec.optimizer', scheduleContext(record)).schedule;
+    p = { ...p, learningRate: learningRateAt(o.learningRate, schedule, Math.max(0, globalStep - 1)) };
     if (globalStep >= Number(record.progress.globalStep ?? 0)) {
       record.progress = {
         ...p,
@@ -840,4 +852,9 @@ export class JobManager {
     }
     this.loader.close();
   }
+}
+
+/** What the learning-rate schedule's defaults depend on. */
+function scheduleContext(record: JobRecord): { stepsPerEpoch: number; totalSteps: number } {
+  return { stepsPerEpoch: record.stepsPerEpoch, totalSteps: record.stepsPerEpoch * record.job.spec.epochs };
 }

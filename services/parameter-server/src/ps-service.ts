@@ -4,6 +4,8 @@ import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import {
   AbortedError,
   ConflictError,
+  StepPolicy,
+  clipFactor,
   NOOP_PS_OBSERVER,
   NotFoundError,
   StateError,
@@ -50,7 +52,10 @@ import type {
   PushPullResponse,
   SetMembersRequest__Output,
   SetMembersResponse,
+  ShareNormsRequest__Output,
+  ShareNormsResponse,
 } from '@distrain/core';
+import { NormExchange } from './norm-exchange.ts';
 
 /** Options of {@link ParameterServerService}. */
 export interface ParameterServerOptions {
@@ -105,6 +110,8 @@ interface PendingStep {
   contributions: Map<number, Contribution>;
   waiters: Set<Waiter>;
   firstPushAt: number;
+  /** Waiting for the other shards' gradient norms (clipping): the step is being completed. */
+  completing?: boolean;
 }
 
 interface Snapshot {
@@ -176,6 +183,10 @@ interface Job {
    */
   paramTensors: NamedTensor[];
   optimizer: OptimizerSettings;
+  /** Learning rate and weight decay per update and variable (schedule, decay scope). */
+  policy: StepPolicy;
+  /** Cross-shard gradient norms; set when optimizer.clipNorm > 0. */
+  norms: NormExchange | undefined;
   stepsPerEpoch: number;
   version: number;
   resumedEpochs: number;
@@ -247,6 +258,7 @@ export class ParameterServerService {
       Pull: this.unary((req: PullRequest__Output, ctx) => this.pull(req, ctx)),
       SetMembers: this.unary((req: SetMembersRequest__Output) => Promise.resolve(this.setMembers(req))),
       EndJob: this.unary((req: EndJobRequest__Output) => this.endJob(req)),
+      ShareNorms: this.unary((req: ShareNormsRequest__Output) => Promise.resolve(this.shareNorms(req))),
     };
   }
 
@@ -400,6 +412,11 @@ export class ParameterServerService {
       stateParts: parts.filter((p) => !p.info.trainable),
       paramTensors: encodeParts(parts, (p) => p.params),
       optimizer,
+      policy: new StepPolicy(optimizer),
+      norms:
+        optimizer.clipNorm > 0
+          ? new NormExchange(req.jobId, plan, req.shardIndex, req.shardAddresses)
+          : undefined,
       stepsPerEpoch: req.stepsPerEpoch,
       version: 0,
       resumedEpochs: 0,
@@ -518,23 +535,77 @@ export class ParameterServerService {
 
   private maybeComplete(job: Job): void {
     const pending = job.pending;
-    if (!pending) return;
+    if (!pending || pending.completing === true) return;
     for (const r of job.members) if (!pending.contributions.has(r)) return;
     const t0 = performance.now();
     let total = 0;
-    let lossSum = 0;
-    let bytesIn = 0;
     // Rank order (members are kept sorted): floating-point sums are then the same on every run.
     const ordered: Contribution[] = [];
     for (const r of job.members) {
       const c = pending.contributions.get(r) as Contribution;
       ordered.push(c);
       total += c.sampleCount;
+    }
+    const norms = job.norms;
+    if (total === 0 || norms === undefined) {
+      this.applyStep(job, pending, ordered, t0, Number.NaN);
+      return;
+    }
+    // Clipping: the global norm of the mean gradient, over every shard's parts.
+    const mine = NormExchange.partials(
+      job.trainableParts,
+      (key) => ordered.flatMap((c) => c.grads.get(key) ?? []),
+      1 / total,
+    );
+    if (job.shardCount === 1) {
+      this.applyStep(job, pending, ordered, t0, norms.normOf(new Map([[0, mine]])));
+      return;
+    }
+    pending.completing = true;
+    norms.exchange(pending.step, mine, Date.now() + this.maxWaitMs).then(
+      (norm) => {
+        if (this.jobs.get(job.jobId) === job && job.pending === pending)
+          this.applyStep(job, pending, ordered, t0, norm);
+      },
+      (err: unknown) => {
+        // The pushes' retries complete the step later (the contributions stay).
+        pending.completing = false;
+        const e = err instanceof Error ? err : new Error(String(err));
+        for (const w of [...pending.waiters]) w.reject(e);
+      },
+    );
+  }
+
+  /** A peer shard's gradient-norm partials of a step (clipping across shards). */
+  shareNorms(req: ShareNormsRequest__Output): ShareNormsResponse {
+    const job = this.job(req.jobId);
+    if (job.norms === undefined)
+      throw new ValidationError(
+        'job_id',
+        `job ${job.jobId} does not clip gradients (optimizer.clip_norm is 0)`,
+      );
+    job.norms.handle(req);
+    return {};
+  }
+
+  /**
+   * Sums the rank-ordered gradients, scales by 1 / samples (times the clip factor of `norm`; NaN:
+   * no clipping), applies the optimizer with the update's learning rate, averages states, and
+   * answers every waiting push.
+   */
+  private applyStep(job: Job, pending: PendingStep, ordered: Contribution[], t0: number, norm: number): void {
+    let total = 0;
+    let lossSum = 0;
+    let bytesIn = 0;
+    for (const c of ordered) {
+      total += c.sampleCount;
       lossSum += c.lossSum;
       bytesIn += c.bytes;
     }
+    const lr = job.policy.begin(job.version);
+    const factor = clipFactor(norm, job.optimizer.clipNorm);
     if (total > 0) {
-      const scale = 1 / total;
+      const scale = factor / total;
       const t = job.version + 1;
       // Reused lists: no per-part allocation on the step path.
       const grads = GRADS;
@@ -546,7 +617,7 @@ export class ParameterServerService {
           const g = c.grads.get(part.info.key);
           if (g) grads.push(g);
         }
-        applyGradients(job.optimizer, part.params, part.slots, grads, scale, t);
+        applyGradients(job.policy.settingsFor(part.info.variable), part.params, part.slots, grads, scale, t);
       }
       for (const part of job.stateParts) {
         states.length = 0;
@@ -571,6 +642,7 @@ export class ParameterServerService {
     const seconds = (performance.now() - t0) / 1000;
     this.observer.onAggregate(job.jobId, seconds, bytesIn, responseBytes(response) * pending.waiters.size);
     this.observer.onVersion(job.jobId, job.version);
+    this.observer.onStep?.(job.jobId, lr, norm, factor < 1);
     if (job.version % job.stepsPerEpoch === 0) this.endOfEpoch(job, job.version / job.stepsPerEpoch);
     for (const w of [...pending.waiters]) w.resolve(response);
   }
@@ -731,6 +803,7 @@ export class ParameterServerService {
     if (job.pending) for (const w of [...job.pending.waiters]) w.reject(err);
     for (const w of [...job.snapshotWaiters]) w.reject(err);
     job.pending = undefined;
+    job.norms?.close();
     for (const s of job.snapshots.values()) clearTimeout(s.releaseTimer);
     job.snapshots.clear();
     job.parts = [];

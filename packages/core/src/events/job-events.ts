@@ -59,6 +59,8 @@ export interface JobStepPayload extends Envelope<'step'> {
   /** null when not finite (JSON has no NaN). */
   loss: number | null;
   samplesPerSecond: number;
+  /** Learning rate of the last applied update. */
+  learningRate?: number;
 }
 
 /** `distrain.job.<id>.epoch`: an evaluated epoch. */
@@ -128,6 +130,8 @@ export function toEventPayload(e: JobEvent): JobEventPayload {
         totalSteps: num(p.totalSteps),
         loss: finiteOrNull(p.loss),
         samplesPerSecond: Math.max(0, num(p.samplesPerSecond)),
+        // Absent before any update (and from coordinators older than the field).
+        ...(num(p.learningRate) > 0 ? { learningRate: num(p.learningRate) } : {}),
       };
     }
     case 'epoch': {
@@ -184,6 +188,7 @@ export function fromEventPayload(p: JobEventPayload): JobEvent {
             totalSteps: p.totalSteps,
             loss: p.loss ?? Number.NaN,
             samplesPerSecond: p.samplesPerSecond,
+            ...(p.learningRate === undefined ? {} : { learningRate: p.learningRate }),
           },
         },
       };

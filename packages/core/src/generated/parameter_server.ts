@@ -15,6 +15,8 @@ import type { PushPullRequest as _distrain_v1_PushPullRequest, PushPullRequest__
 import type { PushPullResponse as _distrain_v1_PushPullResponse, PushPullResponse__Output as _distrain_v1_PushPullResponse__Output } from './distrain/v1/PushPullResponse.ts';
 import type { SetMembersRequest as _distrain_v1_SetMembersRequest, SetMembersRequest__Output as _distrain_v1_SetMembersRequest__Output } from './distrain/v1/SetMembersRequest.ts';
 import type { SetMembersResponse as _distrain_v1_SetMembersResponse, SetMembersResponse__Output as _distrain_v1_SetMembersResponse__Output } from './distrain/v1/SetMembersResponse.ts';
+import type { ShareNormsRequest as _distrain_v1_ShareNormsRequest, ShareNormsRequest__Output as _distrain_v1_ShareNormsRequest__Output } from './distrain/v1/ShareNormsRequest.ts';
+import type { ShareNormsResponse as _distrain_v1_ShareNormsResponse, ShareNormsResponse__Output as _distrain_v1_ShareNormsResponse__Output } from './distrain/v1/ShareNormsResponse.ts';
 import type { Tensor as _distrain_v1_Tensor, Tensor__Output as _distrain_v1_Tensor__Output } from './distrain/v1/Tensor.ts';
 import type { VariableSpec as _distrain_v1_VariableSpec, VariableSpec__Output as _distrain_v1_VariableSpec__Output } from './distrain/v1/VariableSpec.ts';
 
@@ -46,6 +48,8 @@ export interface ProtoGrpcType {
       PushPullResponse: MessageTypeDefinition<_distrain_v1_PushPullResponse, _distrain_v1_PushPullResponse__Output>
       SetMembersRequest: MessageTypeDefinition<_distrain_v1_SetMembersRequest, _distrain_v1_SetMembersRequest__Output>
       SetMembersResponse: MessageTypeDefinition<_distrain_v1_SetMembersResponse, _distrain_v1_SetMembersResponse__Output>
+      ShareNormsRequest: MessageTypeDefinition<_distrain_v1_ShareNormsRequest, _distrain_v1_ShareNormsRequest__Output>
+      ShareNormsResponse: MessageTypeDefinition<_distrain_v1_ShareNormsResponse, _distrain_v1_ShareNormsResponse__Output>
       Tensor: MessageTypeDefinition<_distrain_v1_Tensor, _distrain_v1_Tensor__Output>
       VariableSpec: MessageTypeDefinition<_distrain_v1_VariableSpec, _distrain_v1_VariableSpec__Output>
     }

@@ -43,6 +43,8 @@ export type { PullResponse } from '../generated/distrain/v1/PullResponse.ts';
 export type { PushPullRequest__Output } from '../generated/distrain/v1/PushPullRequest.ts';
 export type { PushPullResponse } from '../generated/distrain/v1/PushPullResponse.ts';
 export type { SetMembersRequest__Output } from '../generated/distrain/v1/SetMembersRequest.ts';
+export type { ShareNormsRequest__Output } from '../generated/distrain/v1/ShareNormsRequest.ts';
+export type { ShareNormsResponse } from '../generated/distrain/v1/ShareNormsResponse.ts';
 export type { SetMembersResponse } from '../generated/distrain/v1/SetMembersResponse.ts';
 export { compileSchedule, learningRateAt, resolveOptimizerSchedule } from './schedule.ts';
 export type { ScheduleContext, ScheduleSettings } from './schedule.ts';

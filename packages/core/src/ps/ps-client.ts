@@ -164,6 +164,7 @@ export class ParameterClient {
             checkpointDir: options.checkpointDir ?? '',
             resume: options.resume ?? false,
             maxPartBytes: this.plan.maxPartBytes,
+            shardAddresses: [...this.shardAddresses],
           },
           this.callOptions(),
         ),
