@@ -76,6 +76,8 @@ export interface JobEpochPayload extends Envelope<'epoch'> {
   confusion: number[];
   trainSeconds: number;
   evalSeconds: number;
+  /** Regression datasets only: testLoss is the MSE and this the mean absolute error. */
+  testMae?: number;
 }
 
 /** `distrain.job.<id>.log`: a warning or error. */
@@ -149,6 +151,7 @@ export function toEventPayload(e: JobEvent): JobEventPayload {
         confusion: (r.confusion ?? []).map(num),
         trainSeconds: num(r.trainSeconds),
         evalSeconds: num(r.evalSeconds),
+        ...(r.regression === true ? { testMae: num(r.testMae) } : {}),
       };
     }
     default: {
@@ -207,6 +210,7 @@ export function fromEventPayload(p: JobEventPayload): JobEvent {
           confusion: p.confusion,
           trainSeconds: p.trainSeconds,
           evalSeconds: p.evalSeconds,
+          ...(p.testMae === undefined ? {} : { regression: true, testMae: p.testMae }),
         },
       };
     default:
