@@ -167,6 +167,8 @@ export interface DatasetConfig {
   labelColumn?: string;
   testFraction?: number;
   sampleCount?: number;
+  /** CSV only: standardize features with the training split's statistics. @default false */
+  standardize?: boolean;
 }
 
 export interface ModelConfig {

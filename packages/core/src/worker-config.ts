@@ -86,6 +86,7 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
   labelColumn: string;
   testFraction: number;
   sampleCount: number;
+  standardize: boolean;
 } {
   return {
     name: d.name,
@@ -94,6 +95,7 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
     labelColumn: d.labelColumn ?? '',
     testFraction: d.testFraction ?? 0,
     sampleCount: d.sampleCount ?? 0,
+    standardize: d.standardize ?? false,
   };
 }
 

@@ -125,3 +125,39 @@ test('CSV: unknown label column is a ValidationError naming dataset.label_column
     );
   });
 });
+
+test('CSV standardize: mean 0 / std 1 from the training split only, applied to the test split too', async () => {
+  await withFiles(
+    {
+      'train.csv': 'a,b,label\n1,5,0\n3,5,1\n5,5,0\n7,5,1\n',
+      'test.csv': 'a,b,label\n9,6,0\n',
+    },
+    async (dir) => {
+      const ds = await readCsvDataset(
+        'csv:std',
+        join(dir, 'train.csv'),
+        join(dir, 'test.csv'),
+        'label',
+        0.2,
+        true,
+      );
+      // Column a: mean 4, population std sqrt(5); column b is constant: only centered.
+      const s = Math.sqrt(5);
+      const want = [-3 / s, 0, -1 / s, 0, 1 / s, 0, 3 / s, 0];
+      [...ds.train.features].forEach((x, i) =>
+        assert.ok(Math.abs(x - (want[i] as number)) < 1e-6, `${i}: ${x}`),
+      );
+      // The test row uses the training statistics (not its own): (9 - 4) / sqrt(5), 6 - 5.
+      assert.ok(Math.abs((ds.test.features[0] as number) - 5 / s) < 1e-6);
+      assert.ok(Math.abs((ds.test.features[1] as number) - 1) < 1e-6);
+      const plain = await readCsvDataset(
+        'csv:raw',
+        join(dir, 'train.csv'),
+        join(dir, 'test.csv'),
+        'label',
+        0.2,
+      );
+      assert.deepEqual([...plain.test.features], [9, 6]);
+    },
+  );
+});

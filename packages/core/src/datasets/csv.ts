@@ -182,6 +182,36 @@ export function csvHoldout(
 }
 
 /**
+ * Standardizes each of the `nf` feature columns in place to `(x - mean) / std`, with mean and
+ * (population) standard deviation of the TRAINING split only, applied to both splits, so nothing about
+ * the test rows leaks into training. A constant column (std 0) is only centered.
+ */
+export function standardizeFeatures(train: SplitData, test: SplitData, nf: number): void {
+  const mean = new Float64Array(nf);
+  const sq = new Float64Array(nf);
+  const x = train.features as Float32Array;
+  for (let r = 0; r < train.count; r++)
+    for (let c = 0; c < nf; c++) mean[c] = (mean[c] as number) + (x[r * nf + c] as number);
+  for (let c = 0; c < nf; c++) mean[c] = (mean[c] as number) / Math.max(1, train.count);
+  for (let r = 0; r < train.count; r++) {
+    for (let c = 0; c < nf; c++) {
+      const d = (x[r * nf + c] as number) - (mean[c] as number);
+      sq[c] = (sq[c] as number) + d * d;
+    }
+  }
+  const inv = Float64Array.from(sq, (s) => {
+    const std = Math.sqrt(s / Math.max(1, train.count));
+    return std > 0 ? 1 / std : 1;
+  });
+  for (const split of [train, test]) {
+    const f = split.features as Float32Array;
+    for (let r = 0; r < split.count; r++)
+      for (let c = 0; c < nf; c++)
+        f[r * nf + c] = ((f[r * nf + c] as number) - (mean[c] as number)) * (inv[c] as number);
+  }
+}
+
+/**
  * Reads a CSV dataset: numeric feature columns (as float32) plus a label column. Labels that are all
  * integers become int32 class indices (classes 0..max); labels with any non-number become class
  * indices of their distinct values in sorted order; other numbers become float32 regression
@@ -194,6 +224,7 @@ export async function readCsvDataset(
   testPath: string,
   labelColumn: string,
   testFraction: number,
+  standardize = false,
 ): Promise<Dataset> {
   const trainTable = parseCsvText((await readDataFile(path)).toString('utf8'), path);
   const testTable =
@@ -278,6 +309,7 @@ export async function readCsvDataset(
     train = makeSplit(trainTable, split.train);
     test = makeSplit(trainTable, split.test);
   }
+  if (standardize) standardizeFeatures(train, test, width - 1);
   return {
     id,
     featureShape: [width - 1],

@@ -52,7 +52,15 @@ export function resolveDatasetSpec(
   }
   const kind = name as DatasetName;
   const rawPath = (spec.path ?? '').trim();
-  const out = { name: kind, path: '', testPath: '', labelColumn: '', testFraction: 0, sampleCount: 0 };
+  const out = {
+    name: kind,
+    path: '',
+    testPath: '',
+    labelColumn: '',
+    testFraction: 0,
+    sampleCount: 0,
+    standardize: false,
+  };
   switch (kind) {
     case 'mnist': {
       const n = num(spec.sampleCount, spec.sample_count);
@@ -83,6 +91,7 @@ export function resolveDatasetSpec(
       out.path = resolve(rawPath);
       const testPath = str(spec.testPath, spec.test_path).trim();
       out.testPath = testPath === '' ? '' : resolve(testPath);
+      out.standardize = spec.standardize === true;
       const label = str(spec.labelColumn, spec.label_column).trim();
       out.labelColumn = label === '' ? 'label' : label;
       if (out.testPath === '') {
@@ -112,9 +121,11 @@ export function datasetId(spec: DatasetSpecInput | ResolvedDatasetSpec): string 
     case 'fashion-mnist':
     case 'idx':
       return `${r.name}:${r.path}`;
-    case 'csv':
+    case 'csv': {
+      const std = r.standardize ? '&standardize=1' : '';
       return r.testPath === ''
-        ? `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test_fraction=${r.testFraction}`
-        : `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test=${encodeURIComponent(r.testPath)}`;
+        ? `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test_fraction=${r.testFraction}${std}`
+        : `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test=${encodeURIComponent(r.testPath)}${std}`;
+    }
   }
 }
