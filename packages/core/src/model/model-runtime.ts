@@ -1,3 +1,4 @@
+// Over 400 lines: one class owns the tfjs model (train, accumulate, evaluate, export) and its tensors.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerSpec, LossName } from '../job-spec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
