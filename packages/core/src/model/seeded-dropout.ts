@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../rng.ts';
 
 /**
  * Which samples a training forward pass sees, so dropout masks depend on the sample and not on the
@@ -59,10 +58,18 @@ export function dropoutMask(
   const out = new Float32Array(count * per);
   const keep = 1 / (1 - rate);
   const base = mix(mix(seed >>> 0, layer), keys.epoch >>> 0);
+  // Drop when a uniform 32-bit draw is below rate * 2^32 (integer compare, no division).
+  const threshold = Math.floor(rate * 4294967296);
   for (let i = 0; i < count; i++) {
-    const rng = new Rng(base, (keys.indices[i] as number) >>> 0);
+    // SplitMix32 counter stream of this sample: element j is the finalized hash of state + j * golden.
+    const state = mix(base, (keys.indices[i] as number) >>> 0);
     const row = i * per;
-    for (let j = 0; j < per; j++) out[row + j] = rng.next() < rate ? 0 : keep;
+    for (let j = 0; j < per; j++) {
+      let z = (state + Math.imul(j + 1, 0x9e3779b9)) >>> 0;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      out[row + j] = (z ^ (z >>> 16)) >>> 0 < threshold ? 0 : keep;
+    }
   }
   return out;
 }
