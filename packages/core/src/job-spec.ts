@@ -108,6 +108,33 @@ export type LossName = (typeof LOSSES)[number];
 export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
+/** Learning-rate schedules (after the optional linear warmup). */
+export const LR_SCHEDULES = ['constant', 'step', 'exponential', 'cosine'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
+
+/**
+ * A learning-rate schedule over optimizer updates (global steps), applied by the parameter server.
+ * See `ps/schedule.ts` for the formulas.
+ */
+export interface LearningRateSchedule {
+  /** @default 'constant' */
+  type: LrScheduleName;
+  /** Updates of linear warmup from learningRate / warmupSteps up to learningRate. @default 0 */
+  warmupSteps?: number;
+  /** step: updates between decays. @default one epoch */
+  stepSize?: number;
+  /** step: factor per decay (default 0.1); exponential: factor per decaySteps (default 0.96). */
+  gamma?: number;
+  /** exponential: updates per gamma (default one epoch); cosine: updates to decay over (default the rest of the job). */
+  decaySteps?: number;
+  /** cosine: the final learning rate. @default 0 */
+  minLearningRate?: number;
+}
+
+/** Which trainable variables weight decay applies to. */
+export const WEIGHT_DECAY_SCOPES = ['kernels', 'all'] as const;
+export type WeightDecayScope = (typeof WEIGHT_DECAY_SCOPES)[number];
+
 export interface OptimizerConfig {
   type: OptimizerName;
   learningRate: number;
@@ -123,6 +150,12 @@ export interface OptimizerConfig {
   epsilon?: number;
   /** Decoupled weight decay. @default 0 */
   weightDecay?: number;
+  /** 'kernels': dense/conv kernels only (biases and batch-norm gamma/beta are not decayed); 'all'. @default 'kernels' */
+  weightDecayScope?: WeightDecayScope;
+  /** Learning-rate schedule with optional warmup. @default constant */
+  schedule?: LearningRateSchedule;
+  /** Clip the mean gradient of each step to this global L2 norm (over all variables). @default none */
+  clipNorm?: number;
 }
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -136,6 +169,8 @@ export interface DatasetConfig {
   labelColumn?: string;
   testFraction?: number;
   sampleCount?: number;
+  /** CSV only: standardize features with the training split's statistics. @default false */
+  standardize?: boolean;
 }
 
 export interface ModelConfig {

@@ -81,3 +81,25 @@ test('YAML and JSON both parse; bad syntax is a ValidationError', () => {
   assert.deepEqual(parseJobText('{"a": 1}'), { a: 1 });
   assert.throws(() => parseJobText('a: [1, 2'), ValidationError);
 });
+
+test('mnist sampleCount: schema and dataset code agree on both ends of 20..10000', async () => {
+  const { resolveDatasetSpec } = await import('./datasets/spec.ts');
+  const withCount = (n: number) => {
+    const d = base();
+    return { ...d, spec: { ...d.spec, dataset: { name: 'mnist', sampleCount: n } } };
+  };
+  for (const ok of [20, 10_000]) {
+    assert.equal(validateJob(withCount(ok)).spec.dataset.sampleCount, ok);
+    assert.equal(resolveDatasetSpec({ name: 'mnist', sampleCount: ok }).sampleCount, ok);
+  }
+  for (const bad of [19, 10_001]) {
+    assert.throws(
+      () => validateJob(withCount(bad)),
+      (e: unknown) => e instanceof ValidationError && /sampleCount/.test(e.message),
+    );
+    assert.throws(
+      () => resolveDatasetSpec({ name: 'mnist', sampleCount: bad }),
+      (e: unknown) => e instanceof ValidationError && e.field === 'dataset.sample_count',
+    );
+  }
+});

@@ -106,6 +106,7 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
   labelColumn: string;
   testFraction: number;
   sampleCount: number;
+  standardize: boolean;
 } {
   return {
     name: d.name,
@@ -114,5 +115,12 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
     labelColumn: d.labelColumn ?? '',
     testFraction: d.testFraction ?? 0,
     sampleCount: d.sampleCount ?? 0,
+    standardize: d.standardize ?? false,
   };
 }
+
+/**
+ * Exit code of a worker that cannot run the job as configured (e.g. GPUs asked for and no GPU
+ * backend): the coordinator fails the job at once instead of restarting it (sysexits EX_CONFIG).
+ */
+export const EXIT_CONFIG = 78;

@@ -7,16 +7,22 @@ import type { EvaluationResult, Logger, WorkerConfig } from '@distrain/core';
 import type { ParameterClient } from '@distrain/core/ps';
 import type { EvaluatorMetrics } from '@distrain/core/metrics';
 
-/** Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch. */
+/**
+ * Accumulates accuracy, loss, confusion and prediction rows over the test batches of one epoch; for a
+ * regression dataset (numClasses 0) the squared and absolute errors instead (MSE, MAE).
+ */
 export class EpochEvaluation {
   readonly confusion: Uint32Array;
   private lossSum = 0;
   private correct = 0;
   private count = 0;
+  private absErrorSum = 0;
   private readonly rows: string[] = [];
+  private readonly regression: boolean;
 
   constructor(private readonly numClasses: number) {
     this.confusion = new Uint32Array(numClasses * numClasses);
+    this.regression = numClasses === 0;
   }
 
   /** Adds one batch; `indices` are dataset indices, rows are kept in dataset order by the caller. */
@@ -27,6 +33,17 @@ export class EpochEvaluation {
   ): void {
     const k = this.numClasses;
     this.lossSum += out.lossSum;
+    if (this.regression) {
+      // One target per sample: probabilities are the raw outputs.
+      for (let i = 0; i < indices.length; i++) {
+        const y = labels[i] as number;
+        const p = out.probabilities[i] as number;
+        this.absErrorSum += Math.abs(p - y);
+        this.rows.push(`${indices[i]},${y},${p}`);
+      }
+      this.count += indices.length;
+      return;
+    }
     for (let i = 0; i < indices.length; i++) {
       const label = Math.round(labels[i] as number);
       const predicted = out.predicted[i] as number;
@@ -61,11 +78,14 @@ export class EpochEvaluation {
       confusion: [...this.confusion],
       numClasses: k,
       evalSeconds,
+      regression: this.regression,
+      testMae: this.count === 0 || !this.regression ? 0 : this.absErrorSum / this.count,
     };
   }
 
   /** Predictions as CSV (`index,label,predicted,p0..pk-1`), in the order the batches arrived (dataset order). */
   csv(): Buffer {
+    if (this.regression) return Buffer.from(`index,target,prediction\n${this.rows.join('\n')}\n`);
     const header = [
       'index',
       'label',
@@ -130,7 +150,12 @@ export async function runEvaluator(
       }
       if (signal.aborted) break;
       const result = acc.result(epoch, snapshot.version, (performance.now() - started) / 1000);
-      logger.info({ epoch, testAccuracy: result.testAccuracy, testLoss: result.testLoss }, 'epoch evaluated');
+      logger.info(
+        result.regression === true
+          ? { epoch, testMse: result.testLoss, testMae: result.testMae }
+          : { epoch, testAccuracy: result.testAccuracy, testLoss: result.testLoss },
+        'epoch evaluated',
+      );
       metrics.epoch({
         epoch,
         testAccuracy: Number(result.testAccuracy),

@@ -140,3 +140,63 @@ test('barrier: abort fails every waiting push and drops the pending step', async
   assert.deepEqual(b.pushed(), []);
   assert.equal(completions.length, 0);
 });
+
+test('barrier: an async prepare holds the step (later pushes wait), then completes with its value', async () => {
+  const completions: { tags: string[]; prepared: number }[] = [];
+  let release!: (n: number) => void;
+  const prepares: number[] = [];
+  const b = new StepBarrier<C, string>('job', 2, {
+    prepare(ordered, step) {
+      prepares.push(step);
+      return new Promise<number>((r) => (release = r));
+    },
+    complete(ordered, v, _waiting, prepared) {
+      completions.push({ tags: ordered.map((x) => x.tag), prepared });
+      return `v${v}`;
+    },
+    current: () => 'current',
+  });
+  const p0 = b.push(0, 0, c('r0'), ctx());
+  const p1 = b.push(1, 0, c('r1'), ctx());
+  const dup = b.push(1, 0, c('r1-again'), ctx());
+  assert.deepEqual(prepares, [0], 'prepared once');
+  assert.equal(b.version, 0);
+  release(2.5);
+  assert.deepEqual(await Promise.all([p0, p1, dup]), ['v1', 'v1', 'v1']);
+  assert.deepEqual(completions, [{ tags: ['r0', 'r1'], prepared: 2.5 }]);
+  assert.equal(b.version, 1);
+});
+
+test('barrier: a failed prepare fails the waiting pushes, keeps the contributions, and a retry completes', async () => {
+  let attempt = 0;
+  const b = new StepBarrier<C, string>('job', 2, {
+    prepare: () => (++attempt === 1 ? Promise.reject(new TimeoutError('norms late')) : Promise.resolve(1)),
+    complete: (ordered, v, _w, prepared) => `v${v}:${ordered.map((x) => x.tag).join(',')}:${prepared}`,
+    current: () => 'current',
+  });
+  const p0 = b.push(0, 0, c('r0'), ctx());
+  const p1 = b.push(1, 0, c('r1'), ctx());
+  await assert.rejects(p0, TimeoutError);
+  await assert.rejects(p1, TimeoutError);
+  assert.equal(b.version, 0);
+  assert.equal(await b.push(0, 0, c('retry'), ctx()), 'v1:r0,r1:1');
+});
+
+test('barrier: without prepare the completion gets NaN; abort during prepare applies nothing', async () => {
+  const { b } = barrier(1);
+  assert.equal(await b.push(0, 0, c('a'), ctx()), 'v1:a');
+  let release!: (n: number) => void;
+  let applied = 0;
+  const held = new StepBarrier<C, string>('job', 1, {
+    prepare: () => new Promise<number>((r) => (release = r)),
+    complete: () => String(++applied),
+    current: () => 'current',
+  });
+  const p = held.push(0, 0, c('a'), ctx());
+  held.abort(new AbortedError('job ended'));
+  await assert.rejects(p, AbortedError);
+  release(1);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(applied, 0);
+  assert.equal(held.version, 0);
+});

@@ -10,10 +10,19 @@ export interface BarrierContribution {
 /** What a completed (or already applied) step answers. */
 export interface BarrierHooks<C extends BarrierContribution, R> {
   /**
-   * Applies step `version - 1` from the contributions in rank order; `version` is already the new
-   * one. `waiting` is how many pushes will be answered with the result. Synchronous on purpose.
+   * Optional work before step `step` can be applied, from the same contributions (e.g. the global
+   * gradient norm across shards, for clipping): a number is used at once; a promise makes the step
+   * "completing" (later pushes of it only wait) until it settles. On rejection every waiting push
+   * fails with the error and the contributions stay, so the pushes' retries complete the step.
+   * Without the hook the value is NaN.
    */
-  complete(ordered: C[], version: number, waiting: number): R;
+  prepare?(ordered: C[], step: number): number | Promise<number>;
+  /**
+   * Applies step `version - 1` from the contributions in rank order; `version` is already the new
+   * one. `waiting` is how many pushes will be answered with the result; `prepared` is what
+   * `prepare` gave (NaN without it). Synchronous on purpose.
+   */
+  complete(ordered: C[], version: number, waiting: number, prepared: number): R;
   /** The answer to a push of a step already applied (a retry after a lost response). */
   current(): R;
 }
@@ -28,6 +37,8 @@ interface PendingStep<C, R> {
   step: number;
   contributions: Map<number, C>;
   waiters: Set<Waiter<R>>;
+  /** `prepare` is in flight: the step is being completed. */
+  completing?: boolean;
 }
 
 /**
@@ -140,13 +151,33 @@ export class StepBarrier<C extends BarrierContribution, R> {
 
   private maybeComplete(): void {
     const pending = this.pending;
-    if (!pending) return;
+    if (!pending || pending.completing === true) return;
     for (const r of this.memberList) if (!pending.contributions.has(r)) return;
     // Rank order (members are kept sorted): floating-point sums are then the same on every run.
     const ordered = this.memberList.map((r) => pending.contributions.get(r) as C);
+    const prepared = this.hooks.prepare ? this.hooks.prepare(ordered, pending.step) : Number.NaN;
+    if (typeof prepared === 'number') {
+      this.finish(pending, ordered, prepared);
+      return;
+    }
+    pending.completing = true;
+    prepared.then(
+      (value) => {
+        // Aborted (job ended) meanwhile: nothing to apply.
+        if (this.pending === pending) this.finish(pending, ordered, value);
+      },
+      (err: unknown) => {
+        pending.completing = false;
+        const e = err instanceof Error ? err : new Error(String(err));
+        for (const w of [...pending.waiters]) w.reject(e);
+      },
+    );
+  }
+
+  private finish(pending: PendingStep<C, R>, ordered: C[], prepared: number): void {
     this.pending = undefined;
     this.version += 1;
-    const result = this.hooks.complete(ordered, this.version, pending.waiters.size);
+    const result = this.hooks.complete(ordered, this.version, pending.waiters.size, prepared);
     for (const w of [...pending.waiters]) w.resolve(result);
   }
 }

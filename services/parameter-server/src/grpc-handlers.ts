@@ -9,6 +9,7 @@ import type {
   PullRequest__Output,
   PushPullRequest__Output,
   SetMembersRequest__Output,
+  ShareNormsRequest__Output,
 } from '@distrain/core/ps';
 import type { ParameterServerService } from './ps-service.ts';
 import type { CallContext } from './wait.ts';
@@ -55,6 +56,7 @@ export function psGrpcBinding(
     Pull: unary((req: PullRequest__Output, ctx) => service.pull(req, ctx)),
     SetMembers: unary((req: SetMembersRequest__Output) => Promise.resolve(service.setMembers(req))),
     EndJob: unary((req: EndJobRequest__Output) => service.endJob(req)),
+    ShareNorms: unary((req: ShareNormsRequest__Output) => Promise.resolve(service.shareNorms(req))),
     DataPlane: unary(() => Promise.resolve({ ...service.dataPlane })),
   };
   return {

@@ -13,6 +13,8 @@ import type {
   PushPullResponse,
   SetMembersRequest__Output,
   SetMembersResponse,
+  ShareNormsRequest__Output,
+  ShareNormsResponse,
 } from '@distrain/core/ps';
 import { loadLatestCheckpoint, queueCheckpoint } from './checkpointing.ts';
 import { psGrpcBinding } from './grpc-handlers.ts';
@@ -159,7 +161,9 @@ export class ParameterServerService {
         releaseGraceMs: this.releaseGraceMs,
         logger: this.logger,
       },
-      onComplete: (j, ordered, version, waiting) => this.completeStep(j, ordered, version, waiting),
+      onComplete: (j, ordered, version, waiting, norm) =>
+        this.completeStep(j, ordered, version, waiting, norm),
+      normDeadlineMs: () => Date.now() + this.maxWaitMs,
     });
     if (req.resume) {
       const loaded = await loadLatestCheckpoint(job);
@@ -196,19 +200,24 @@ export class ParameterServerService {
     });
   }
 
-  /** The barrier completed: aggregate and apply, snapshot and checkpoint at an epoch end. */
+  /**
+   * The barrier completed: aggregate and apply (scheduled learning rate, clip factor of `norm`; NaN:
+   * no clipping), snapshot and checkpoint at an epoch end.
+   */
   private completeStep(
     job: ShardJob,
     ordered: Contribution[],
     version: number,
     waiting: number,
+    norm: number,
   ): PushPullResponse {
     const t0 = performance.now();
-    const bytesIn = aggregate(job, ordered, version);
+    const { bytesIn, learningRate, clipped } = aggregate(job, ordered, version, norm);
     const seconds = (performance.now() - t0) / 1000;
     const response: PushPullResponse = { ...currentResponse(job), applySeconds: seconds };
     this.observer.onAggregate(job.jobId, seconds, bytesIn, responseBytes(response) * waiting);
     this.observer.onVersion(job.jobId, version);
+    this.observer.onStep?.(job.jobId, learningRate, norm, clipped);
     if (version % job.stepsPerEpoch === 0) {
       const epoch = version / job.stepsPerEpoch;
       const snapshot = job.snapshots.take(
@@ -246,6 +255,18 @@ export class ParameterServerService {
     const members = job.barrier.setMembers(req.ranks);
     this.logger.info({ jobId: job.jobId, members, version: job.barrier.version }, 'members set');
     return { version: job.barrier.version };
+  }
+
+  /** A peer shard's gradient-norm partials of a step (clipping across shards). */
+  shareNorms(req: ShareNormsRequest__Output): ShareNormsResponse {
+    const job = this.job(req.jobId);
+    if (job.norms === undefined)
+      throw new ValidationError(
+        'job_id',
+        `job ${job.jobId} does not clip gradients (optimizer.clip_norm is 0)`,
+      );
+    job.norms.handle(req);
+    return {};
   }
 
   /** Frees a job; waiting pushes and pulls end with ABORTED. Idempotent. */

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { ValidationError, encodeTensor } from '@distrain/core';
 import {
   DEFAULT_MAX_PART_BYTES,
+  StepPolicy,
   applyGradients,
+  clipFactor,
   averageStates,
   createSlots,
   initialValues,
@@ -19,6 +21,7 @@ import type {
   PushPullResponse,
 } from '@distrain/core/ps';
 import { StepBarrier } from './barrier.ts';
+import { NormExchange } from './norm-exchange.ts';
 import type { Contribution } from './push-validation.ts';
 import { SnapshotStore } from './snapshots.ts';
 import type { SnapshotStoreOptions } from './snapshots.ts';
@@ -53,6 +56,10 @@ export interface ShardJob {
    */
   paramTensors: NamedTensor[];
   optimizer: OptimizerSettings;
+  /** Learning rate and weight decay per update and variable (schedule, decay scope). */
+  policy: StepPolicy;
+  /** Cross-shard gradient norms; set when optimizer.clipNorm > 0. */
+  norms: NormExchange | undefined;
   stepsPerEpoch: number;
   resumedEpochs: number;
   /** The step barrier; its `version` is the job's parameter version. */
@@ -84,7 +91,9 @@ export function fingerprintOf(req: InitJobRequest__Output): string {
 
 /**
  * Validates an InitJob request and builds the job's record with fresh initial values (version 0).
- * `onComplete` is the barrier's step completion (aggregate, then the service's bookkeeping).
+ * `onComplete` is the barrier's step completion (aggregate, then the service's bookkeeping), `norm`
+ * the global gradient norm of the step's mean gradient (NaN when clipping is off); `normDeadlineMs`
+ * is how long a step waits for the other shards' gradient norms.
  */
 export function createShardJob(
   req: InitJobRequest__Output,
@@ -92,7 +101,14 @@ export function createShardJob(
     /** The shard index this process is pinned to, if any. */
     shardIndex?: number;
     snapshots: SnapshotStoreOptions;
-    onComplete(job: ShardJob, ordered: Contribution[], version: number, waiting: number): PushPullResponse;
+    onComplete(
+      job: ShardJob,
+      ordered: Contribution[],
+      version: number,
+      waiting: number,
+      norm: number,
+    ): PushPullResponse;
+    normDeadlineMs: () => number;
   },
 ): ShardJob {
   if (req.variables.length === 0) throw new ValidationError('variables', 'must not be empty');
@@ -154,6 +170,11 @@ export function createShardJob(
     stateParts: parts.filter((p) => !p.info.trainable),
     paramTensors: encodeParts(parts, (p) => p.params),
     optimizer,
+    policy: new StepPolicy(optimizer),
+    norms:
+      optimizer.clipNorm > 0
+        ? new NormExchange(req.jobId, plan, req.shardIndex, req.shardAddresses)
+        : undefined,
     stepsPerEpoch: req.stepsPerEpoch,
     resumedEpochs: 0,
     barrier: undefined as unknown as ShardJob['barrier'],
@@ -164,7 +185,8 @@ export function createShardJob(
     checkpointChain: Promise.resolve(),
   };
   job.barrier = new StepBarrier<Contribution, PushPullResponse>(req.jobId, req.worldSize, {
-    complete: (ordered, version, waiting) => options.onComplete(job, ordered, version, waiting),
+    prepare: (ordered, step) => prepareStep(job, ordered, step, options.normDeadlineMs()),
+    complete: (ordered, version, waiting, norm) => options.onComplete(job, ordered, version, waiting, norm),
     current: () => currentResponse(job),
   });
   return job;
@@ -176,10 +198,48 @@ const STATES: Float32Array[] = [];
 const WEIGHTS: number[] = [];
 
 /**
- * Sums the contributions (in the given rank order), divides by the total sample count, applies the
- * optimizer at step `t` and averages the state parts by sample count. Returns the bytes received.
+ * Before a step is applied: with clipping, the global norm of its mean gradient over every shard's
+ * parts (exchanged with the other shards, `ShareNorms`); NaN without clipping or samples.
  */
-export function aggregate(job: ShardJob, ordered: readonly Contribution[], t: number): number {
+function prepareStep(
+  job: ShardJob,
+  ordered: readonly Contribution[],
+  step: number,
+  deadlineMs: number,
+): number | Promise<number> {
+  const norms = job.norms;
+  let total = 0;
+  for (const c of ordered) total += c.sampleCount;
+  if (total === 0 || norms === undefined) return Number.NaN;
+  const mine = NormExchange.partials(
+    job.trainableParts,
+    (key) => ordered.flatMap((c) => c.grads.get(key) ?? []),
+    1 / total,
+  );
+  if (job.shardCount === 1) return norms.normOf(new Map([[0, mine]]));
+  return norms.exchange(step, mine, deadlineMs);
+}
+
+/** What {@link aggregate} did. */
+export interface AggregateResult {
+  bytesIn: number;
+  /** The update's scheduled learning rate. */
+  learningRate: number;
+  /** Whether the mean gradient was scaled down (clipping). */
+  clipped: boolean;
+}
+
+/**
+ * Sums the contributions (in the given rank order), divides by the total sample count (times the
+ * clip factor of `norm`; NaN: no clipping), applies the optimizer at step `t` with the update's
+ * scheduled learning rate and weight-decay scope, and averages the state parts by sample count.
+ */
+export function aggregate(
+  job: ShardJob,
+  ordered: readonly Contribution[],
+  t: number,
+  norm = Number.NaN,
+): AggregateResult {
   let total = 0;
   let lossSum = 0;
   let bytesIn = 0;
@@ -188,8 +248,11 @@ export function aggregate(job: ShardJob, ordered: readonly Contribution[], t: nu
     lossSum += c.lossSum;
     bytesIn += c.bytes;
   }
+  // Update t (1-based) turns version t - 1 into t.
+  const learningRate = job.policy.begin(t - 1);
+  const factor = clipFactor(norm, job.optimizer.clipNorm);
   if (total > 0) {
-    const scale = 1 / total;
+    const scale = factor / total;
     // Reused lists: no per-part allocation on the step path.
     const grads = GRADS;
     const states = STATES;
@@ -200,7 +263,7 @@ export function aggregate(job: ShardJob, ordered: readonly Contribution[], t: nu
         const g = c.grads.get(part.info.key);
         if (g) grads.push(g);
       }
-      applyGradients(job.optimizer, part.params, part.slots, grads, scale, t);
+      applyGradients(job.policy.settingsFor(part.info.variable), part.params, part.slots, grads, scale, t);
     }
     for (const part of job.stateParts) {
       states.length = 0;
@@ -219,7 +282,7 @@ export function aggregate(job: ShardJob, ordered: readonly Contribution[], t: nu
   }
   job.lastMeanLoss = total > 0 ? lossSum / total : 0;
   job.lastRanks = ordered.length;
-  return bytesIn;
+  return { bytesIn, learningRate, clipped: factor < 1 };
 }
 
 /** The answer to a push: this shard's live parameters at the current version. */
@@ -262,6 +325,7 @@ export function jobBytes(job: ShardJob): number {
 
 /** Drops a job's arrays (after its waiters were failed). */
 export function clearJob(job: ShardJob): void {
+  job.norms?.close();
   job.parts = [];
   job.trainableParts = [];
   job.stateParts = [];

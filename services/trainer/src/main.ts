@@ -1,5 +1,7 @@
 /** Trainer: wiring only (the shared worker bootstrap: config from env, metrics endpoint, run, exit code). */
+import { EXIT_CONFIG } from '@distrain/core';
 import { createTrainerMetrics } from '@distrain/core/metrics';
+import { BackendError } from '@distrain/core/model';
 import { runWorker } from '@distrain/core/service';
 import { runTrainer } from './trainer.ts';
 
@@ -8,4 +10,6 @@ await runWorker({
   metrics: (registry, config) => createTrainerMetrics(registry, { jobId: config.jobId, rank: config.rank }),
   run: ({ config, logger, metrics, metricsPort }) =>
     runTrainer(config, logger, { metrics, ...(metricsPort === undefined ? {} : { metricsPort }) }),
+  // A backend that cannot load fails the same way on every restart: say so with the exit code.
+  exitCode: (err) => (err instanceof BackendError ? EXIT_CONFIG : undefined),
 });

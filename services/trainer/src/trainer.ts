@@ -2,22 +2,10 @@ import { datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
 import { openWorkerSession } from '@distrain/core/worker';
-import type { Logger, ParamMap, WorkerConfig } from '@distrain/core';
+import type { Logger, WorkerConfig } from '@distrain/core';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
 import type { TrainerMetrics } from '@distrain/core/metrics';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-
-/** Sums `src` into `dst` per variable (gradient accumulation over micro-batches). */
-function addInto(dst: ParamMap, src: ParamMap): void {
-  for (const [name, g] of src) {
-    const acc = dst.get(name);
-    if (!acc) {
-      dst.set(name, Float32Array.from(g));
-      continue;
-    }
-    for (let i = 0; i < g.length; i++) acc[i] = (acc[i] as number) + (g[i] as number);
-  }
-}
 
 /**
  * One trainer rank: per step take its slice of the global batch (prefetched), zero the gradients,
@@ -78,37 +66,25 @@ export async function runTrainer(
         timing.dataMs += t0 - mark;
         const step = epoch * spe + batch.step;
         const count = batch.indices.length;
-        let grads: ParamMap;
-        let states: ParamMap;
-        let lossSum: number;
-        if (accumulate <= 1 || count <= 1) {
-          ({ grads, states, lossSum } = runtime.computeGradients(
-            batch.features.data,
+        // One path for any accumulateSteps (ModelRuntime.accumulateGradients, tested there):
+        // micro-batches of the slice, gradient sums added on purpose, one push for the step.
+        // Dropout masks are keyed by (epoch, sample index), so they do not depend on the rank.
+        const micro = Math.max(1, Math.min(accumulate, count));
+        const featureSize = count === 0 ? 0 : batch.features.data.length / count;
+        const labels = batch.labels.data as Int32Array | Float32Array;
+        const labelSize = count === 0 ? 0 : labels.length / count;
+        for (let m = 0; m < micro; m++) {
+          const lo = Math.floor((count * m) / micro);
+          const hi = Math.floor((count * (m + 1)) / micro);
+          runtime.accumulateGradients(
+            batch.features.data.subarray(lo * featureSize, hi * featureSize),
             dataset.featureShape,
-            batch.labels.data as Int32Array | Float32Array,
-            count,
-          ));
-        } else {
-          // Accumulation on purpose: micro-batches, gradient sums added, one push for the step.
-          grads = new Map();
-          states = new Map();
-          lossSum = 0;
-          const featureSize = batch.features.data.length / count;
-          for (let m = 0; m < accumulate; m++) {
-            const lo = Math.floor((count * m) / accumulate);
-            const hi = Math.floor((count * (m + 1)) / accumulate);
-            if (hi <= lo) continue;
-            const part = runtime.computeGradients(
-              batch.features.data.subarray(lo * featureSize, hi * featureSize),
-              dataset.featureShape,
-              (batch.labels.data as Int32Array | Float32Array).subarray(lo, hi),
-              hi - lo,
-            );
-            addInto(grads, part.grads);
-            states = part.states;
-            lossSum += part.lossSum;
-          }
+            labels.subarray(lo * labelSize, hi * labelSize),
+            hi - lo,
+            { epoch, indices: batch.indices.subarray(lo, hi) },
+          );
         }
+        const { grads, states, lossSum } = runtime.takeAccumulated();
         const t1 = performance.now();
         const res = await pushWithRetry(
           ps,

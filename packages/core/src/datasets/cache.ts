@@ -16,7 +16,14 @@ async function read(id: string, spec: ResolvedDatasetSpec): Promise<Dataset> {
     case 'idx':
       return readIdxDataset(id, spec.path, false);
     case 'csv':
-      return readCsvDataset(id, spec.path, spec.testPath, spec.labelColumn, spec.testFraction);
+      return readCsvDataset(
+        id,
+        spec.path,
+        spec.testPath,
+        spec.labelColumn,
+        spec.testFraction,
+        spec.standardize,
+      );
   }
 }
 

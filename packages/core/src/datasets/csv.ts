@@ -1,4 +1,5 @@
 import { DatasetFileError, ValidationError } from '../errors.ts';
+import { Rng, permutation } from '../rng.ts';
 import { readDataFile } from './file-io.ts';
 import type { Dataset, SplitData } from './types.ts';
 
@@ -112,12 +113,12 @@ function columnName(table: CsvTable, c: number): string {
   return table.header ? `column ${c + 1} "${table.header[c] ?? ''}"` : `column ${c + 1}`;
 }
 
-function features(table: CsvTable, label: number, first: number, end: number): Float32Array {
+function features(table: CsvTable, label: number, rows: readonly number[]): Float32Array {
   const width = (table.rows[0] as string[]).length;
   const nf = width - 1;
-  const out = new Float32Array((end - first) * nf);
+  const out = new Float32Array(rows.length * nf);
   let k = 0;
-  for (let r = first; r < end; r++) {
+  for (const r of rows) {
     const row = table.rows[r] as string[];
     for (let c = 0; c < width; c++) {
       if (c === label) continue;
@@ -137,11 +138,85 @@ function features(table: CsvTable, label: number, first: number, end: number): F
   return out;
 }
 
+/** Seed of the CSV holdout: the same file gives the same split in every process and run. */
+export const CSV_HOLDOUT_SEED = 0x63737631;
+
+/**
+ * The held-out rows of a CSV without a test file, seeded (identical in every process): for class
+ * labels stratified, `round(n_c * testFraction)` random rows of each class `c`, so a class-sorted file
+ * gets every class in both splits (a class keeps at least one training row); for regression targets `round(n * testFraction)` random rows.
+ * Both splits keep file order. `classOf` is null for regression.
+ */
+export function csvHoldout(
+  n: number,
+  testFraction: number,
+  classOf: ((row: number) => number) | null,
+): { train: number[]; test: number[] } {
+  const isTest = new Uint8Array(n);
+  if (classOf === null) {
+    const order = permutation(n, new Rng(CSV_HOLDOUT_SEED));
+    const k = Math.round(n * testFraction);
+    for (let i = 0; i < k; i++) isTest[order[i] as number] = 1;
+  } else {
+    const byClass = new Map<number, number[]>();
+    for (let r = 0; r < n; r++) {
+      const c = classOf(r);
+      let rows = byClass.get(c);
+      if (rows === undefined) {
+        rows = [];
+        byClass.set(c, rows);
+      }
+      rows.push(r);
+    }
+    for (const [c, rows] of [...byClass].sort((a, b) => a[0] - b[0])) {
+      const order = permutation(rows.length, new Rng(CSV_HOLDOUT_SEED, c + 1));
+      // Every class keeps at least one training row.
+      const k = Math.min(Math.round(rows.length * testFraction), rows.length - 1);
+      for (let i = 0; i < k; i++) isTest[rows[order[i] as number] as number] = 1;
+    }
+  }
+  const train: number[] = [];
+  const test: number[] = [];
+  for (let r = 0; r < n; r++) (isTest[r] === 1 ? test : train).push(r);
+  return { train, test };
+}
+
+/**
+ * Standardizes each of the `nf` feature columns in place to `(x - mean) / std`, with mean and
+ * (population) standard deviation of the TRAINING split only, applied to both splits, so nothing about
+ * the test rows leaks into training. A constant column (std 0) is only centered.
+ */
+export function standardizeFeatures(train: SplitData, test: SplitData, nf: number): void {
+  const mean = new Float64Array(nf);
+  const sq = new Float64Array(nf);
+  const x = train.features as Float32Array;
+  for (let r = 0; r < train.count; r++)
+    for (let c = 0; c < nf; c++) mean[c] = (mean[c] as number) + (x[r * nf + c] as number);
+  for (let c = 0; c < nf; c++) mean[c] = (mean[c] as number) / Math.max(1, train.count);
+  for (let r = 0; r < train.count; r++) {
+    for (let c = 0; c < nf; c++) {
+      const d = (x[r * nf + c] as number) - (mean[c] as number);
+      sq[c] = (sq[c] as number) + d * d;
+    }
+  }
+  const inv = Float64Array.from(sq, (s) => {
+    const std = Math.sqrt(s / Math.max(1, train.count));
+    return std > 0 ? 1 / std : 1;
+  });
+  for (const split of [train, test]) {
+    const f = split.features as Float32Array;
+    for (let r = 0; r < split.count; r++)
+      for (let c = 0; c < nf; c++)
+        f[r * nf + c] = ((f[r * nf + c] as number) - (mean[c] as number)) * (inv[c] as number);
+  }
+}
+
 /**
  * Reads a CSV dataset: numeric feature columns (as float32) plus a label column. Labels that are all
  * integers become int32 class indices (classes 0..max); labels with any non-number become class
  * indices of their distinct values in sorted order; other numbers become float32 regression
- * targets. The test split is `testPath`, or else the last `testFraction` of the rows.
+ * targets. The test split is `testPath`, or else a seeded holdout of `testFraction` of the rows,
+ * stratified by class ({@link csvHoldout}).
  */
 export async function readCsvDataset(
   id: string,
@@ -149,6 +224,7 @@ export async function readCsvDataset(
   testPath: string,
   labelColumn: string,
   testFraction: number,
+  standardize = false,
 ): Promise<Dataset> {
   const trainTable = parseCsvText((await readDataFile(path)).toString('utf8'), path);
   const testTable =
@@ -201,30 +277,39 @@ export async function readCsvDataset(
   }
   const isClass = allIntegers || !allNumbers;
 
-  const makeSplit = (table: CsvTable, first: number, end: number): SplitData => {
-    const count = end - first;
+  const makeSplit = (table: CsvTable, rows: readonly number[]): SplitData => {
+    const count = rows.length;
     const labels = isClass ? new Int32Array(count) : new Float32Array(count);
-    for (let r = first; r < end; r++)
-      labels[r - first] = toLabel((table.rows[r] as string[])[label] as string);
-    return { count, features: features(table, label, first, end), labels };
+    rows.forEach((r, i) => (labels[i] = toLabel((table.rows[r] as string[])[label] as string)));
+    return { count, features: features(table, label, rows), labels };
   };
+  // Every feature is checked before any split decision, so a bad value is reported as such.
+  if (!testTable)
+    features(
+      trainTable,
+      label,
+      trainTable.rows.map((_, r) => r),
+    );
+  const all = (table: CsvTable): number[] => table.rows.map((_, r) => r);
   let train: SplitData;
   let test: SplitData;
   if (testTable) {
-    train = makeSplit(trainTable, 0, trainTable.rows.length);
-    test = makeSplit(testTable, 0, testTable.rows.length);
+    train = makeSplit(trainTable, all(trainTable));
+    test = makeSplit(testTable, all(testTable));
   } else {
     const n = trainTable.rows.length;
-    const testCount = Math.round(n * testFraction);
-    if (testCount < 1 || testCount >= n) {
+    const rowLabel = (r: number): number => toLabel((trainTable.rows[r] as string[])[label] as string);
+    const split = csvHoldout(n, testFraction, isClass ? rowLabel : null);
+    if (split.test.length < 1 || split.train.length < 1) {
       throw new ValidationError(
         'dataset.test_fraction',
-        `${testFraction} of ${n} rows in ${path} leaves ${testCount} test rows; each split needs at least one row`,
+        `${testFraction} of ${n} rows in ${path} leaves ${split.test.length} test rows; each split needs at least one row`,
       );
     }
-    train = makeSplit(trainTable, 0, n - testCount);
-    test = makeSplit(trainTable, n - testCount, n);
+    train = makeSplit(trainTable, split.train);
+    test = makeSplit(trainTable, split.test);
   }
+  if (standardize) standardizeFeatures(train, test, width - 1);
   return {
     id,
     featureShape: [width - 1],

@@ -125,4 +125,11 @@ test('readIdxDataset: label/image count mismatch and out-of-range fashion labels
     const digits = await readIdxDataset('y', dir, false);
     assert.equal(digits.numClasses, 12);
   });
+  await withDir(async (dir) => {
+    // Class count from the labels, not at least 10.
+    await writeSet(dir, 30, 12, (i) => i % 3);
+    const three = await readIdxDataset('z', dir, false);
+    assert.equal(three.numClasses, 3);
+    assert.deepEqual(three.classNames, ['0', '1', '2']);
+  });
 });

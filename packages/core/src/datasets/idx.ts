@@ -164,7 +164,8 @@ async function readIdxSplit(dir: string, prefix: 'train' | 't10k'): Promise<IdxS
  * Reads an MNIST-format folder (`train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
  * `t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`; uncompressed files work too). Images
  * stay uint8 with shape [rows, cols, 1] and scale 1/255. `fashion` selects the Fashion-MNIST class
- * names (and checks labels < 10); otherwise classes are '0', '1', ... up to the largest label.
+ * names (and checks labels < 10); otherwise the class count comes from the labels: '0', '1', ... up to
+ * the largest label of either split (a 3-class set has 3 classes, not 10).
  */
 export async function readIdxDataset(id: string, dir: string, fashion: boolean): Promise<Dataset> {
   const [train, test] = await allInOrder<[IdxSplit, IdxSplit]>([
@@ -187,7 +188,7 @@ export async function readIdxDataset(id: string, dir: string, fashion: boolean):
     }
     classNames = [...FASHION_MNIST_CLASSES];
   } else {
-    classNames = Array.from({ length: Math.max(maxLabel + 1, 10) }, (_, i) => String(i));
+    classNames = Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
   }
   return {
     id,

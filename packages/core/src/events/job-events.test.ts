@@ -37,6 +37,7 @@ const samples: JobEvent[] = [
         totalSteps: 250,
         loss: 0.42,
         samplesPerSecond: 512.5,
+        learningRate: 0.00125,
       },
     },
   },

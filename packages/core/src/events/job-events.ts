@@ -59,6 +59,8 @@ export interface JobStepPayload extends Envelope<'step'> {
   /** null when not finite (JSON has no NaN). */
   loss: number | null;
   samplesPerSecond: number;
+  /** Learning rate of the last applied update. */
+  learningRate?: number;
 }
 
 /** `distrain.job.<id>.epoch`: an evaluated epoch. */
@@ -74,6 +76,8 @@ export interface JobEpochPayload extends Envelope<'epoch'> {
   confusion: number[];
   trainSeconds: number;
   evalSeconds: number;
+  /** Regression datasets only: testLoss is the MSE and this the mean absolute error. */
+  testMae?: number;
 }
 
 /** `distrain.job.<id>.log`: a warning or error. */
@@ -128,6 +132,8 @@ export function toEventPayload(e: JobEvent): JobEventPayload {
         totalSteps: num(p.totalSteps),
         loss: finiteOrNull(p.loss),
         samplesPerSecond: Math.max(0, num(p.samplesPerSecond)),
+        // Absent before any update (and from coordinators older than the field).
+        ...(num(p.learningRate) > 0 ? { learningRate: num(p.learningRate) } : {}),
       };
     }
     case 'epoch': {
@@ -145,6 +151,7 @@ export function toEventPayload(e: JobEvent): JobEventPayload {
         confusion: (r.confusion ?? []).map(num),
         trainSeconds: num(r.trainSeconds),
         evalSeconds: num(r.evalSeconds),
+        ...(r.regression === true ? { testMae: num(r.testMae) } : {}),
       };
     }
     default: {
@@ -184,6 +191,7 @@ export function fromEventPayload(p: JobEventPayload): JobEvent {
             totalSteps: p.totalSteps,
             loss: p.loss ?? Number.NaN,
             samplesPerSecond: p.samplesPerSecond,
+            ...(p.learningRate === undefined ? {} : { learningRate: p.learningRate }),
           },
         },
       };
@@ -202,6 +210,7 @@ export function fromEventPayload(p: JobEventPayload): JobEvent {
           confusion: p.confusion,
           trainSeconds: p.trainSeconds,
           evalSeconds: p.evalSeconds,
+          ...(p.testMae === undefined ? {} : { regression: true, testMae: p.testMae }),
         },
       };
     default:

@@ -7,6 +7,7 @@ import type { EndJobRequest as _distrain_v1_EndJobRequest, EndJobRequest__Output
 import type { EndJobResponse as _distrain_v1_EndJobResponse, EndJobResponse__Output as _distrain_v1_EndJobResponse__Output } from './distrain/v1/EndJobResponse.ts';
 import type { InitJobRequest as _distrain_v1_InitJobRequest, InitJobRequest__Output as _distrain_v1_InitJobRequest__Output } from './distrain/v1/InitJobRequest.ts';
 import type { InitJobResponse as _distrain_v1_InitJobResponse, InitJobResponse__Output as _distrain_v1_InitJobResponse__Output } from './distrain/v1/InitJobResponse.ts';
+import type { LearningRateSchedule as _distrain_v1_LearningRateSchedule, LearningRateSchedule__Output as _distrain_v1_LearningRateSchedule__Output } from './distrain/v1/LearningRateSchedule.ts';
 import type { NamedTensor as _distrain_v1_NamedTensor, NamedTensor__Output as _distrain_v1_NamedTensor__Output } from './distrain/v1/NamedTensor.ts';
 import type { OptimizerSpec as _distrain_v1_OptimizerSpec, OptimizerSpec__Output as _distrain_v1_OptimizerSpec__Output } from './distrain/v1/OptimizerSpec.ts';
 import type { ParameterServerServiceClient as _distrain_v1_ParameterServerServiceClient, ParameterServerServiceDefinition as _distrain_v1_ParameterServerServiceDefinition } from './distrain/v1/ParameterServerService.ts';
@@ -16,6 +17,8 @@ import type { PushPullRequest as _distrain_v1_PushPullRequest, PushPullRequest__
 import type { PushPullResponse as _distrain_v1_PushPullResponse, PushPullResponse__Output as _distrain_v1_PushPullResponse__Output } from './distrain/v1/PushPullResponse.ts';
 import type { SetMembersRequest as _distrain_v1_SetMembersRequest, SetMembersRequest__Output as _distrain_v1_SetMembersRequest__Output } from './distrain/v1/SetMembersRequest.ts';
 import type { SetMembersResponse as _distrain_v1_SetMembersResponse, SetMembersResponse__Output as _distrain_v1_SetMembersResponse__Output } from './distrain/v1/SetMembersResponse.ts';
+import type { ShareNormsRequest as _distrain_v1_ShareNormsRequest, ShareNormsRequest__Output as _distrain_v1_ShareNormsRequest__Output } from './distrain/v1/ShareNormsRequest.ts';
+import type { ShareNormsResponse as _distrain_v1_ShareNormsResponse, ShareNormsResponse__Output as _distrain_v1_ShareNormsResponse__Output } from './distrain/v1/ShareNormsResponse.ts';
 import type { Tensor as _distrain_v1_Tensor, Tensor__Output as _distrain_v1_Tensor__Output } from './distrain/v1/Tensor.ts';
 import type { VariableSpec as _distrain_v1_VariableSpec, VariableSpec__Output as _distrain_v1_VariableSpec__Output } from './distrain/v1/VariableSpec.ts';
 
@@ -34,6 +37,7 @@ export interface ProtoGrpcType {
       InitJobRequest: MessageTypeDefinition<_distrain_v1_InitJobRequest, _distrain_v1_InitJobRequest__Output>
       InitJobResponse: MessageTypeDefinition<_distrain_v1_InitJobResponse, _distrain_v1_InitJobResponse__Output>
       Initializer: EnumTypeDefinition
+      LearningRateSchedule: MessageTypeDefinition<_distrain_v1_LearningRateSchedule, _distrain_v1_LearningRateSchedule__Output>
       NamedTensor: MessageTypeDefinition<_distrain_v1_NamedTensor, _distrain_v1_NamedTensor__Output>
       OptimizerSpec: MessageTypeDefinition<_distrain_v1_OptimizerSpec, _distrain_v1_OptimizerSpec__Output>
       /**
@@ -48,6 +52,8 @@ export interface ProtoGrpcType {
       PushPullResponse: MessageTypeDefinition<_distrain_v1_PushPullResponse, _distrain_v1_PushPullResponse__Output>
       SetMembersRequest: MessageTypeDefinition<_distrain_v1_SetMembersRequest, _distrain_v1_SetMembersRequest__Output>
       SetMembersResponse: MessageTypeDefinition<_distrain_v1_SetMembersResponse, _distrain_v1_SetMembersResponse__Output>
+      ShareNormsRequest: MessageTypeDefinition<_distrain_v1_ShareNormsRequest, _distrain_v1_ShareNormsRequest__Output>
+      ShareNormsResponse: MessageTypeDefinition<_distrain_v1_ShareNormsResponse, _distrain_v1_ShareNormsResponse__Output>
       Tensor: MessageTypeDefinition<_distrain_v1_Tensor, _distrain_v1_Tensor__Output>
       VariableSpec: MessageTypeDefinition<_distrain_v1_VariableSpec, _distrain_v1_VariableSpec__Output>
     }

@@ -68,6 +68,34 @@ async function activate(name: string): Promise<void> {
   await tf.ready();
 }
 
+/** Options of {@link selectBackend}. */
+export interface SelectBackendOptions {
+  /**
+   * GPUs the job asked for per trainer (`trainers.gpus`). With gpus > 0, `auto` and `tensorflow`
+   * must load the native GPU backend (`@tensorflow/tfjs-node-gpu`) or throw a {@link BackendError}
+   * naming the field: a GPU job never falls back to CPU silently. An explicit `wasm` or `cpu` runs on
+   * the CPU as asked. @default 0
+   */
+  gpus?: number;
+}
+
+async function loadGpu(gpus: number, backend: BackendName): Promise<string> {
+  const pkg = NATIVE_PACKAGES[0];
+  const specifier: string = pkg;
+  try {
+    await import(specifier);
+    if (tf.findBackend('tensorflow') === undefined)
+      throw new Error('package loaded but registered no tensorflow backend');
+  } catch (err) {
+    throw new BackendError(
+      `spec.trainers.gpus is ${gpus} but the native GPU backend does not load (${pkg}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}) ` +
+        `with spec.trainers.backend "${backend}"; use an image with ${pkg} and CUDA, or set spec.trainers.backend to wasm or cpu to run on the CPU deliberately`,
+    );
+  }
+  nativeLoaded = pkg;
+  return pkg;
+}
+
 /**
  * Loads and activates a tfjs backend. Idempotent: calling it again with the same name is cheap.
  *
@@ -78,10 +106,20 @@ async function activate(name: string): Promise<void> {
  *   `Conv2DBackpropInput`, `MaxPoolGrad` and transposed matMul; see wasm-kernels.ts).
  * - `cpu`: the pure-JS reference backend.
  * - `auto`: the first of tensorflow, wasm, cpu that loads.
+ * - with `options.gpus > 0`, `auto` and `tensorflow` need `@tensorflow/tfjs-node-gpu` (no fallback).
  *
  * The caller logs `reason`.
  */
-export async function selectBackend(name: BackendName): Promise<BackendSelection> {
+export async function selectBackend(
+  name: BackendName,
+  options: SelectBackendOptions = {},
+): Promise<BackendSelection> {
+  const gpus = options.gpus ?? 0;
+  if (gpus > 0 && (name === 'auto' || name === 'tensorflow')) {
+    const pkg = await loadGpu(gpus, name);
+    await activate('tensorflow');
+    return { backend: 'tensorflow', reason: `${name}: ${gpus} GPU(s) asked; using ${pkg}` };
+  }
   switch (name) {
     case 'tensorflow': {
       const pkg = await loadNative();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LayerSpec } from '../job-spec.ts';
+import { DropoutNoise, SeededDropout } from './seeded-dropout.ts';
 import { kernelInitializerFor, layerName, registerModelVariables, variablesFromSpec } from './variables.ts';
 
 /** Options of {@link buildModel}. */
@@ -15,6 +16,11 @@ export interface BuildModelOptions {
    * Both have the same variable names, shapes and order, so weights transfer. @default false
    */
   portable?: boolean;
+  /**
+   * Noise context of the dropout layers (not portable: {@link SeededDropout}, masks seeded per
+   * sample). @default a fresh `DropoutNoise(seed)` per model
+   */
+  dropoutNoise?: DropoutNoise;
 }
 
 type Shape = (number | null)[];
@@ -399,7 +405,15 @@ function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelO
     case 'activation':
       return tf.layers.activation({ ...first, name, activation: layer.activation });
     case 'dropout':
-      return tf.layers.dropout({ ...first, name, rate: layer.rate });
+      if (options.portable === true || options.dropoutNoise === undefined)
+        return tf.layers.dropout({ ...first, name, rate: layer.rate });
+      return new SeededDropout({
+        ...first,
+        name,
+        rate: layer.rate,
+        layerIndex: i,
+        noise: options.dropoutNoise,
+      });
     case 'batchNormalization':
       return tf.layers.batchNormalization({
         ...first,
@@ -471,8 +485,12 @@ function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelO
 export function buildModel(layers: readonly LayerSpec[], options: BuildModelOptions): tf.LayersModel {
   const variables = variablesFromSpec(layers, options.inputShape);
   const model = tf.sequential();
+  const opts =
+    options.portable === true || options.dropoutNoise !== undefined
+      ? options
+      : { ...options, dropoutNoise: new DropoutNoise(options.seed ?? 0) };
   try {
-    for (let i = 0; i < layers.length; i++) model.add(makeLayer(layers, i, options));
+    for (let i = 0; i < layers.length; i++) model.add(makeLayer(layers, i, opts));
     // The spec-derived list must be exactly what tfjs built, in tfjs's order.
     const weights = model.weights;
     if (weights.length !== variables.length) {

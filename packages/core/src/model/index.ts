@@ -6,5 +6,7 @@ export * from './describe.ts';
 export * from './validate.ts';
 export * from './losses.ts';
 export * from './model-runtime.ts';
+export { DropoutNoise, SeededDropout, dropoutMask } from './seeded-dropout.ts';
+export type { NoiseKeys, SeededDropoutArgs } from './seeded-dropout.ts';
 export * from './reference-loop.ts';
 export { conv2dFilterGradient, conv2dInputGradient, registerWasmKernels } from './wasm-kernels.ts';

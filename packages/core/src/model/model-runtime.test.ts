@@ -7,6 +7,7 @@ import { Rng } from '../rng.ts';
 import { selectBackend } from './backend.ts';
 import { initialParameters } from './init.ts';
 import { ModelRuntime } from './model-runtime.ts';
+import { dropoutMask } from './seeded-dropout.ts';
 
 await selectBackend('wasm');
 
@@ -155,6 +156,62 @@ void test('evaluation is deterministic with dropout; training is not', () => {
   } finally {
     rt.dispose();
   }
+});
+
+void test('seeded dropout: masks are a function of (seed, epoch, sample), not of the slice or process', () => {
+  const rt = runtime(withDropout);
+  const other = runtime(withDropout); // a second "process" with the same job seed
+  try {
+    const indices = Uint32Array.from({ length: N }, (_, i) => 100 + 3 * i);
+    const keys = { epoch: 2, indices };
+    const whole = rt.computeGradients(pixels, [36], labels, N, keys);
+    // The same samples again, and in another runtime: identical.
+    assertMapsEqual(rt.computeGradients(pixels, [36], labels, N, keys).grads, whole.grads);
+    assertMapsEqual(other.computeGradients(pixels, [36], labels, N, keys).grads, whole.grads);
+    // Two "ranks" of 8 samples each add up to the whole batch (masks follow the samples).
+    const h1 = rt.computeGradients(pixels.subarray(0, 8 * 36), [36], labels.subarray(0, 8), 8, {
+      epoch: 2,
+      indices: indices.subarray(0, 8),
+    });
+    const h2 = other.computeGradients(pixels.subarray(8 * 36), [36], labels.subarray(8), 8, {
+      epoch: 2,
+      indices: indices.subarray(8),
+    });
+    assert.ok(Math.abs(h1.lossSum + h2.lossSum - whole.lossSum) < 1e-4 * Math.abs(whole.lossSum));
+    for (const [k, g] of whole.grads) {
+      const a = h1.grads.get(k) as Float32Array;
+      const b = h2.grads.get(k) as Float32Array;
+      g.forEach((x, i) =>
+        assert.ok(Math.abs((a[i] as number) + (b[i] as number) - x) < 1e-4 * Math.max(1, Math.abs(x))),
+      );
+    }
+    // Another epoch draws other masks.
+    const next = rt.computeGradients(pixels, [36], labels, N, { epoch: 3, indices });
+    assert.notEqual(next.lossSum, whole.lossSum);
+    // accumulateGradients passes the keys through: two micro-batches equal the whole.
+    rt.accumulateGradients(pixels.subarray(0, 8 * 36), [36], labels.subarray(0, 8), 8, {
+      epoch: 2,
+      indices: indices.subarray(0, 8),
+    });
+    rt.accumulateGradients(pixels.subarray(8 * 36), [36], labels.subarray(8), 8, {
+      epoch: 2,
+      indices: indices.subarray(8),
+    });
+    assertMapsEqual(rt.takeAccumulated().grads, whole.grads, 1e-4);
+  } finally {
+    rt.dispose();
+    other.dispose();
+  }
+});
+
+void test('dropoutMask drops about `rate` and scales the rest by 1 / (1 - rate)', () => {
+  const m = dropoutMask(42, 1, 0.25, { epoch: 0, indices: Array.from({ length: 200 }, (_, i) => i) }, 50);
+  const dropped = m.filter((x) => x === 0).length / m.length;
+  assert.ok(Math.abs(dropped - 0.25) < 0.02, `dropped ${dropped}`);
+  assert.ok(m.every((x) => x === 0 || Math.abs(x - 1 / 0.75) < 1e-6));
+  // Row i depends only on its own key.
+  const one = dropoutMask(42, 1, 0.25, { epoch: 0, indices: [7] }, 50);
+  assert.deepEqual([...one], [...m.subarray(7 * 50, 8 * 50)]);
 });
 
 void test('batch-norm moving statistics are returned and updated by training', () => {

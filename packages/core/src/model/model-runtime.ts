@@ -1,8 +1,11 @@
+// Over 400 lines: one class owns the tfjs model (train, accumulate, evaluate, export) and its tensors.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerSpec, LossName } from '../job-spec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
 import { buildModel } from './build-model.ts';
 import { labelsTensor, perSampleLoss } from './losses.ts';
+import { DropoutNoise } from './seeded-dropout.ts';
+import type { NoiseKeys } from './seeded-dropout.ts';
 import { modelVariables } from './variables.ts';
 import { inferShapes } from './validate.ts';
 
@@ -20,6 +23,8 @@ export interface ModelRuntimeOptions {
   accumulateSteps?: number;
   /** Seed of tfjs's own initializers (parameters are normally set by `setParameters`). @default 0 */
   seed?: number;
+  /** Seed of the dropout masks (the job seed; masks also depend on epoch and sample). @default seed */
+  dropoutSeed?: number;
 }
 
 /** Gradients of one (micro-)batch. */
@@ -79,6 +84,7 @@ export class ModelRuntime {
   private readonly state: { info: VariableInfo; v: tf.Variable }[];
   private readonly byName: Map<string, { info: VariableInfo; v: tf.Variable }>;
   private acc: GradientResult | undefined;
+  private readonly noise: DropoutNoise;
   private disposed = false;
 
   constructor(options: ModelRuntimeOptions) {
@@ -91,10 +97,11 @@ export class ModelRuntime {
     const shapes = inferShapes(options.layers, options.inputShape);
     const out = shapes[shapes.length - 1]?.output ?? [];
     this.outputUnits = size(out);
+    this.noise = new DropoutNoise(options.dropoutSeed ?? options.seed ?? 0);
     const buildOptions =
       options.seed === undefined
-        ? { inputShape: this.inputShape }
-        : { inputShape: this.inputShape, seed: options.seed };
+        ? { inputShape: this.inputShape, dropoutNoise: this.noise }
+        : { inputShape: this.inputShape, seed: options.seed, dropoutNoise: this.noise };
     this.model = buildModel(options.layers, buildOptions);
     this.variables = modelVariables(this.model);
     this.tfVars = this.model.weights.map((w) => {
@@ -146,34 +153,42 @@ export class ModelRuntime {
    *   `featureScale` before the first layer (floats are scaled too).
    * @param featureShape per-sample shape of `features`; must have as many elements as `inputShape`.
    * @param labels class ids (Int32Array) or float targets, see `labelsTensor`.
+   * @param keys epoch and train-split index of each sample: dropout masks are then a function of the
+   *   sample (identical for any trainer count and across runs); without keys they follow call order.
    */
   computeGradients(
     features: Uint8Array | Float32Array | Int32Array,
     featureShape: readonly number[],
     labels: Int32Array | Float32Array,
     count: number,
+    keys?: NoiseKeys,
   ): GradientResult {
     this.checkAlive();
     if (count === 0) return { grads: this.zeroGrads(), states: this.readStates(), lossSum: 0, count: 0 };
     const grads: ParamMap = new Map();
     let loss = 0;
-    tf.tidy(() => {
-      const x = this.inputTensor(features, featureShape, count);
-      const y = labelsTensor(this.loss, labels, count, this.outputUnits);
-      const vars = this.trainable.map((e) => e.v);
-      const { value, grads: g } = tf.variableGrads(() => {
-        const out = this.model.apply(x, { training: true });
-        if (Array.isArray(out) || !(out instanceof tf.Tensor))
-          throw new Error('model output must be one tensor');
-        return tf.sum(perSampleLoss(this.loss, out, y));
-      }, vars);
-      for (const e of this.trainable) {
-        const t = g[e.v.name];
-        // A variable the loss does not reach has no gradient: zero.
-        grads.set(e.info.name, t === undefined ? new Float32Array(size(e.info.shape)) : copy(t.dataSync()));
-      }
-      loss = value.dataSync()[0] ?? Number.NaN;
-    });
+    this.noise.keys = keys;
+    try {
+      tf.tidy(() => {
+        const x = this.inputTensor(features, featureShape, count);
+        const y = labelsTensor(this.loss, labels, count, this.outputUnits);
+        const vars = this.trainable.map((e) => e.v);
+        const { value, grads: g } = tf.variableGrads(() => {
+          const out = this.model.apply(x, { training: true });
+          if (Array.isArray(out) || !(out instanceof tf.Tensor))
+            throw new Error('model output must be one tensor');
+          return tf.sum(perSampleLoss(this.loss, out, y));
+        }, vars);
+        for (const e of this.trainable) {
+          const t = g[e.v.name];
+          // A variable the loss does not reach has no gradient: zero.
+          grads.set(e.info.name, t === undefined ? new Float32Array(size(e.info.shape)) : copy(t.dataSync()));
+        }
+        loss = value.dataSync()[0] ?? Number.NaN;
+      });
+    } finally {
+      this.noise.keys = undefined;
+    }
     return { grads, states: this.readStates(), lossSum: loss, count };
   }
 
@@ -187,8 +202,9 @@ export class ModelRuntime {
     featureShape: readonly number[],
     labels: Int32Array | Float32Array,
     count: number,
+    keys?: NoiseKeys,
   ): void {
-    const r = this.computeGradients(features, featureShape, labels, count);
+    const r = this.computeGradients(features, featureShape, labels, count, keys);
     if (this.acc === undefined) {
       this.acc = r;
       return;

@@ -4,6 +4,9 @@ import type { ParamMap, VariableInfo } from '../variables.ts';
 import { initialParameters } from './init.ts';
 import { applyGradients, compileOptimizer, createSlots } from '../ps/optimizers.ts';
 import type { OptimizerSettings } from '../ps/optimizers.ts';
+import { clipFactor, sumOfSquares } from '../ps/clip.ts';
+import type { ScheduleContext } from '../ps/schedule.ts';
+import { StepPolicy } from '../ps/step-policy.ts';
 import { ModelRuntime } from './model-runtime.ts';
 
 /** A dataset split in host memory: `count` samples, C-order. */
@@ -76,16 +79,32 @@ export interface ReferenceResult {
  */
 export class HostOptimizer {
   private readonly settings: OptimizerSettings;
+  private readonly policy: StepPolicy;
   private readonly slots = new Map<string, Float32Array[]>();
   private t = 0;
-  constructor(config: OptimizerConfig) {
-    this.settings = compileOptimizer(config);
+  constructor(config: OptimizerConfig, context?: ScheduleContext) {
+    this.settings = compileOptimizer(config, 'optimizer', context);
+    this.policy = new StepPolicy(this.settings);
   }
 
-  /** Applies one step in place to `params` from gradient sums over `count` samples. */
+  /** Learning rate of the last applied step. */
+  get learningRate(): number {
+    return this.policy.learningRate;
+  }
+
+  /**
+   * Applies one step in place to `params` from gradient sums over `count` samples: the scheduled
+   * learning rate, global-norm clipping of the mean gradient, weight decay where its scope says.
+   */
   apply(params: ParamMap, gradSums: ParamMap, count: number): void {
     this.t++;
-    const scale = count > 0 ? 1 / count : 0;
+    this.policy.begin(this.t - 1);
+    let scale = count > 0 ? 1 / count : 0;
+    if (this.settings.clipNorm > 0) {
+      let sq = 0;
+      for (const gs of gradSums.values()) sq += sumOfSquares([gs], scale);
+      scale *= clipFactor(Math.sqrt(sq), this.settings.clipNorm);
+    }
     for (const [name, gs] of gradSums) {
       const p = params.get(name);
       if (p === undefined) throw new Error(`optimizer: no parameter ${name}`);
@@ -94,7 +113,7 @@ export class HostOptimizer {
         slots = createSlots(this.settings.type, p.length);
         this.slots.set(name, slots);
       }
-      applyGradients(this.settings, p, slots, [gs], scale, this.t);
+      applyGradients(this.policy.settingsFor(name), p, slots, [gs], scale, this.t);
     }
   }
 }
@@ -153,12 +172,20 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
     inputShape,
     numClasses: options.numClasses,
     featureScale: options.featureScale ?? 1,
+    dropoutSeed: options.seed,
   });
   try {
     const variables: VariableInfo[] = runtime.variables;
     const params = initialParameters(variables, options.seed);
     runtime.setParameters(params);
-    const optimizer = new HostOptimizer(options.optimizer);
+    const stepsPerEpoch = Math.min(
+      Math.ceil(options.train.count / options.batchSize),
+      options.maxStepsPerEpoch ?? Infinity,
+    );
+    const optimizer = new HostOptimizer(options.optimizer, {
+      stepsPerEpoch,
+      totalSteps: stepsPerEpoch * options.epochs,
+    });
     const per = options.featureShape.reduce((a, b) => a * b, 1);
     const { train } = options;
     const lper = train.labels.length / train.count;
@@ -182,7 +209,10 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
         const n = Math.min(bs, train.count - from);
         gatherRows(train.features, order, from, n, per, xb);
         gatherRows(train.labels, order, from, n, lper, yb);
-        const r = runtime.computeGradients(xb, options.featureShape, yb, n);
+        const r = runtime.computeGradients(xb, options.featureShape, yb, n, {
+          epoch,
+          indices: order.subarray(from, from + n),
+        });
         optimizer.apply(params, r.grads, n);
         // Batch-norm moving statistics: a single process simply keeps the latest values.
         for (const [name, v] of r.states) params.set(name, v);

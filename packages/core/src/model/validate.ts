@@ -193,7 +193,8 @@ export function expectedOutputUnits(loss: LossName, numClasses: number): number[
 
 /**
  * Checks that the model's output matches the dataset: the last layer's output is a vector whose size
- * is the number of classes (1 or 2 for binary sigmoid). Throws {@link ValidationError} with field
+ * is the number of classes (1 or 2 for binary sigmoid); for a regression dataset (numClasses 0: float
+ * labels) one unit per target column with `meanSquaredError` (spec.loss named otherwise). Throws {@link ValidationError} with field
  * `spec.model.layers[<last>].units`, e.g. "the output layer has 10 units but the dataset has 2
  * classes; set units to 2".
  */
@@ -215,6 +216,22 @@ export function checkOutputMatchesClasses(
     );
   }
   const units = outShape[0] ?? 0;
+  if (numClasses === 0) {
+    // Float labels: a regression target (one label column), so one output unit and an MSE loss.
+    if (loss !== 'meanSquaredError') {
+      throw new ValidationError(
+        'spec.loss',
+        `the dataset's labels are numeric regression targets (not class ids), so ${loss} does not apply; use meanSquaredError`,
+      );
+    }
+    if (units !== 1) {
+      throw new ValidationError(
+        field,
+        `the output layer has ${units} units but the dataset has 1 regression target column; set units to 1`,
+      );
+    }
+    return;
+  }
   const allowed = expectedOutputUnits(loss, numClasses);
   if (!allowed.includes(units)) {
     const want = allowed[0] ?? numClasses;

@@ -7,6 +7,11 @@ export interface PsObserver {
   onAggregate(jobId: string, seconds: number, bytesIn: number, bytesOut: number): void;
   /** The job's parameter version changed (a step was applied, a job was initialized or resumed). */
   onVersion(jobId: string, version: number): void;
+  /**
+   * A step was applied with this learning rate; `gradNorm` is the global norm of the mean gradient
+   * before clipping (NaN when clipping is off), `clipped` whether it was scaled down.
+   */
+  onStep?(jobId: string, learningRate: number, gradNorm: number, clipped: boolean): void;
   /** A request was refused; `reason` is a short low-cardinality word (`invalid`, `not_found`, ...). */
   onRejected(reason: string): void;
   /** A push was answered, `seconds` after it arrived (barrier wait and aggregation included). */
@@ -27,6 +32,8 @@ export const NOOP_PS_OBSERVER: PsObserver = Object.freeze({
  * Prometheus metrics of one parameter-server shard, declared on an injected registry:
  * `distrain_ps_aggregate_seconds`, `distrain_ps_push_seconds` (histograms), `distrain_ps_version` (gauge),
  * `distrain_ps_received_bytes_total`, `distrain_ps_sent_bytes_total`, `distrain_ps_steps_total`
+ * `distrain_ps_learning_rate`, `distrain_ps_gradient_norm` (gauges: the last update's rate and, with
+ * clipping, its global gradient norm), `distrain_ps_clipped_steps_total`
  * (labels `job_id`, `shard`) and `distrain_ps_rejected_total` (labels `reason`, `shard`).
  */
 export function createPsMetrics(registry: Registry, shard: number): PsObserver {
@@ -76,6 +83,24 @@ export function createPsMetrics(registry: Registry, shard: number): PsObserver {
     labelNames: ['reason', 'shard'] as const,
     registers,
   });
+  const learningRate = new Gauge({
+    name: 'distrain_ps_learning_rate',
+    help: 'Learning rate of the last applied update (schedule and warmup included).',
+    labelNames,
+    registers,
+  });
+  const gradNorm = new Gauge({
+    name: 'distrain_ps_gradient_norm',
+    help: 'Global L2 norm of the last mean gradient before clipping (set when clipping is on).',
+    labelNames,
+    registers,
+  });
+  const clippedSteps = new Counter({
+    name: 'distrain_ps_clipped_steps_total',
+    help: 'Updates whose mean gradient was scaled down to optimizer.clipNorm.',
+    labelNames,
+    registers,
+  });
   const s = String(shard);
   return {
     onAggregate(jobId, seconds, inBytes, outBytes) {
@@ -91,12 +116,29 @@ export function createPsMetrics(registry: Registry, shard: number): PsObserver {
     onPushAnswered(jobId, seconds) {
       pushSeconds.observe({ job_id: jobId, shard: s }, seconds);
     },
+    onStep(jobId, lr, norm, clipped) {
+      const labels = { job_id: jobId, shard: s };
+      learningRate.set(labels, lr);
+      if (Number.isFinite(norm)) gradNorm.set(labels, norm);
+      if (clipped) clippedSteps.inc(labels);
+    },
     onRejected(reason) {
       rejected.inc({ reason, shard: s });
     },
     onJobEnded(jobId) {
       const labels = { job_id: jobId, shard: s };
-      for (const m of [aggregate, pushSeconds, version, steps, bytesIn, bytesOut]) m.remove(labels);
+      for (const m of [
+        aggregate,
+        pushSeconds,
+        version,
+        steps,
+        bytesIn,
+        bytesOut,
+        learningRate,
+        gradNorm,
+        clippedSteps,
+      ])
+        m.remove(labels);
     },
   };
 }

@@ -1,6 +1,8 @@
 import { ValidationError } from '../errors.ts';
-import type { OptimizerConfig, OptimizerName } from '../job-spec.ts';
-import { OPTIMIZERS } from '../job-spec.ts';
+import type { OptimizerConfig, OptimizerName, WeightDecayScope } from '../job-spec.ts';
+import { OPTIMIZERS, WEIGHT_DECAY_SCOPES } from '../job-spec.ts';
+import { compileSchedule } from './schedule.ts';
+import type { ScheduleContext, ScheduleSettings } from './schedule.ts';
 
 /** A validated optimizer configuration with every default filled in (frozen). */
 export interface OptimizerSettings {
@@ -18,13 +20,23 @@ export interface OptimizerSettings {
   readonly epsilon: number;
   /** Decoupled weight decay (AdamW style: `p -= lr * wd * p`). @default 0 */
   readonly weightDecay: number;
+  /** Variables weight decay applies to. @default 'kernels' */
+  readonly weightDecayScope: WeightDecayScope;
+  /** Learning-rate schedule (learningRate is its base rate). @default constant */
+  readonly schedule: ScheduleSettings;
+  /** Global-norm clipping of the mean gradient; 0: off. @default 0 */
+  readonly clipNorm: number;
 }
 
 /**
  * Validates an optimizer config at the boundary and returns complete frozen settings. Throws a
  * ValidationError naming `${field}.<name>`.
  */
-export function compileOptimizer(config: OptimizerConfig, field = 'optimizer'): OptimizerSettings {
+export function compileOptimizer(
+  config: OptimizerConfig,
+  field = 'optimizer',
+  context: ScheduleContext = { stepsPerEpoch: 1, totalSteps: 1 },
+): OptimizerSettings {
   if (!(OPTIMIZERS as readonly string[]).includes(config.type)) {
     throw new ValidationError(
       `${field}.type`,
@@ -40,6 +52,9 @@ export function compileOptimizer(config: OptimizerConfig, field = 'optimizer'): 
     beta2: config.beta2 ?? 0.999,
     epsilon: config.epsilon ?? 1e-7,
     weightDecay: config.weightDecay ?? 0,
+    weightDecayScope: config.weightDecayScope ?? 'kernels',
+    schedule: compileSchedule(config.schedule, config.learningRate, context, `${field}.schedule`),
+    clipNorm: config.clipNorm ?? 0,
   };
   const check = (name: keyof OptimizerSettings, ok: boolean, rule: string): void => {
     if (!ok) throw new ValidationError(`${field}.${name}`, `${rule}, got ${String(s[name])}`);
@@ -50,6 +65,16 @@ export function compileOptimizer(config: OptimizerConfig, field = 'optimizer'): 
   check('beta2', s.beta2 >= 0 && s.beta2 < 1, 'must be in [0, 1)');
   check('epsilon', Number.isFinite(s.epsilon) && s.epsilon > 0, 'must be a finite number > 0');
   check('weightDecay', Number.isFinite(s.weightDecay) && s.weightDecay >= 0, 'must be a finite number >= 0');
+  check(
+    'weightDecayScope',
+    (WEIGHT_DECAY_SCOPES as readonly string[]).includes(s.weightDecayScope),
+    `must be one of ${WEIGHT_DECAY_SCOPES.join(', ')}`,
+  );
+  check(
+    'clipNorm',
+    Number.isFinite(s.clipNorm) && s.clipNorm >= 0,
+    'must be a finite number > 0 (or absent)',
+  );
   return Object.freeze(s);
 }
 

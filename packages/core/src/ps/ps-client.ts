@@ -166,6 +166,7 @@ export class ParameterClient {
             checkpointDir: options.checkpointDir ?? '',
             resume: options.resume ?? false,
             maxPartBytes: this.plan.maxPartBytes,
+            shardAddresses: [...this.shardAddresses],
           },
           this.callOptions(),
         ),

@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.ts';
 import type { OptimizerSpec, OptimizerSpec__Output } from '../generated/distrain/v1/OptimizerSpec.ts';
 import type { VariableSpec, VariableSpec__Output } from '../generated/distrain/v1/VariableSpec.ts';
-import type { OptimizerConfig, OptimizerName } from '../job-spec.ts';
+import type { LrScheduleName, OptimizerConfig, OptimizerName, WeightDecayScope } from '../job-spec.ts';
 import type { InitializerName, VariableInfo } from '../variables.ts';
 import { compileOptimizer } from './optimizers.ts';
 import type { OptimizerSettings } from './optimizers.ts';
@@ -60,7 +60,7 @@ export function variableFromSpec(s: VariableSpec__Output, index: number): Variab
 /** An optimizer config as it travels in `InitJobRequest.optimizer`, every default filled in. */
 export function optimizerToSpec(config: OptimizerConfig): OptimizerSpec {
   const s = compileOptimizer(config);
-  return { ...s };
+  return { ...s, schedule: { ...s.schedule } };
 }
 
 // OptimizerSpec fields are proto `float`: 0.999 arrives as 0.9990000128746033. Seven significant
@@ -83,7 +83,20 @@ export function optimizerFromSpec(s: OptimizerSpec__Output | null, field = 'opti
     learningRate: fromFloat32(s.learningRate),
     nesterov: s.nesterov,
     weightDecay: fromFloat32(s.weightDecay),
+    weightDecayScope: s.weightDecayScope === '' ? 'kernels' : (s.weightDecayScope as WeightDecayScope),
   };
+  if (s.clipNorm !== 0) config.clipNorm = fromFloat32(s.clipNorm);
+  if (s.schedule) {
+    const w = s.schedule;
+    config.schedule = {
+      type: w.type as LrScheduleName,
+      warmupSteps: w.warmupSteps,
+      ...(w.stepSize === 0 ? {} : { stepSize: w.stepSize }),
+      ...(w.gamma === 0 ? {} : { gamma: fromFloat32(w.gamma) }),
+      ...(w.decaySteps === 0 ? {} : { decaySteps: w.decaySteps }),
+      minLearningRate: fromFloat32(w.minLearningRate),
+    };
+  }
   const momentum = orDefault(s.momentum);
   const beta1 = orDefault(s.beta1);
   const beta2 = orDefault(s.beta2);

@@ -210,12 +210,15 @@ export interface WorkerContext<M> {
 /**
  * The one bootstrap of the job workers (trainer, evaluator): reads the WorkerConfig from the env,
  * creates the logger and the role's metrics, serves `/metrics` where the coordinator says, runs the
- * worker, and exits 0 when it returns, 1 when it throws (logged), 143 on SIGTERM.
+ * worker, and exits 0 when it returns, 1 when it throws (logged; or the code `exitCode` maps the
+ * error to, e.g. `EXIT_CONFIG` for a failure that every restart would repeat), 143 on SIGTERM.
  */
 export async function runWorker<M>(def: {
   role: string;
   metrics: (registry: Registry, config: WorkerConfig) => M;
   run(ctx: WorkerContext<M>): Promise<void>;
+  /** The exit code for an error `run` threw; undefined: 1. */
+  exitCode?: (err: unknown) => number | undefined;
 }): Promise<void> {
   let config: WorkerConfig;
   try {
@@ -241,6 +244,6 @@ export async function runWorker<M>(def: {
     process.exit(0);
   } catch (err) {
     logger.error({ err }, `${def.role} failed`);
-    process.exit(1);
+    process.exit(def.exitCode?.(err) ?? 1);
   }
 }

@@ -29,7 +29,14 @@ export async function openWorkerSession(
   options: { metricsPort?: number } = {},
 ): Promise<WorkerSession> {
   const { job, dataset } = config;
-  const chosen = await selectBackend(job.spec.trainers.backend);
+  const chosen = await selectBackend(job.spec.trainers.backend, {
+    gpus: config.role === 'trainer' ? job.spec.trainers.gpus : 0,
+  });
+  if (config.role === 'trainer' && job.spec.trainers.gpus > 0 && chosen.backend !== 'tensorflow')
+    logger.warn(
+      { backend: chosen.backend },
+      'spec.trainers.gpus is set but spec.trainers.backend runs on the CPU',
+    );
   logger.info({ backend: chosen.backend, reason: chosen.reason }, 'compute backend');
   const heartbeat = new Heartbeat(config, logger);
   heartbeat.backend = chosen.backend;
@@ -40,6 +47,7 @@ export async function openWorkerSession(
     inputShape: dataset.featureShape,
     numClasses: dataset.numClasses,
     featureScale: dataset.featureScale,
+    dropoutSeed: job.spec.seed,
   });
   const ps = new ParameterClient({
     jobId: config.jobId,

@@ -8,6 +8,7 @@ import {
   validateJob,
 } from '@distrain/core';
 import type { DatasetInfo, TrainingJob } from '@distrain/core';
+import { compileOptimizer } from '@distrain/core/ps';
 import { modelDoor } from '../model-door.ts';
 import type { DatasetCatalog } from '../ports.ts';
 import type { JobRecord } from './record.ts';
@@ -46,6 +47,11 @@ export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<Job
   }
   const { variables } = describeModel(job.spec.model.layers, inputShape);
   const spe = stepsPerEpoch(dataset.trainCount, job.spec.batchSize);
+  // Schedule defaults depend on the job's length: checked here, so a bad one is INVALID_ARGUMENT.
+  compileOptimizer(job.spec.optimizer, 'spec.optimizer', {
+    stepsPerEpoch: spe,
+    totalSteps: spe * job.spec.epochs,
+  });
   return {
     id: `${job.metadata.name}-${randomBytes(3).toString('hex')}`,
     job,

@@ -1,9 +1,10 @@
 import { JobStates, isTerminal } from '@distrain/core';
 import type { JobStateName } from '@distrain/core';
+import { resolveOptimizerSchedule } from '@distrain/core/ps';
 import type { Launcher } from '../launcher.ts';
 import type { DatasetCatalog, ParameterServerAdmin } from '../ports.ts';
 import type { JobBook } from './book.ts';
-import { newSlot, slotKey } from './record.ts';
+import { newSlot, scheduleContext, slotKey } from './record.ts';
 import type { JobRecord } from './record.ts';
 
 /** How a job ends; what the worker supervisor and progress tracker call. */
@@ -52,7 +53,7 @@ export class JobLifecycle implements JobEnds {
     record.ps = ps;
     await ps.init({
       seed: job.spec.seed,
-      optimizer: job.spec.optimizer,
+      optimizer: resolveOptimizerSchedule(job.spec.optimizer, scheduleContext(record)),
       worldSize: job.spec.trainers.replicas,
       stepsPerEpoch: record.stepsPerEpoch,
       ...(job.spec.checkpoint.dir === undefined

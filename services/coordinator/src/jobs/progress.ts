@@ -1,8 +1,9 @@
 import { ValidationError, isTerminal } from '@distrain/core';
 import type { EvaluationResult, HeartbeatRequest__Output, JobProgress } from '@distrain/core';
+import { compileOptimizer, learningRateAt } from '@distrain/core/ps';
 import type { JobBook } from './book.ts';
 import type { JobEnds } from './lifecycle.ts';
-import { slotKey } from './record.ts';
+import { scheduleContext, slotKey } from './record.ts';
 import type { JobRecord } from './record.ts';
 
 /** Least time between two `step` events of one trainer. */
@@ -61,6 +62,10 @@ export class ProgressTracker {
     if (record.trainStartMs === 0) record.trainStartMs = now;
     for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++)
       record.epochEndMs.push(now);
+    // The rate the parameter server used for the last update (the same pure schedule function).
+    const o = record.job.spec.optimizer;
+    const schedule = compileOptimizer(o, 'spec.optimizer', scheduleContext(record)).schedule;
+    p = { ...p, learningRate: learningRateAt(o.learningRate, schedule, Math.max(0, globalStep - 1)) };
     if (globalStep >= Number(record.progress.globalStep ?? 0)) {
       record.progress = {
         ...p,

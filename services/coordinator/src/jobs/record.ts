@@ -55,6 +55,11 @@ export interface JobRecord {
   abort: AbortController;
 }
 
+/** What the learning-rate schedule's defaults depend on. */
+export function scheduleContext(record: JobRecord): { stepsPerEpoch: number; totalSteps: number } {
+  return { stepsPerEpoch: record.stepsPerEpoch, totalSteps: record.stepsPerEpoch * record.job.spec.epochs };
+}
+
 /** A job record as stored (JSON), version 1. Parameters and predictions are not stored. */
 export interface StoredJobV1 {
   storeVersion: 1;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JobStates } from '@distrain/core';
+import { EXIT_CONFIG, JobStates } from '@distrain/core';
 import { STARTING_GRACE_MS, restartBackoffMs } from './supervisor.ts';
 import { beat, fakeCoordinator, jobDoc, settle, statesOf, idOf } from './test-fakes.ts';
 
@@ -157,4 +157,15 @@ test('a pending restart is dropped when the job ends', async () => {
   await c.manager.cancel(c.id, 'enough');
   await c.clock.advance(60_000);
   assert.equal(c.launcher.launched.length, 2);
+});
+
+test('exit 78 (EXIT_CONFIG, e.g. GPUs without a GPU backend) fails the job at once, without restarts', async () => {
+  const c = await running({ fault: { maxRestarts: 3 } });
+  c.launcher.latest('trainer', 1).exit(EXIT_CONFIG, 'exit code 78');
+  await settle();
+  await c.clock.advance(restartBackoffMs(1));
+  const record = c.manager.get(c.id);
+  assert.equal(record.state, JobStates.failed);
+  assert.equal(record.reason, 'trainer 1 cannot start: exit code 78');
+  assert.equal(c.launcher.launched.filter((w) => w.config.rank === 1).length, 1, 'not relaunched');
 });

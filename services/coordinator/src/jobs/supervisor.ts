@@ -1,4 +1,4 @@
-import { JobStates, isTerminal } from '@distrain/core';
+import { EXIT_CONFIG, JobStates, isTerminal } from '@distrain/core';
 import type { DatasetInfo, WorkerConfig } from '@distrain/core';
 import type { DataPlaneKind } from '@distrain/core/ps';
 import type { Launcher } from '../launcher.ts';
@@ -85,6 +85,12 @@ export class WorkerSupervisor {
       if (exit.code === 0 && slot.status !== 'failed') {
         slot.status = 'done';
         return this.options.ends.maybeFinish(record);
+      }
+      if (exit.code === EXIT_CONFIG && slot.status !== 'failed') {
+        // The worker cannot run this job as configured (e.g. GPUs without a GPU backend): restarts
+        // would fail the same way, so the job fails now.
+        this.options.ends.fail(record, `${slot.role} ${slot.rank} cannot start: ${exit.reason}`);
+        return undefined;
       }
       this.workerFailed(record, slot, slot.status === 'failed' ? 'heartbeat timeout' : exit.reason);
       return undefined;

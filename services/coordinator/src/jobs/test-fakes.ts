@@ -275,6 +275,7 @@ export function beat(
             totalSteps: 10,
             loss: 1,
             samplesPerSecond: fields.samplesPerSecond ?? 100,
+            learningRate: 0,
           },
   };
 }

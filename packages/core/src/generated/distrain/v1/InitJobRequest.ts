@@ -22,6 +22,10 @@ export interface InitJobRequest {
    * Largest part in bytes; 0 means 4 MB.
    */
   'maxPartBytes'?: (number);
+  /**
+   * host:port of every shard in shard order: shards exchange gradient norms (optimizer.clip_norm).
+   */
+  'shardAddresses'?: (string)[];
 }
 
 export interface InitJobRequest__Output {
@@ -42,4 +46,8 @@ export interface InitJobRequest__Output {
    * Largest part in bytes; 0 means 4 MB.
    */
   'maxPartBytes': (number);
+  /**
+   * host:port of every shard in shard order: shards exchange gradient norms (optimizer.clip_norm).
+   */
+  'shardAddresses': (string)[];
 }

@@ -10,6 +10,10 @@ export interface JobProgress {
   'totalSteps'?: (number | string | Long);
   'loss'?: (number | string);
   'samplesPerSecond'?: (number | string);
+  /**
+   * Learning rate of the last applied update (the schedule at global_step - 1).
+   */
+  'learningRate'?: (number | string);
 }
 
 export interface JobProgress__Output {
@@ -20,4 +24,8 @@ export interface JobProgress__Output {
   'totalSteps': (number);
   'loss': (number);
   'samplesPerSecond': (number);
+  /**
+   * Learning rate of the last applied update (the schedule at global_step - 1).
+   */
+  'learningRate': (number);
 }

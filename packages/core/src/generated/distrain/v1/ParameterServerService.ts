@@ -14,6 +14,8 @@ import type { PushPullRequest as _distrain_v1_PushPullRequest, PushPullRequest__
 import type { PushPullResponse as _distrain_v1_PushPullResponse, PushPullResponse__Output as _distrain_v1_PushPullResponse__Output } from '../../distrain/v1/PushPullResponse.ts';
 import type { SetMembersRequest as _distrain_v1_SetMembersRequest, SetMembersRequest__Output as _distrain_v1_SetMembersRequest__Output } from '../../distrain/v1/SetMembersRequest.ts';
 import type { SetMembersResponse as _distrain_v1_SetMembersResponse, SetMembersResponse__Output as _distrain_v1_SetMembersResponse__Output } from '../../distrain/v1/SetMembersResponse.ts';
+import type { ShareNormsRequest as _distrain_v1_ShareNormsRequest, ShareNormsRequest__Output as _distrain_v1_ShareNormsRequest__Output } from '../../distrain/v1/ShareNormsRequest.ts';
+import type { ShareNormsResponse as _distrain_v1_ShareNormsResponse, ShareNormsResponse__Output as _distrain_v1_ShareNormsResponse__Output } from '../../distrain/v1/ShareNormsResponse.ts';
 
 /**
  * One parameter-server shard. A job's variables are cut into parts of at most 4 MB and the parts
@@ -133,6 +135,27 @@ export interface ParameterServerServiceClient extends grpc.Client {
   setMembers(argument: _distrain_v1_SetMembersRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_SetMembersResponse__Output>): grpc.ClientUnaryCall;
   setMembers(argument: _distrain_v1_SetMembersRequest, callback: grpc.requestCallback<_distrain_v1_SetMembersResponse__Output>): grpc.ClientUnaryCall;
   
+  /**
+   * Shard to shard, for clipping by global norm with several shards: the sender's partial sums of
+   * squares of a step's mean gradient, one per trainable part it owns (plan order). Every shard sums
+   * all partials in plan part order, so the norm equals one shard's. Idempotent.
+   * Errors: NOT_FOUND (unknown job), INVALID_ARGUMENT (bad shard index or count).
+   */
+  ShareNorms(argument: _distrain_v1_ShareNormsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  ShareNorms(argument: _distrain_v1_ShareNormsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  ShareNorms(argument: _distrain_v1_ShareNormsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  ShareNorms(argument: _distrain_v1_ShareNormsRequest, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Shard to shard, for clipping by global norm with several shards: the sender's partial sums of
+   * squares of a step's mean gradient, one per trainable part it owns (plan order). Every shard sums
+   * all partials in plan part order, so the norm equals one shard's. Idempotent.
+   * Errors: NOT_FOUND (unknown job), INVALID_ARGUMENT (bad shard index or count).
+   */
+  shareNorms(argument: _distrain_v1_ShareNormsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  shareNorms(argument: _distrain_v1_ShareNormsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  shareNorms(argument: _distrain_v1_ShareNormsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  shareNorms(argument: _distrain_v1_ShareNormsRequest, callback: grpc.requestCallback<_distrain_v1_ShareNormsResponse__Output>): grpc.ClientUnaryCall;
+  
 }
 
 /**
@@ -182,6 +205,14 @@ export interface ParameterServerServiceHandlers extends grpc.UntypedServiceImple
    */
   SetMembers: grpc.handleUnaryCall<_distrain_v1_SetMembersRequest__Output, _distrain_v1_SetMembersResponse>;
   
+  /**
+   * Shard to shard, for clipping by global norm with several shards: the sender's partial sums of
+   * squares of a step's mean gradient, one per trainable part it owns (plan order). Every shard sums
+   * all partials in plan part order, so the norm equals one shard's. Idempotent.
+   * Errors: NOT_FOUND (unknown job), INVALID_ARGUMENT (bad shard index or count).
+   */
+  ShareNorms: grpc.handleUnaryCall<_distrain_v1_ShareNormsRequest__Output, _distrain_v1_ShareNormsResponse>;
+  
 }
 
 export interface ParameterServerServiceDefinition extends grpc.ServiceDefinition {
@@ -191,4 +222,5 @@ export interface ParameterServerServiceDefinition extends grpc.ServiceDefinition
   Pull: MethodDefinition<_distrain_v1_PullRequest, _distrain_v1_PullResponse, _distrain_v1_PullRequest__Output, _distrain_v1_PullResponse__Output>
   PushPull: MethodDefinition<_distrain_v1_PushPullRequest, _distrain_v1_PushPullResponse, _distrain_v1_PushPullRequest__Output, _distrain_v1_PushPullResponse__Output>
   SetMembers: MethodDefinition<_distrain_v1_SetMembersRequest, _distrain_v1_SetMembersResponse, _distrain_v1_SetMembersRequest__Output, _distrain_v1_SetMembersResponse__Output>
+  ShareNorms: MethodDefinition<_distrain_v1_ShareNormsRequest, _distrain_v1_ShareNormsResponse, _distrain_v1_ShareNormsRequest__Output, _distrain_v1_ShareNormsResponse__Output>
 }

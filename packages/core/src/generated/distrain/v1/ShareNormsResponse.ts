@@ -1,0 +1,8 @@
+// Original file: proto/distrain/v1/parameter_server.proto
+
+
+export interface ShareNormsResponse {
+}
+
+export interface ShareNormsResponse__Output {
+}

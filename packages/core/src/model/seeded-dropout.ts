@@ -1,0 +1,126 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Which samples a training forward pass sees, so dropout masks depend on the sample and not on the
+ * process: sample `indices[i]` (its index in the train split) of `epoch` gets the same mask whether
+ * one trainer or eight compute it, and in every run of the same job.
+ */
+export interface NoiseKeys {
+  epoch: number;
+  /** Train-split index of each sample of the batch, in batch order. */
+  indices: ArrayLike<number>;
+}
+
+/**
+ * The mutable noise context shared by the model's {@link SeededDropout} layers. `ModelRuntime` sets
+ * `keys` before a training forward pass and clears it after. Without keys (a caller that does not
+ * know its samples) a per-context counter numbers the samples: still seeded, but then the masks
+ * depend on the call order.
+ */
+export class DropoutNoise {
+  keys: NoiseKeys | undefined;
+  private counter = 0;
+
+  constructor(readonly seed: number) {}
+
+  /** Keys of the next `count` samples: the set keys, or counter-numbered ones. */
+  keysFor(count: number): NoiseKeys {
+    if (this.keys !== undefined) {
+      if (this.keys.indices.length !== count) {
+        throw new Error(`dropout noise: ${this.keys.indices.length} sample keys for a batch of ${count}`);
+      }
+      return this.keys;
+    }
+    const start = this.counter;
+    this.counter += count;
+    return { epoch: 0x7fffffff, indices: Array.from({ length: count }, (_, i) => start + i) };
+  }
+}
+
+function mix(a: number, b: number): number {
+  let z = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ Math.imul(b + 0x6b43a9b5, 0x297a2d39)) >>> 0;
+  z = Math.imul(z ^ (z >>> 12), 0x85ebca6b);
+  return (z ^ (z >>> 13)) >>> 0;
+}
+
+/**
+ * The keep-mask of a dropout layer (`1 / (1 - rate)` kept, 0 dropped) for `keys`, `per` units per
+ * sample: sample `i`'s row comes from its own stream `(seed, layer, epoch, indices[i])`.
+ */
+export function dropoutMask(
+  seed: number,
+  layer: number,
+  rate: number,
+  keys: NoiseKeys,
+  per: number,
+): Float32Array {
+  const count = keys.indices.length;
+  const out = new Float32Array(count * per);
+  const keep = 1 / (1 - rate);
+  const base = mix(mix(seed >>> 0, layer), keys.epoch >>> 0);
+  // Drop when a uniform 32-bit draw is below rate * 2^32 (integer compare, no division).
+  const threshold = Math.floor(rate * 4294967296);
+  for (let i = 0; i < count; i++) {
+    // SplitMix32 counter stream of this sample: element j is the finalized hash of state + j * golden.
+    const state = mix(base, (keys.indices[i] as number) >>> 0);
+    const row = i * per;
+    for (let j = 0; j < per; j++) {
+      let z = (state + Math.imul(j + 1, 0x9e3779b9)) >>> 0;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      out[row + j] = (z ^ (z >>> 16)) >>> 0 < threshold ? 0 : keep;
+    }
+  }
+  return out;
+}
+
+/** Constructor arguments of {@link SeededDropout}. */
+export interface SeededDropoutArgs {
+  name: string;
+  rate: number;
+  /** Position of the layer in the spec (its own mask stream). */
+  layerIndex: number;
+  noise: DropoutNoise;
+  inputShape?: number[];
+}
+
+/**
+ * Dropout (inverted: kept units scaled by `1 / (1 - rate)`) whose mask is a pure function of the job
+ * seed, the layer, the epoch and the sample (see {@link NoiseKeys}); identity in inference mode.
+ * Same config as `tf.layers.dropout`, no weights, so exported models use the stock layer.
+ */
+export class SeededDropout extends tf.layers.Layer {
+  static readonly className = 'DistrainSeededDropout';
+  private readonly rate: number;
+  private readonly layerIndex: number;
+  private readonly noise: DropoutNoise;
+
+  constructor(args: SeededDropoutArgs) {
+    super(
+      args.inputShape === undefined ? { name: args.name } : { name: args.name, inputShape: args.inputShape },
+    );
+    this.rate = args.rate;
+    this.layerIndex = args.layerIndex;
+    this.noise = args.noise;
+    this.supportsMasking = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
+      if (kwargs.training !== true || this.rate === 0) return tf.clone(x);
+      const count = x.shape[0] ?? 0;
+      const per = count === 0 ? 0 : x.size / count;
+      const mask = dropoutMask(this.noise.seed, this.layerIndex, this.rate, this.noise.keysFor(count), per);
+      return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), rate: this.rate, layerIndex: this.layerIndex };
+  }
+}
