@@ -1,3 +1,4 @@
+// Over 400 lines: one integration suite per service contract, sharing one set of running servers.
 /**
  * DataLoaderService over real gRPC on loopback (port 0) with the real Fashion-MNIST files of the
  * Debian package dataset-fashion-mnist. Fails (never skips) when the files are missing.

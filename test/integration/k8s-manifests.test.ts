@@ -1,3 +1,4 @@
+// Over 400 lines: every shipped Kubernetes variant is rendered once and checked by the tests in this one file.
 /**
  * Every shipped Kubernetes variant, rendered as a user would: `kubectl kustomize` of each overlay (and
  * of a test overlay adding the optional components), and the Helm chart with its default values and

@@ -1,3 +1,4 @@
+// Over 400 lines: one integration suite per service contract, sharing one set of running servers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

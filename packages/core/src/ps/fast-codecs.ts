@@ -1,3 +1,4 @@
+// Over 400 lines: hand-written protobuf codecs of the hot messages (PushPull, Pull) and their field tables, kept together so each encoder sits beside its decoder.
 import type { PackageDefinition } from '@grpc/proto-loader';
 import type { NamedTensor, NamedTensor__Output } from '../generated/distrain/v1/NamedTensor.ts';
 import type { PullResponse, PullResponse__Output } from '../generated/distrain/v1/PullResponse.ts';

@@ -1,3 +1,4 @@
+// Over 400 lines: the three fused optimizers and their slot/decay/schedule compilation share one hot loop design; split, they would repeat it.
 import { ValidationError } from '../errors.ts';
 import type { OptimizerConfig, OptimizerName, WeightDecayScope } from '../job-spec.ts';
 import { OPTIMIZERS, WEIGHT_DECAY_SCOPES } from '../job-spec.ts';
