@@ -4,7 +4,9 @@
  * recorder, test/support/import-recorder.mjs). Also
  * times `distrain --help`. Each is measured `repeats` times; medians are reported.
  *
- *   node --import tsx bench/startup.ts [--json] [--repeats N]
+ *   node --import tsx bench/startup.ts [--json] [--repeats N] [--compiled]
+ *
+ * `--compiled` starts the JavaScript of `npm run build` (as the images do) instead of the TypeScript.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -41,8 +43,10 @@ function rssMBOf(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function startOnce(role: string, dir: string, i: number): Promise<StartupResult> {
-  const [entry, ...args] = ROLES[role]!;
+async function startOnce(role: string, dir: string, i: number, compiled: boolean): Promise<StartupResult> {
+  const [source = '', ...args] = ROLES[role]!;
+  // Compiled: the JavaScript of `npm run build`, as the images run it.
+  const entry = compiled ? source.replace('/src/main.ts', '/dist/main.js') : source;
   const log = join(dir, `${role}-${i}.log`);
   const t0 = performance.now();
   const service = await startServiceProcess({
@@ -51,7 +55,11 @@ async function startOnce(role: string, dir: string, i: number): Promise<StartupR
     args,
     cwd: ROOT,
     env: { DISTRAIN_LOG_LEVEL: 'warn', DISTRAIN_IMPORT_LOG: log },
-    execArgv: ['--import', 'tsx', '--import', `${ROOT}test/support/import-recorder.mjs`],
+    execArgv: [
+      ...(compiled ? ['--conditions=compiled'] : ['--import', 'tsx']),
+      '--import',
+      `${ROOT}test/support/import-recorder.mjs`,
+    ],
   });
   const startMs = performance.now() - t0;
   const rssMB = rssMBOf(service.child.pid!);
@@ -65,12 +73,12 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-export async function measureStartup(repeats = 3): Promise<StartupResult[]> {
+export async function measureStartup(repeats = 3, compiled = false): Promise<StartupResult[]> {
   const out: StartupResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'distrain-startup-'));
   for (const role of Object.keys(ROLES)) {
     const runs: StartupResult[] = [];
-    for (let i = 0; i < repeats; i++) runs.push(await startOnce(role, dir, i));
+    for (let i = 0; i < repeats; i++) runs.push(await startOnce(role, dir, i, compiled));
     out.push({
       role,
       startMs: median(runs.map((r) => r.startMs)),
@@ -95,7 +103,10 @@ export async function measureStartup(repeats = 3): Promise<StartupResult[]> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const json = process.argv.includes('--json');
   const ri = process.argv.indexOf('--repeats');
-  const results = await measureStartup(ri > 0 ? Number(process.argv[ri + 1]) : 3);
+  const results = await measureStartup(
+    ri > 0 ? Number(process.argv[ri + 1]) : 3,
+    process.argv.includes('--compiled'),
+  );
   for (const r of results) {
     if (json) console.log(JSON.stringify(r));
     else
