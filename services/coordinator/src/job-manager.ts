@@ -31,6 +31,8 @@ import type {
 } from '@distrain/core';
 import type { EventBus } from './event-bus.ts';
 import type { Launcher, WorkerHandle } from './launcher.ts';
+import { bindTextDataset, pretrainedValues, textExportFiles, withTextColumn } from './text-job.ts';
+import type { TextArtifacts } from './text-job.ts';
 
 /** Job states, as on the wire. */
 export const JobStates = {
@@ -119,6 +121,8 @@ interface JobRecord {
   psShards: string[];
   /** Ends the job's waits (launch backoff) when it stops. */
   abort: AbortController;
+  /** Text datasets: vocabulary, test texts and corpus statistics (kept here, not sent to workers). */
+  text?: TextArtifacts;
 }
 
 /** Options of {@link JobManager}. */
@@ -167,6 +171,8 @@ export class JobManager {
   private readonly rpcTimeoutMs: number;
   private readonly metrics: CoordinatorMetrics;
   private readonly saveTimers = new Map<string, NodeJS.Timeout>();
+  /** Pretrained initial values of jobs not yet initialized on the parameter server. */
+  private readonly pretrained = new Map<string, ParamMap>();
 
   constructor(private readonly options: JobManagerOptions) {
     this.metrics = options.metrics ?? NOOP_COORDINATOR_METRICS;
@@ -178,12 +184,13 @@ export class JobManager {
 
   /** Validates a TrainingJob document, checks it against its dataset, and starts it. */
   async submit(doc: unknown): Promise<Job> {
-    const job = validateJob(doc);
+    let job = validateJob(doc);
     const active = [...this.jobs.values()].filter((j) => !isTerminal(j.state)).length;
     if (active >= (this.options.maxActiveJobs ?? 16)) {
       throw new OverloadError(`${active} jobs are active (the limit); wait for one to end or cancel one`);
     }
-    const dataset = await this.describeDataset(job);
+    const { dataset, text } = await this.describeDataset(job);
+    job = bindTextDataset(job, dataset);
     const inputShape = dataset.featureShape;
     checkOutputMatchesClasses(job.spec.model.layers, inputShape, dataset.numClasses, job.spec.loss);
     if (job.spec.batchSize > dataset.trainCount) {
@@ -220,7 +227,12 @@ export class JobManager {
       epochEndMs: [],
       workers: new Map(),
       abort: new AbortController(),
+      ...(text === undefined ? {} : { text }),
     };
+    if (text !== undefined) {
+      // Fails the submit (naming the field) on a missing file or a dimension mismatch.
+      this.pretrained.set(id, pretrainedValues(job, variables, text.vocabulary).values);
+    }
     this.jobs.set(id, record);
     this.setState(record, JobStates.pending, '');
     void this.start(record).catch((err: unknown) =>
@@ -229,7 +241,7 @@ export class JobManager {
     return this.toWire(record);
   }
 
-  private async describeDataset(job: TrainingJob): Promise<DatasetInfo> {
+  private async describeDataset(job: TrainingJob): Promise<{ dataset: DatasetInfo; text?: TextArtifacts }> {
     const d = job.spec.dataset;
     let res: DescribeDatasetResponse__Output;
     try {
@@ -238,6 +250,7 @@ export class JobManager {
         this.loader.describeDataset,
         {
           dataset: datasetSpecToWire(d),
+          includeText: true,
         },
         { timeoutMs: this.rpcTimeoutMs, retries: 3 },
       );
@@ -245,15 +258,22 @@ export class JobManager {
       const e = err as { details?: string; message: string };
       throw new ValidationError('spec.dataset', e.details ?? e.message, { cause: err });
     }
-    return {
+    const text = res.featureDtype === 'DTYPE_INT32';
+    const dataset: DatasetInfo = {
       datasetId: res.datasetId,
       trainCount: res.trainCount,
       testCount: res.testCount,
       featureShape: res.featureShape,
-      featureDtype: res.featureDtype === 'DTYPE_UINT8' ? 'uint8' : 'float32',
+      featureDtype: res.featureDtype === 'DTYPE_UINT8' ? 'uint8' : text ? 'int32' : 'float32',
       featureScale: res.featureScale,
       numClasses: res.numClasses,
       classNames: res.classNames,
+      ...(text ? { vocabularySize: res.vocabularySize } : {}),
+    };
+    if (!text) return { dataset };
+    return {
+      dataset,
+      text: { vocabulary: res.vocabulary, testTexts: res.testTexts, statsJson: res.textStatsJson },
     };
   }
 
@@ -275,10 +295,12 @@ export class JobManager {
       optimizer: job.spec.optimizer,
       worldSize: job.spec.trainers.replicas,
       stepsPerEpoch: record.stepsPerEpoch,
+      initialValues: this.pretrained.get(record.id) ?? new Map(),
       ...(job.spec.checkpoint.dir === undefined
         ? {}
         : { checkpointDir: `${job.spec.checkpoint.dir}/${record.id}` }),
     });
+    this.pretrained.delete(record.id);
     if (isTerminal(record.state)) return;
     record.startedAtMs = Date.now();
     const now = Date.now();
@@ -609,11 +631,13 @@ export class JobManager {
           : `job ${id} has no evaluated epoch yet; wait for the first epoch to end`,
       );
     }
-    return record.predictionsCsv;
+    return record.text === undefined ? record.predictionsCsv : withTextColumn(record.predictionsCsv, record.text.testTexts);
   }
 
   /** What an export needs: the job, its dataset and the final (or current) parameters. */
-  async exportInputs(id: string): Promise<{ job: TrainingJob; dataset: DatasetInfo; params: ParamMap }> {
+  async exportInputs(
+    id: string,
+  ): Promise<{ job: TrainingJob; dataset: DatasetInfo; params: ParamMap; extraFiles: { name: string; data: Buffer }[] }> {
     const record = this.get(id);
     let params = record.finalParams;
     if (!params && record.ps && !isTerminal(record.state)) params = (await record.ps.pull({})).params;
@@ -622,7 +646,8 @@ export class JobManager {
         `job ${id} has no parameters to export (state ${record.state}); wait until it has trained`,
       );
     }
-    return { job: record.job, dataset: record.dataset, params };
+    const extraFiles = record.text === undefined ? [] : textExportFiles(record.job, params, record.text);
+    return { job: record.job, dataset: record.dataset, params, extraFiles };
   }
 
   /** Records the backend a trainer reported. */

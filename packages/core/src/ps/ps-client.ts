@@ -43,6 +43,8 @@ export interface PsInitOptions {
   checkpointDir?: string;
   /** Resume from the newest checkpoint in `checkpointDir`. @default false */
   resume?: boolean;
+  /** Whole-variable values replacing the seeded initializer (pretrained embeddings). @default none */
+  initialValues?: ParamMap;
 }
 
 /** Result of {@link ParameterClient.init}. */
@@ -164,6 +166,10 @@ export class ParameterClient {
             checkpointDir: options.checkpointDir ?? '',
             resume: options.resume ?? false,
             maxPartBytes: this.plan.maxPartBytes,
+            initialValues: [...(options.initialValues ?? new Map<string, Float32Array>())].map(([name, values]) => ({
+              name,
+              tensor: encodeTensor(values, this.variables.find((v) => v.name === name)?.shape ?? [values.length]),
+            })),
           },
           this.callOptions(),
         ),

@@ -43,14 +43,9 @@ export function cleanText(text: string): string {
 
 /** Fraction of a text's non-whitespace code points that are letters (ASCII art scores low). */
 export function letterFraction(text: string): number {
-  let letters = 0;
-  let other = 0;
-  for (const ch of text) {
-    if (/\s/u.test(ch)) continue;
-    if (/\p{L}/u.test(ch)) letters++;
-    else other++;
-  }
-  return letters + other === 0 ? 0 : letters / (letters + other);
+  const visible = text.match(/\S/gu)?.length ?? 0;
+  const letters = text.match(/\p{L}/gu)?.length ?? 0;
+  return visible === 0 ? 0 : letters / visible;
 }
 
 /** Limits of {@link filterEntries}. */

@@ -43,9 +43,10 @@ function shuffle(a: number[], rng: Rng): void {
 
 /**
  * Turns a corpus into a {@link Dataset} of int32 index sequences, once:
- * 1. entries without any token are dropped (`no-tokens`);
- * 2. per class (classes sorted by name), a seeded sample of at most `maxPerClass` entries
- *    (`over-maxPerClass` counts the rest), then a seeded stratified split: `round(n * testFraction)`
+ * 1. per class (classes sorted by name), a seeded sample of at most `maxPerClass` entries
+ *    (`over-maxPerClass` counts the rest), tokenized; entries without any token are dropped
+ *    (`no-tokens`);
+ * 2. a seeded stratified split: `round(n * testFraction)`
  *    of every class (at least one when the class has two or more) go to the test split;
  * 3. both splits keep corpus order (the test split is "dataset order" for predictions);
  * 4. the vocabulary is built from the training split only;
@@ -53,41 +54,42 @@ function shuffle(a: number[], rng: Rng): void {
  */
 export function buildTextDataset(id: string, corpus: TextCorpus, o: TextPipelineOptions): Dataset {
   const dropped = { ...corpus.dropped };
-  const tokens: string[][] = [];
-  const kept: number[] = [];
-  corpus.entries.forEach((e, i) => {
-    const t = tokenize(e.text, o);
-    if (t.length === 0) drop(dropped, 'no-tokens');
-    else {
-      tokens[i] = t;
-      kept.push(i);
-    }
-  });
-  const classNames = [...new Set(kept.map((i) => corpus.entries[i]?.label as string))].sort();
+  const classNames = [...new Set(corpus.entries.map((e) => e.label))].sort();
   if (classNames.length < 2)
     throw new DatasetFileError(`${id}: needs at least 2 classes, found ${classNames.length}`, {});
   const classOf = new Map(classNames.map((c, k) => [c, k]));
   const byClass: number[][] = classNames.map(() => []);
-  for (const i of kept) byClass[classOf.get(corpus.entries[i]?.label as string) as number]?.push(i);
+  corpus.entries.forEach((e, i) => byClass[classOf.get(e.label) as number]?.push(i));
   const rng = new Rng(o.splitSeed, 0);
   const trainIdx: number[] = [];
   const testIdx: number[] = [];
-  const counts = classNames.map(() => ({ train: 0, test: 0, available: 0 }));
-  byClass.forEach((members, k) => {
-    const c = counts[k] as { train: number; test: number; available: number };
-    c.available = members.length;
-    shuffle(members, rng);
-    if (o.maxPerClass > 0 && members.length > o.maxPerClass) {
-      drop(dropped, 'over-maxPerClass', members.length - o.maxPerClass);
-      members.length = o.maxPerClass;
+  const tokens: string[][] = [];
+  const counts = classNames.map(() => ({ available: 0, train: 0, test: 0 }));
+  byClass.forEach((all, k) => {
+    const c = counts[k] as { available: number; train: number; test: number };
+    c.available = all.length;
+    // Sample first, then tokenize only what is kept (the big corpora have ~100k entries).
+    shuffle(all, rng);
+    if (o.maxPerClass > 0 && all.length > o.maxPerClass) {
+      drop(dropped, 'over-maxPerClass', all.length - o.maxPerClass);
+      all.length = o.maxPerClass;
+    }
+    const members: number[] = [];
+    for (const i of all) {
+      const t = tokenize((corpus.entries[i] as { text: string }).text, o);
+      if (t.length === 0) drop(dropped, 'no-tokens');
+      else {
+        tokens[i] = t;
+        members.push(i);
+      }
     }
     let nTest = Math.round(members.length * o.testFraction);
     if (nTest === 0 && members.length >= 2) nTest = 1;
     if (nTest === members.length) nTest = members.length - 1;
     testIdx.push(...members.slice(0, nTest));
     trainIdx.push(...members.slice(nTest));
-    c.test = nTest;
-    c.train = members.length - nTest;
+    c.test = Math.max(0, nTest);
+    c.train = members.length - c.test;
   });
   trainIdx.sort((a, b) => a - b);
   testIdx.sort((a, b) => a - b);
