@@ -50,7 +50,8 @@ function count(v: number | null | undefined, fallback: number, min: number, max:
   return n;
 }
 
-function resolveText(spec: DatasetSpecInput, name: DatasetName, path: string, field: string): ResolvedTextSpec {
+function resolveText(input: DatasetSpecInput, name: DatasetName, path: string, field: string): ResolvedTextSpec {
+  const spec: DatasetSpecInput = { ...input, ...(input.text ?? {}) };
   let format: ResolvedTextSpec['format'] = '';
   if (name === 'text') {
     const f = (spec.format ?? '').trim();

@@ -100,6 +100,8 @@ export interface DatasetSpecInput {
   /** The job spec nests these as `vocabulary: { minFrequency, maxSize }`. */
   vocabulary?: { minFrequency?: number | null; maxSize?: number | null } | null;
   maxPerClass?: number | null;
+  /** An already resolved spec's text options (re-resolving a resolved spec keeps them). */
+  text?: Partial<ResolvedTextSpec> | null;
 }
 
 /** A validated spec with every default filled in (frozen). Fields that do not apply are empty. */
