@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, each against peers measured in the same run, as a table or
  * (`--json`) one JSON object per line: {"bench","metric","value","unit","peer","peerValue","ratio"}.
  * `--quick` keeps the whole run under 3 minutes; the full run stays under 15. `--only a,b` picks
- * benchmarks (transport, aggregation, loader, training, reference).
+ * benchmarks (transport, aggregation, loader, training, reference, text).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -14,6 +14,7 @@ import { runAggregation } from './aggregation.ts';
 import { runTraining } from './training.ts';
 import type { TrainingRuns } from './training.ts';
 import { runReference } from './reference.ts';
+import { runText } from './text.ts';
 
 const { values } = parseArgs({
   options: {
@@ -69,6 +70,7 @@ if (wanted('loader')) {
 const runs: TrainingRuns = new Map();
 if (wanted('training')) emit(await runTraining(quick, notes, runs));
 if (wanted('reference')) emit(await runReference(quick, notes, runs));
+if (wanted('text')) emit(await runText(quick, notes));
 if (!json) printRows(rows, false);
 for (const n of notes) process.stderr.write(`note: ${n}\n`);
 process.stderr.write(`benchmarks took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

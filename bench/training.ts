@@ -41,15 +41,15 @@ function timeToTarget(epochs: { testAccuracy: number; seconds: number }[]): numb
   return null;
 }
 
-/** `distrain run` of the example through the whole system. */
-export function distrainRun(trainers: number, epochs: number, backend: string): Promise<Run> {
+/** `distrain run` of an example (default: the Fashion-MNIST MLP) through the whole system. */
+export function distrainRun(trainers: number, epochs: number, backend: string, spec = SPEC): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [
         `${ROOT}packages/cli/bin/distrain.js`,
         'run',
-        SPEC,
+        spec,
         '--trainers',
         String(trainers),
         '--epochs',

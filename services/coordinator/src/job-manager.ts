@@ -235,6 +235,13 @@ export class JobManager {
     }
     this.jobs.set(id, record);
     this.setState(record, JobStates.pending, '');
+    if (text !== undefined) {
+      this.log(
+        record,
+        'info',
+        `text dataset: ${dataset.trainCount} train / ${dataset.testCount} test samples, vocabulary ${text.vocabulary.length}; ${text.statsJson}`,
+      );
+    }
     void this.start(record).catch((err: unknown) =>
       this.fail(record, `could not start: ${(err as Error).message}`),
     );
@@ -631,13 +638,18 @@ export class JobManager {
           : `job ${id} has no evaluated epoch yet; wait for the first epoch to end`,
       );
     }
-    return record.text === undefined ? record.predictionsCsv : withTextColumn(record.predictionsCsv, record.text.testTexts);
+    return record.text === undefined
+      ? record.predictionsCsv
+      : withTextColumn(record.predictionsCsv, record.text.testTexts);
   }
 
   /** What an export needs: the job, its dataset and the final (or current) parameters. */
-  async exportInputs(
-    id: string,
-  ): Promise<{ job: TrainingJob; dataset: DatasetInfo; params: ParamMap; extraFiles: { name: string; data: Buffer }[] }> {
+  async exportInputs(id: string): Promise<{
+    job: TrainingJob;
+    dataset: DatasetInfo;
+    params: ParamMap;
+    extraFiles: { name: string; data: Buffer }[];
+  }> {
     const record = this.get(id);
     let params = record.finalParams;
     if (!params && record.ps && !isTerminal(record.state)) params = (await record.ps.pull({})).params;

@@ -140,7 +140,10 @@ export function coordinatorServices(
           // Text jobs: vocab.json and embeddings.glove.txt (chunked like the weights).
           for (const f of extraFiles) {
             for (let off = 0; off < f.data.length; off += CHUNK_BYTES) {
-              call.write({ name: f.name, data: f.data.subarray(off, Math.min(f.data.length, off + CHUNK_BYTES)) });
+              call.write({
+                name: f.name,
+                data: f.data.subarray(off, Math.min(f.data.length, off + CHUNK_BYTES)),
+              });
             }
           }
           call.end();

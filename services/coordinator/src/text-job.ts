@@ -1,10 +1,12 @@
-import {
-  ValidationError,
-  initialValues,
-  loadPretrained,
-  toGloveText,
+import { ValidationError, initialValues, loadPretrained, toGloveText } from '@distrain/core';
+import type {
+  DatasetInfo,
+  EmbeddingLayerSpec,
+  LayerSpec,
+  ParamMap,
+  TrainingJob,
+  VariableInfo,
 } from '@distrain/core';
-import type { DatasetInfo, EmbeddingLayerSpec, LayerSpec, ParamMap, TrainingJob, VariableInfo } from '@distrain/core';
 
 /** What the coordinator keeps of a text dataset for a job (never sent to workers: it can be large). */
 export interface TextArtifacts {
@@ -108,7 +110,10 @@ export function textExportFiles(
   if (first?.type === 'embedding') {
     const matrix = params.get('l0_embedding/embeddings');
     if (matrix !== undefined)
-      files.push({ name: 'embeddings.glove.txt', data: Buffer.from(toGloveText(text.vocabulary, matrix, first.outputDim)) });
+      files.push({
+        name: 'embeddings.glove.txt',
+        data: Buffer.from(toGloveText(text.vocabulary, matrix, first.outputDim)),
+      });
   }
   return files;
 }

@@ -76,8 +76,10 @@ test('text batches: int32 token indices and their lengths on the wire, read alik
   const { decodeBatchMessage } = await import('../../../packages/core/src/datasets/batch-decoder.ts');
   const count = 50;
   const maxLength = 7;
-  const features = Int32Array.from({ length: count * maxLength }, (_, i) => (i % maxLength < (i % 5) + 1 ? 300 + i : 0));
-  const lengths = Int32Array.from({ length: count }, (_, i) => (i * maxLength) % 5 + 1);
+  const features = Int32Array.from({ length: count * maxLength }, (_, i) =>
+    i % maxLength < (i % 5) + 1 ? 300 + i : 0,
+  );
+  const lengths = Int32Array.from({ length: count }, (_, i) => ((i * maxLength) % 5) + 1);
   const labels = Int32Array.from({ length: count }, (_, i) => i % 3);
   const layout: EncodeLayout = {
     split: { count, features, labels, lengths },
@@ -95,12 +97,18 @@ test('text batches: int32 token indices and their lengths on the wire, read alik
   assert.equal(f.dtype, 'int32');
   assert.deepEqual(f.shape, [20, maxLength]);
   const idx = [...order.subarray(10, 30)];
-  assert.deepEqual(m.lengths, idx.map((i) => lengths[i]));
+  assert.deepEqual(
+    m.lengths,
+    idx.map((i) => lengths[i]),
+  );
   const want = new Int32Array(20 * maxLength);
   idx.forEach((i, k) => want.set(features.subarray(i * maxLength, (i + 1) * maxLength), k * maxLength));
   assert.deepEqual(f.data, want);
   const d = decodeBatchMessage(buf);
   assert.ok(d.features.data instanceof Int32Array);
   assert.deepEqual(d.features.data, want);
-  assert.deepEqual([...d.lengths], idx.map((i) => lengths[i]));
+  assert.deepEqual(
+    [...d.lengths],
+    idx.map((i) => lengths[i]),
+  );
 });

@@ -247,7 +247,8 @@ export function encodeBatch(
   if (lengths !== undefined && lenBytes > 0) {
     buf[pos++] = (9 << 3) | 2;
     pos = writeVarint(buf, pos, lenBytes);
-    for (let k = 0; k < count; k++) pos = writeVarint(buf, pos, lengths[order[start + k] as number] as number);
+    for (let k = 0; k < count; k++)
+      pos = writeVarint(buf, pos, lengths[order[start + k] as number] as number);
   }
   if (pos !== size) throw new Error(`encodeBatch: wrote ${pos} bytes, sized ${size}`);
   return buf;

@@ -162,7 +162,11 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
         testCount: ds.test.count,
         featureShape: ds.featureShape,
         featureDtype:
-          ds.featureDtype === 'uint8' ? 'DTYPE_UINT8' : ds.featureDtype === 'int32' ? 'DTYPE_INT32' : 'DTYPE_FLOAT32',
+          ds.featureDtype === 'uint8'
+            ? 'DTYPE_UINT8'
+            : ds.featureDtype === 'int32'
+              ? 'DTYPE_INT32'
+              : 'DTYPE_FLOAT32',
         numClasses: ds.numClasses,
         classNames: ds.classNames,
         featureScale: ds.featureScale,

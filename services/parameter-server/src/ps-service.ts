@@ -376,7 +376,10 @@ export class ParameterServerService {
       const t = decodeFloat32(nt.tensor as NonNullable<typeof nt.tensor>, `initial_values[${nt.name}]`);
       const want = (variables[idx] as VariableInfo).shape.reduce((a, b) => a * b, 1);
       if (t.data.length !== want)
-        throw new ValidationError('initial_values', `"${nt.name}" has ${t.data.length} values, its shape needs ${want}`);
+        throw new ValidationError(
+          'initial_values',
+          `"${nt.name}" has ${t.data.length} values, its shape needs ${want}`,
+        );
       given.set(nt.name, t.data);
     }
     const parts: Part[] = [];

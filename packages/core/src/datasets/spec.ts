@@ -35,7 +35,12 @@ export const TEXT_DEFAULTS = {
 /** Longest sequence a text dataset may use (every sample is padded to it). */
 export const TEXT_MAX_LENGTH = 4096;
 
-function oneOf<T extends string>(v: string | null | undefined, allowed: readonly T[], fallback: T, field: string): T {
+function oneOf<T extends string>(
+  v: string | null | undefined,
+  allowed: readonly T[],
+  fallback: T,
+  field: string,
+): T {
   const s = (v ?? '').trim();
   if (s === '') return fallback;
   if (!(allowed as readonly string[]).includes(s))
@@ -43,14 +48,25 @@ function oneOf<T extends string>(v: string | null | undefined, allowed: readonly
   return s as T;
 }
 
-function count(v: number | null | undefined, fallback: number, min: number, max: number, field: string): number {
+function count(
+  v: number | null | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  field: string,
+): number {
   const n = v === null || v === undefined || v === 0 ? fallback : Number(v);
   if (!Number.isInteger(n) || n < min || n > max)
     throw new ValidationError(field, `is ${String(v)} but must be an integer in ${min}..${max}`);
   return n;
 }
 
-function resolveText(input: DatasetSpecInput, name: DatasetName, path: string, field: string): ResolvedTextSpec {
+function resolveText(
+  input: DatasetSpecInput,
+  name: DatasetName,
+  path: string,
+  field: string,
+): ResolvedTextSpec {
   const spec: DatasetSpecInput = { ...input, ...(input.text ?? {}) };
   let format: ResolvedTextSpec['format'] = '';
   if (name === 'text') {
@@ -63,7 +79,8 @@ function resolveText(input: DatasetSpecInput, name: DatasetName, path: string, f
       );
     format = oneOf(f === '' ? guessed : f, TEXT_FORMATS, 'tsv', `${field}.format`);
   }
-  const str2 = (v: string | null | undefined, d: string): string => ((v ?? '').trim() === '' ? d : (v as string).trim());
+  const str2 = (v: string | null | undefined, d: string): string =>
+    (v ?? '').trim() === '' ? d : (v as string).trim();
   return Object.freeze({
     format,
     textField: name === 'text' ? str2(spec.textField, TEXT_DEFAULTS.textField) : '',
@@ -189,7 +206,10 @@ export function resolveDatasetSpec(
       const f = num(spec.testFraction, spec.test_fraction);
       const fraction = f === 0 ? TEXT_DEFAULTS.testFraction : Math.round(f * 1e6) / 1e6;
       if (!Number.isFinite(fraction) || fraction <= 0 || fraction >= 1)
-        throw new ValidationError(`${field}.testFraction`, `is ${f} but must be in (0, 1), or 0 for ${TEXT_DEFAULTS.testFraction}`);
+        throw new ValidationError(
+          `${field}.testFraction`,
+          `is ${f} but must be in (0, 1), or 0 for ${TEXT_DEFAULTS.testFraction}`,
+        );
       out.testFraction = fraction;
       out.text = resolveText(spec, kind, out.path, field);
       break;

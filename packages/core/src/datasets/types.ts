@@ -64,7 +64,15 @@ export interface Dataset {
 }
 
 /** Names of the datasets the loader knows. */
-export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'idx', 'csv', 'text', 'fortunes-language', 'fortunes-topic'] as const;
+export const DATASET_NAMES = [
+  'mnist',
+  'fashion-mnist',
+  'idx',
+  'csv',
+  'text',
+  'fortunes-language',
+  'fortunes-topic',
+] as const;
 /** Names of the text datasets (int32 index sequences). */
 export const TEXT_DATASET_NAMES = ['text', 'fortunes-language', 'fortunes-topic'] as const;
 /** A known dataset name. */

@@ -1,6 +1,7 @@
+// Over 400 lines on purpose: the fast dense/conv layers live beside the one builder that picks them.
 import * as tf from '@tensorflow/tfjs';
-import type { Activation, LayerSpec, RecurrentLayerSpec } from '../job-spec.ts';
-import { DistrainEmbedding, GlobalPooling1D } from './text-layers.ts';
+import type { Activation, LayerSpec } from '../job-spec.ts';
+import { makeSequenceLayer } from './text-layers.ts';
 import { kernelInitializerFor, layerName, registerModelVariables, variablesFromSpec } from './variables.ts';
 
 /** Options of {@link buildModel}. */
@@ -360,20 +361,15 @@ export class FastConv2D extends tf.layers.Layer {
 tf.serialization.registerClass(FastConv2D);
 
 function hasParameters(layer: LayerSpec): boolean {
-  return !['activation', 'dropout', 'flatten', 'reshape', 'maxPooling2d', 'globalAveragePooling1d', 'globalMaxPooling1d'].includes(
-    layer.type,
-  );
-}
-
-function recurrent(layer: RecurrentLayerSpec, name: string, seed: number): tf.RNN {
-  const args = {
-    name,
-    units: layer.units,
-    returnSequences: layer.returnSequences ?? false,
-    kernelInitializer: tf.initializers.glorotUniform({ seed }),
-    recurrentInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-  };
-  return (layer.type === 'lstm' ? tf.layers.lstm(args) : tf.layers.gru(args)) as tf.RNN;
+  return ![
+    'activation',
+    'dropout',
+    'flatten',
+    'reshape',
+    'maxPooling2d',
+    'globalAveragePooling1d',
+    'globalMaxPooling1d',
+  ].includes(layer.type);
 }
 
 function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelOptions): tf.layers.Layer {
@@ -469,53 +465,14 @@ function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelO
         padding: layer.padding ?? 'valid',
       });
     }
-    case 'embedding': {
-      if (options.portable === true) {
-        return tf.layers.embedding({
-          ...first,
-          name,
-          inputDim: layer.inputDim ?? 0,
-          outputDim: layer.outputDim,
-          maskZero: layer.maskZero ?? false,
-          trainable: layer.pretrained?.trainable ?? true,
-        });
-      }
-      return new DistrainEmbedding({
-        ...first,
-        name,
-        inputDim: layer.inputDim ?? 0,
-        outputDim: layer.outputDim,
-        maskZero: layer.maskZero ?? false,
-        trainable: layer.pretrained?.trainable ?? true,
-      });
-    }
+    case 'embedding':
     case 'lstm':
     case 'gru':
-      return recurrent(layer, name, seed);
     case 'bidirectional':
-      return tf.layers.bidirectional({
-        name,
-        layer: recurrent(layer.layer, layer.layer.type, seed),
-        mergeMode: layer.mergeMode ?? 'concat',
-      });
     case 'conv1d':
-      return tf.layers.conv1d({
-        name,
-        filters: layer.filters,
-        kernelSize: layer.kernelSize,
-        strides: layer.strides ?? 1,
-        padding: layer.padding ?? 'valid',
-        activation: layer.activation ?? 'linear',
-        kernelInitializer: tf.initializers.glorotUniform({ seed }),
-      });
     case 'globalAveragePooling1d':
     case 'globalMaxPooling1d':
-      if (options.portable === true) {
-        return layer.type === 'globalAveragePooling1d'
-          ? tf.layers.globalAveragePooling1d({ name })
-          : tf.layers.globalMaxPooling1d({ name });
-      }
-      return new GlobalPooling1D({ name, mode: layer.type === 'globalAveragePooling1d' ? 'average' : 'max' });
+      return makeSequenceLayer(layer, name, first, seed, options.portable === true);
     default: {
       const bad: never = layer;
       throw new Error(`unknown layer ${JSON.stringify(bad)}`);

@@ -48,7 +48,14 @@ test('a wrong stacking is rejected naming the layer', () => {
       /\(batch, time, features\).*layers\[1\] \(flatten\)/.test(e.message),
   );
   assert.throws(
-    () => inferShapes([{ type: 'dense', units: 3 }, { type: 'embedding', inputDim: 9, outputDim: 2 }], [T]),
+    () =>
+      inferShapes(
+        [
+          { type: 'dense', units: 3 },
+          { type: 'embedding', inputDim: 9, outputDim: 2 },
+        ],
+        [T],
+      ),
     (e: Error) => e instanceof ValidationError && e.field === 'spec.model.layers[1].type',
   );
   assert.throws(
@@ -80,7 +87,10 @@ test('the <pad> row starts zero, gets no gradient, and stays zero through traini
         const g = grads.get('l0_embedding/embeddings') as Float32Array;
         assert.equal(g.length, 80, 'a dense float32 gradient');
         assert.deepEqual([...g.subarray(0, 4)], [0, 0, 0, 0]);
-        assert.ok(g.subarray(12, 16).some((v) => v !== 0), 'a used token gets a gradient');
+        assert.ok(
+          g.subarray(12, 16).some((v) => v !== 0),
+          'a used token gets a gradient',
+        );
         // SGD step applied the way the parameter server does it.
         const p = rt.getParameters();
         for (const [name, gv] of grads) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { LayerSpec, RecurrentLayerSpec } from '../job-spec.ts';
 
 type Shape = (number | null)[];
 
@@ -101,7 +102,12 @@ export class DistrainEmbedding extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), inputDim: this.inputDim, outputDim: this.outputDim, maskZero: this.maskZero };
+    return {
+      ...super.getConfig(),
+      inputDim: this.inputDim,
+      outputDim: this.outputDim,
+      maskZero: this.maskZero,
+    };
   }
 }
 tf.serialization.registerClass(DistrainEmbedding);
@@ -156,3 +162,79 @@ export class GlobalPooling1D extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(GlobalPooling1D);
+
+function recurrent(layer: RecurrentLayerSpec, name: string, seed: number): tf.RNN {
+  const args = {
+    name,
+    units: layer.units,
+    returnSequences: layer.returnSequences ?? false,
+    kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    recurrentInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+  };
+  return (layer.type === 'lstm' ? tf.layers.lstm(args) : tf.layers.gru(args)) as tf.RNN;
+}
+
+/**
+ * The tfjs layer of a sequence layer spec (embedding, recurrent, conv1d, 1-D pooling) for
+ * `buildModel`. `portable`: stock tfjs layers only (exports); else the embedding and pooling are the
+ * distrain layers above. `first` carries the input shape when the layer is the first one.
+ */
+export function makeSequenceLayer(
+  layer: LayerSpec,
+  name: string,
+  first: { inputShape?: number[] },
+  seed: number,
+  portable: boolean,
+): tf.layers.Layer {
+  switch (layer.type) {
+    case 'embedding': {
+      if (portable) {
+        return tf.layers.embedding({
+          ...first,
+          name,
+          inputDim: layer.inputDim ?? 0,
+          outputDim: layer.outputDim,
+          maskZero: layer.maskZero ?? false,
+          trainable: layer.pretrained?.trainable ?? true,
+        });
+      }
+      return new DistrainEmbedding({
+        ...first,
+        name,
+        inputDim: layer.inputDim ?? 0,
+        outputDim: layer.outputDim,
+        maskZero: layer.maskZero ?? false,
+        trainable: layer.pretrained?.trainable ?? true,
+      });
+    }
+    case 'lstm':
+    case 'gru':
+      return recurrent(layer, name, seed);
+    case 'bidirectional':
+      return tf.layers.bidirectional({
+        name,
+        layer: recurrent(layer.layer, layer.layer.type, seed),
+        mergeMode: layer.mergeMode ?? 'concat',
+      });
+    case 'conv1d':
+      return tf.layers.conv1d({
+        name,
+        filters: layer.filters,
+        kernelSize: layer.kernelSize,
+        strides: layer.strides ?? 1,
+        padding: layer.padding ?? 'valid',
+        activation: layer.activation ?? 'linear',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      });
+    case 'globalAveragePooling1d':
+    case 'globalMaxPooling1d':
+      if (portable) {
+        return layer.type === 'globalAveragePooling1d'
+          ? tf.layers.globalAveragePooling1d({ name })
+          : tf.layers.globalMaxPooling1d({ name });
+      }
+      return new GlobalPooling1D({ name, mode: layer.type === 'globalAveragePooling1d' ? 'average' : 'max' });
+    default:
+      throw new Error(`makeSequenceLayer: ${layer.type} is not a sequence layer`);
+  }
+}

@@ -61,7 +61,10 @@ function checkRecurrent(layer: { type: unknown; units?: unknown }, field: string
   if (layer.type !== 'lstm' && layer.type !== 'gru')
     throw new ValidationError(`${field}.type`, `must be lstm or gru, got ${JSON.stringify(layer.type)}`);
   if (!isPositiveInt(layer.units))
-    throw new ValidationError(`${field}.units`, `must be a positive integer, got ${JSON.stringify(layer.units)}`);
+    throw new ValidationError(
+      `${field}.units`,
+      `must be a positive integer, got ${JSON.stringify(layer.units)}`,
+    );
 }
 
 function checkActivation(v: unknown, field: string): void {
@@ -199,7 +202,7 @@ export function inferShapes(
         if (i !== 0)
           throw new ValidationError(
             `${field}.type`,
-            'embedding must be the first layer: it maps the dataset\'s token indices to vectors',
+            "embedding must be the first layer: it maps the dataset's token indices to vectors",
           );
         if (input.length !== 1)
           throw new ValidationError(
@@ -233,7 +236,10 @@ export function inferShapes(
         checkRecurrent(layer.layer, `${field}.layer`);
         const mode = layer.mergeMode ?? 'concat';
         if (!['concat', 'sum', 'ave', 'mul'].includes(mode))
-          throw new ValidationError(`${field}.mergeMode`, `must be concat, sum, ave or mul, got ${JSON.stringify(mode)}`);
+          throw new ValidationError(
+            `${field}.mergeMode`,
+            `must be concat, sum, ave or mul, got ${JSON.stringify(mode)}`,
+          );
         const u = mode === 'concat' ? 2 * layer.layer.units : layer.layer.units;
         shape = layer.layer.returnSequences === true ? [t, u] : [u];
         break;
@@ -241,12 +247,21 @@ export function inferShapes(
       case 'conv1d': {
         const [t] = needSequence('conv1d', input, field, prev);
         if (!isPositiveInt(layer.filters))
-          throw new ValidationError(`${field}.filters`, `must be a positive integer, got ${JSON.stringify(layer.filters)}`);
+          throw new ValidationError(
+            `${field}.filters`,
+            `must be a positive integer, got ${JSON.stringify(layer.filters)}`,
+          );
         if (!isPositiveInt(layer.kernelSize))
-          throw new ValidationError(`${field}.kernelSize`, `must be a positive integer, got ${JSON.stringify(layer.kernelSize)}`);
+          throw new ValidationError(
+            `${field}.kernelSize`,
+            `must be a positive integer, got ${JSON.stringify(layer.kernelSize)}`,
+          );
         const st = layer.strides ?? 1;
         if (!isPositiveInt(st))
-          throw new ValidationError(`${field}.strides`, `must be a positive integer, got ${JSON.stringify(st)}`);
+          throw new ValidationError(
+            `${field}.strides`,
+            `must be a positive integer, got ${JSON.stringify(st)}`,
+          );
         const padding = layer.padding ?? 'valid';
         if (padding !== 'valid' && padding !== 'same')
           throw new ValidationError(`${field}.padding`, `must be 'valid' or 'same'`);

@@ -46,7 +46,14 @@ function vectorVar(
 function recurrentVars(prefix: string, layer: RecurrentLayerSpec, inDim: number): VariableInfo[] {
   const g = (layer.type === 'lstm' ? 4 : 3) * layer.units;
   return [
-    { name: `${prefix}/kernel`, shape: [inDim, g], initializer: 'glorotUniform', fanIn: inDim, fanOut: g, trainable: true },
+    {
+      name: `${prefix}/kernel`,
+      shape: [inDim, g],
+      initializer: 'glorotUniform',
+      fanIn: inDim,
+      fanOut: g,
+      trainable: true,
+    },
     {
       name: `${prefix}/recurrent_kernel`,
       shape: [layer.units, g],

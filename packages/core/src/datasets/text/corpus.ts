@@ -24,7 +24,7 @@ export function drop(dropped: DropCounts, reason: string, n = 1): void {
 }
 
 /** ANSI colour escapes (some fortunes files colour their titles). */
-const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g; // eslint-disable-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 
 /**
  * Normalizes one entry's text: NFC, ANSI escapes removed, lines trimmed, runs of blank lines and
@@ -61,7 +61,11 @@ export interface EntryFilter {
  * (mostly non-letters), `duplicate` (same text already kept for the same label) and
  * `conflicting-label` (same text kept under another label: both would teach nothing).
  */
-export function filterEntries(raw: readonly TextEntry[], filter: EntryFilter, dropped: DropCounts): TextEntry[] {
+export function filterEntries(
+  raw: readonly TextEntry[],
+  filter: EntryFilter,
+  dropped: DropCounts,
+): TextEntry[] {
   const seen = new Map<string, string>();
   const out: TextEntry[] = [];
   for (const e of raw) {

@@ -59,7 +59,12 @@ export const FORTUNES_TOPICS = [
 ] as const;
 
 /** Legacy encoding tried when a file of this language is not valid UTF-8. */
-const LEGACY_ENCODING: Record<string, string> = { ru: 'koi8-r', cs: 'iso-8859-2', pl: 'iso-8859-2', zh: 'gb18030' };
+const LEGACY_ENCODING: Record<string, string> = {
+  ru: 'koi8-r',
+  cs: 'iso-8859-2',
+  pl: 'iso-8859-2',
+  zh: 'gb18030',
+};
 
 /** Entry filter of the fortunes corpora: fortunes are short; ASCII art is mostly non-letters. */
 export const FORTUNES_FILTER = { maxChars: 2000, minLetterFraction: 0.5 } as const;

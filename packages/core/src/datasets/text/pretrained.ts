@@ -61,9 +61,12 @@ export function loadPretrained(
     const head = (lines[0] ?? '').trim().split(/\s+/);
     const headerDim = Number(head[1]);
     if (head.length !== 2 || !Number.isInteger(headerDim))
-      throw new DatasetFileError(`${path}: a word2vec text file starts with "count dim", got "${lines[0] ?? ''}"`, {
-        file: path,
-      });
+      throw new DatasetFileError(
+        `${path}: a word2vec text file starts with "count dim", got "${lines[0] ?? ''}"`,
+        {
+          file: path,
+        },
+      );
     if (headerDim !== dim)
       throw new ValidationError(
         `${field}.path`,
@@ -89,7 +92,9 @@ export function loadPretrained(
     for (let k = 0; k < dim; k++) {
       const v = Number(parts[k + 1]);
       if (!Number.isFinite(v))
-        throw new DatasetFileError(`${path} line ${n + 1}: "${parts[k + 1]}" is not a number`, { file: path });
+        throw new DatasetFileError(`${path} line ${n + 1}: "${parts[k + 1]}" is not a number`, {
+          file: path,
+        });
       matrix[row * dim + k] = v;
     }
     done.add(row);

@@ -117,7 +117,10 @@ export function buildTextDataset(id: string, corpus: TextCorpus, o: TextPipeline
       if (t.length > o.maxLength) truncated++;
       if (isTest) {
         for (let k = 0; k < (lengths[row] as number); k++) {
-          const v = features[row * o.maxLength + (o.pad === 'start' ? o.maxLength - (lengths[row] as number) : 0) + k];
+          const v =
+            features[
+              row * o.maxLength + (o.pad === 'start' ? o.maxLength - (lengths[row] as number) : 0) + k
+            ];
           if (v === UNK_INDEX) unknown++;
         }
         testTokens += lengths[row] as number;
@@ -135,10 +138,13 @@ export function buildTextDataset(id: string, corpus: TextCorpus, o: TextPipeline
       files: corpus.files,
       legacyEncodedFiles: corpus.legacyEncodedFiles,
       dropped,
-      classCounts: Object.fromEntries(classNames.map((c, k) => [c, counts[k] as { train: number; test: number; available: number }])),
+      classCounts: Object.fromEntries(
+        classNames.map((c, k) => [c, counts[k] as { train: number; test: number; available: number }]),
+      ),
       truncated,
       testUnknownRate: testTokens === 0 ? 0 : unknown / testTokens,
-      meanLength: (train.lengths.reduce((a, b) => a + b, 0) + test.lengths.reduce((a, b) => a + b, 0)) /
+      meanLength:
+        (train.lengths.reduce((a, b) => a + b, 0) + test.lengths.reduce((a, b) => a + b, 0)) /
         Math.max(1, train.count + test.count),
     },
   };

@@ -37,13 +37,19 @@ function fieldIndex(header: string[], name: string, field: string, file: string)
  * `labelField` (csv with RFC 4180 quoting on one line), or `jsonl` with one object per line. Rows
  * without text or label are dropped and counted (`missing-text`, `missing-label`, `bad-line`).
  */
-export function readTextFile(path: string, format: TextFormat, textField: string, labelField: string): TextCorpus {
+export function readTextFile(
+  path: string,
+  format: TextFormat,
+  textField: string,
+  labelField: string,
+): TextCorpus {
   let content: string;
   try {
     content = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`dataset.path: ${path} does not exist`, { field: 'dataset.path' });
+    if (code === 'ENOENT')
+      throw new NotFoundError(`dataset.path: ${path} does not exist`, { field: 'dataset.path' });
     throw new DatasetFileError(`${path}: ${(err as Error).message}`, { file: path, cause: err });
   }
   const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
@@ -86,6 +92,8 @@ export function readTextFile(path: string, format: TextFormat, textField: string
   }
   const entries = filterEntries(raw, USER_FILTER, dropped);
   if (entries.length === 0)
-    throw new DatasetFileError(`${path} has no usable rows (dropped: ${JSON.stringify(dropped)})`, { file: path });
+    throw new DatasetFileError(`${path} has no usable rows (dropped: ${JSON.stringify(dropped)})`, {
+      file: path,
+    });
   return { entries, dropped, files: 1, legacyEncodedFiles: 0 };
 }

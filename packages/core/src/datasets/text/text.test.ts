@@ -29,9 +29,21 @@ test('word tokens are Unicode-aware and lower-cased on request; char and segment
 });
 
 test('the vocabulary puts <pad> at 0 and <unk> at 1 and honours minFrequency and maxSize', () => {
-  const v = buildVocabulary([['a', 'b', 'a'], ['c', 'a', 'b']], { minFrequency: 2, maxSize: 0 });
+  const v = buildVocabulary(
+    [
+      ['a', 'b', 'a'],
+      ['c', 'a', 'b'],
+    ],
+    { minFrequency: 2, maxSize: 0 },
+  );
   assert.deepEqual(v.tokens, ['<pad>', '<unk>', 'a', 'b']);
-  const w = buildVocabulary([['a', 'b', 'a'], ['c', 'a', 'b']], { minFrequency: 1, maxSize: 3 });
+  const w = buildVocabulary(
+    [
+      ['a', 'b', 'a'],
+      ['c', 'a', 'b'],
+    ],
+    { minFrequency: 1, maxSize: 3 },
+  );
   assert.deepEqual(w.tokens, ['<pad>', '<unk>', 'a']);
   assert.throws(() => buildVocabulary([], { minFrequency: 0, maxSize: 0 }), ValidationError);
 });
@@ -48,7 +60,11 @@ test('padding and truncation follow pad and truncate', () => {
   assert.deepEqual(run(['a', 'b'], 'end', 'end'), [...ids(['a', 'b']), PAD_INDEX, PAD_INDEX]);
   assert.deepEqual(run(['a', 'b'], 'start', 'end'), [PAD_INDEX, PAD_INDEX, ...ids(['a', 'b'])]);
   assert.deepEqual(run(['a', 'b', 'c', 'd', 'zz', 'b'], 'end', 'end'), ids(['a', 'b', 'c', 'd']));
-  assert.deepEqual(run(['a', 'b', 'c', 'd', 'zz', 'b'], 'end', 'start'), [...ids(['c', 'd']), UNK_INDEX, ...ids(['b'])]);
+  assert.deepEqual(run(['a', 'b', 'c', 'd', 'zz', 'b'], 'end', 'start'), [
+    ...ids(['c', 'd']),
+    UNK_INDEX,
+    ...ids(['b']),
+  ]);
 });
 
 test('the vocabulary comes from the training split only; the split is stratified and fixed', () => {
@@ -98,7 +114,8 @@ test('fortunes entries split at % lines; fortunes-topic reads the Debian files a
 test('a tsv text dataset loads with named fields; a missing column is named', async () => {
   const file = join(dir, 'reviews.tsv');
   const rows = ['label\ttext'];
-  for (let i = 0; i < 20; i++) rows.push(`${i % 2 === 0 ? 'pos' : 'neg'}\t${i % 2 === 0 ? 'good' : 'bad'} film ${i}`);
+  for (let i = 0; i < 20; i++)
+    rows.push(`${i % 2 === 0 ? 'pos' : 'neg'}\t${i % 2 === 0 ? 'good' : 'bad'} film ${i}`);
   rows.push('pos\t');
   writeFileSync(file, `${rows.join('\n')}\n`);
   const ds = await loadDataset({ name: 'text', path: file, maxLength: 3 });

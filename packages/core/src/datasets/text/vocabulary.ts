@@ -33,7 +33,10 @@ export function buildVocabulary(
   field = 'dataset.vocabulary',
 ): Vocabulary {
   if (!Number.isInteger(options.minFrequency) || options.minFrequency < 1)
-    throw new ValidationError(`${field}.minFrequency`, `must be an integer >= 1, got ${options.minFrequency}`);
+    throw new ValidationError(
+      `${field}.minFrequency`,
+      `must be an integer >= 1, got ${options.minFrequency}`,
+    );
   if (!Number.isInteger(options.maxSize) || (options.maxSize !== 0 && options.maxSize < 3))
     throw new ValidationError(
       `${field}.maxSize`,
