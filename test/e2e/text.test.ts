@@ -48,7 +48,7 @@ test(
     const file = join(dir, 'lstm.json');
     writeFileSync(file, JSON.stringify(lstm));
     const res = await runCli(['submit', file, '--watch', '--json', '--coordinator', stack.coordinator], {
-      timeoutMs: 590_000,
+      timeoutMs: 890_000,
     });
     assert.equal(res.code, 0, res.stderr.slice(-3000));
     const summary = res.json.at(-1) as {
