@@ -166,6 +166,15 @@ export class ParameterClient {
             checkpointDir: options.checkpointDir ?? '',
             resume: options.resume ?? false,
             maxPartBytes: this.plan.maxPartBytes,
+            initialValues: [...(options.initialValues ?? new Map<string, Float32Array>())].map(
+              ([name, values]) => ({
+                name,
+                tensor: encodeTensor(
+                  values,
+                  this.variables.find((v) => v.name === name)?.shape ?? [values.length],
+                ),
+              }),
+            ),
           },
           this.callOptions(),
         ),
