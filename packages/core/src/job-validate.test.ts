@@ -103,3 +103,20 @@ test('mnist sampleCount: schema and dataset code agree on both ends of 20..10000
     );
   }
 });
+
+test('the shipped text examples validate; text fields and sequence layers are checked by the schema', async () => {
+  const { readFileSync } = await import('node:fs');
+  for (const name of ['fortunes-language-lstm.yaml', 'fortunes-language-bag.yaml']) {
+    const job = validateJob(
+      parseJobText(readFileSync(new URL(`../../../examples/${name}`, import.meta.url), 'utf8')),
+    );
+    assert.equal(job.spec.dataset.name, 'fortunes-language');
+    assert.equal(job.spec.model.layers[0]?.type, 'embedding');
+  }
+  const text = base();
+  (text.spec as Record<string, unknown>)['dataset'] = { name: 'fortunes-topic', tokenizer: 'bpe' };
+  assert.match(fieldOf(() => validateJob(text)).field ?? '', /dataset\.tokenizer|dataset/);
+  const lstm = base();
+  lstm.spec.model.layers = [{ type: 'lstm', units: 0 } as unknown as { type: 'flatten' }];
+  assert.match(fieldOf(() => validateJob(lstm)).field ?? '', /spec\.model\.layers\[0\]/);
+});

@@ -1,5 +1,8 @@
-/** How a variable starts. Kernels use Glorot or He (never zeros); biases zeros; BN gamma ones. */
-export type InitializerName = 'glorotUniform' | 'heNormal' | 'zeros' | 'ones';
+/**
+ * How a variable starts. Kernels use Glorot or He (never zeros); biases zeros; BN gamma ones;
+ * embeddings U(-0.05, 0.05) with row 0 (`<pad>`) zero.
+ */
+export type InitializerName = 'glorotUniform' | 'heNormal' | 'zeros' | 'ones' | 'embeddingUniform';
 
 /**
  * One model variable as every role sees it: the trainer's model, the parameter server's storage and

@@ -7,10 +7,12 @@ export interface DatasetInfo {
   trainCount: number;
   testCount: number;
   featureShape: number[];
-  featureDtype: 'uint8' | 'float32';
+  featureDtype: 'uint8' | 'float32' | 'int32';
   featureScale: number;
   numClasses: number;
   classNames: string[];
+  /** Text datasets: vocabulary size (the vocabulary itself stays with the coordinator). */
+  vocabularySize?: number;
 }
 
 /**
@@ -107,6 +109,17 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
   testFraction: number;
   sampleCount: number;
   standardize: boolean;
+  format: string;
+  textField: string;
+  labelField: string;
+  tokenizer: string;
+  lowercase: boolean;
+  maxLength: number;
+  pad: string;
+  truncate: string;
+  minFrequency: number;
+  maxVocabulary: number;
+  maxPerClass: number;
 } {
   return {
     name: d.name,
@@ -116,6 +129,17 @@ export function datasetSpecToWire(d: TrainingJob['spec']['dataset']): {
     testFraction: d.testFraction ?? 0,
     sampleCount: d.sampleCount ?? 0,
     standardize: d.standardize ?? false,
+    format: d.format ?? '',
+    textField: d.textField ?? '',
+    labelField: d.labelField ?? '',
+    tokenizer: d.tokenizer ?? '',
+    lowercase: d.lowercase ?? true,
+    maxLength: d.maxLength ?? 0,
+    pad: d.pad ?? '',
+    truncate: d.truncate ?? '',
+    minFrequency: d.vocabulary?.minFrequency ?? 0,
+    maxVocabulary: d.vocabulary?.maxSize ?? 0,
+    maxPerClass: d.maxPerClass ?? 0,
   };
 }
 

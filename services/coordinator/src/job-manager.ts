@@ -15,6 +15,7 @@ import type { DataPlaneKind } from '@distrain/core/ps';
 import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import type { EventBus } from './event-bus.ts';
 import { admitJob } from './jobs/admission.ts';
+import { textExportFiles } from './text-job.ts';
 import { JobBook } from './jobs/book.ts';
 import { JobLifecycle } from './jobs/lifecycle.ts';
 import { ProgressTracker } from './jobs/progress.ts';
@@ -119,6 +120,13 @@ export class JobManager {
       nowMs: this.book.clock.now(),
     });
     this.book.admit(record);
+    if (record.text !== undefined) {
+      this.book.log(
+        record,
+        'info',
+        `text dataset: ${record.dataset?.trainCount ?? 0} train / ${record.dataset?.testCount ?? 0} test samples, vocabulary ${record.text.vocabulary.length}; ${record.text.statsJson}`,
+      );
+    }
     void this.lifecycle
       .start(record)
       .then((running) => (running ? this.supervisor.launchAll(record) : undefined))
@@ -177,7 +185,13 @@ export class JobManager {
   }
 
   /** What an export needs: the job, its dataset and the final (or current) parameters. */
-  async exportInputs(id: string): Promise<{ job: TrainingJob; dataset: DatasetInfo; params: ParamMap }> {
+  async exportInputs(id: string): Promise<{
+    job: TrainingJob;
+    dataset: DatasetInfo;
+    params: ParamMap;
+    /** Files besides model.json and weights.bin (text jobs: vocab.json, embeddings.glove.txt). */
+    extraFiles: { name: string; data: Buffer }[];
+  }> {
     const record = this.get(id);
     // Just after the end an export waits for the teardown that keeps the final parameters.
     await record.teardown;
@@ -188,7 +202,8 @@ export class JobManager {
         `job ${id} has no parameters to export (state ${record.state}); wait until it has trained`,
       );
     }
-    return { job: record.job, dataset: record.dataset, params };
+    const extraFiles = record.text === undefined ? [] : textExportFiles(record.job, params, record.text);
+    return { job: record.job, dataset: record.dataset, params, extraFiles };
   }
 
   /** Jobs by state (the `distrain_coordinator_jobs` gauge). */

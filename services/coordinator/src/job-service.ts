@@ -114,11 +114,20 @@ export function coordinatorServices(
     ExportModel: (call) => {
       manager
         .exportInputs(call.request.id)
-        .then(exportModel)
-        .then(({ modelJson, weights }) => {
+        .then(async (inputs) => ({ ...(await exportModel(inputs)), extraFiles: inputs.extraFiles }))
+        .then(({ modelJson, weights, extraFiles }) => {
           call.write({ name: 'model.json', data: Buffer.from(modelJson) });
           for (let off = 0; off < weights.length; off += CHUNK_BYTES) {
             call.write({ name: 'weights.bin', data: weights.subarray(off, off + CHUNK_BYTES) });
+          }
+          // Text jobs: vocab.json and embeddings.glove.txt (chunked like the weights).
+          for (const f of extraFiles) {
+            for (let off = 0; off < f.data.length; off += CHUNK_BYTES) {
+              call.write({
+                name: f.name,
+                data: f.data.subarray(off, Math.min(f.data.length, off + CHUNK_BYTES)),
+              });
+            }
           }
           call.end();
         })

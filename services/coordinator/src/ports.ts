@@ -1,5 +1,6 @@
 import type { DatasetInfo, ParamMap, TrainingJob, VariableInfo } from '@distrain/core';
 import type { PsInitOptions } from '@distrain/core/ps';
+import type { TextArtifacts } from './text-job.ts';
 
 /**
  * The ports of the coordinator's job parts: what they need from the outside world, injected by the
@@ -8,11 +9,17 @@ import type { PsInitOptions } from '@distrain/core/ps';
 
 /** The datasets the data-loader serves (its DescribeDataset and ReleaseJob). */
 export interface DatasetCatalog {
-  /** The dataset's shape and counts; rejects when the loader cannot serve it (the message says why). */
-  describe(dataset: TrainingJob['spec']['dataset']): Promise<DatasetInfo>;
+  /**
+   * The dataset's shape and counts (and, for a text dataset, its vocabulary, test texts and corpus
+   * statistics); rejects when the loader cannot serve it (the message says why).
+   */
+  describe(dataset: TrainingJob['spec']['dataset']): Promise<DescribedDataset>;
   /** Frees the loader's per-job state (best effort). */
   releaseJob(jobId: string): Promise<void>;
 }
+
+/** A dataset as the catalog describes it: its info, plus the text artifacts of a text dataset. */
+export type DescribedDataset = DatasetInfo & { text?: TextArtifacts };
 
 /** One job's state on its parameter-server shards. */
 export interface JobParameters {

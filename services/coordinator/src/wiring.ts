@@ -1,7 +1,7 @@
 import { dataLoaderClient, datasetSpecToWire, unary } from '@distrain/core';
 import { ParameterClient } from '@distrain/core/ps';
 import type { DataLoaderServiceClient, DatasetInfo } from '@distrain/core';
-import type { DatasetCatalog, ParameterServerAdmin } from './ports.ts';
+import type { DatasetCatalog, DescribedDataset, ParameterServerAdmin } from './ports.ts';
 
 /** The gRPC implementations of the coordinator's ports, built once in `main.ts`. */
 export interface GrpcPorts {
@@ -24,22 +24,29 @@ export function grpcPorts(options: GrpcPortsOptions): GrpcPorts {
   const timeoutMs = options.rpcTimeoutMs ?? 30_000;
   const loader: DataLoaderServiceClient = dataLoaderClient(options.loaderAddress);
   const catalog: DatasetCatalog = {
-    async describe(dataset): Promise<DatasetInfo> {
+    async describe(dataset): Promise<DescribedDataset> {
       const res = await unary(
         loader,
         loader.describeDataset,
-        { dataset: datasetSpecToWire(dataset) },
+        { dataset: datasetSpecToWire(dataset), includeText: true },
         { timeoutMs, retries: 3 },
       );
-      return {
+      const text = res.featureDtype === 'DTYPE_INT32';
+      const info: DatasetInfo = {
         datasetId: res.datasetId,
         trainCount: res.trainCount,
         testCount: res.testCount,
         featureShape: res.featureShape,
-        featureDtype: res.featureDtype === 'DTYPE_UINT8' ? 'uint8' : 'float32',
+        featureDtype: res.featureDtype === 'DTYPE_UINT8' ? 'uint8' : text ? 'int32' : 'float32',
         featureScale: res.featureScale,
         numClasses: res.numClasses,
         classNames: res.classNames,
+        ...(text ? { vocabularySize: res.vocabularySize } : {}),
+      };
+      if (!text) return info;
+      return {
+        ...info,
+        text: { vocabulary: res.vocabulary, testTexts: res.testTexts, statsJson: res.textStatsJson },
       };
     },
     async releaseJob(jobId) {

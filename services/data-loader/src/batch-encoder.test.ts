@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeTensor } from '@distrain/core';
 import { distrainProto } from '@distrain/core';
 import type { StreamBatchesResponse__Output } from '@distrain/core';
+import { decodeBatchMessage } from '@distrain/core/datasets';
 import { encodeBatch, maxEncodedBytes, WIRE_DTYPE } from './batch-encoder.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
@@ -70,4 +71,44 @@ test('encodeBatch: float32 features and labels, zero header fields, empty slice'
   );
   assert.deepEqual(decodeTensor(empty.features!).shape, [0, 2]);
   assert.deepEqual(empty.indices, []);
+});
+
+test('text batches: int32 token indices and their lengths on the wire, read alike by protobufjs and the hand decoder', async () => {
+  const count = 50;
+  const maxLength = 7;
+  const features = Int32Array.from({ length: count * maxLength }, (_, i) =>
+    i % maxLength < (i % 5) + 1 ? 300 + i : 0,
+  );
+  const lengths = Int32Array.from({ length: count }, (_, i) => ((i * maxLength) % 5) + 1);
+  const labels = Int32Array.from({ length: count }, (_, i) => i % 3);
+  const layout: EncodeLayout = {
+    split: { count, features, labels, lengths },
+    featureShape: [maxLength],
+    featureWireDType: WIRE_DTYPE.int32,
+    labelWireDType: WIRE_DTYPE.int32,
+  };
+  const order = Uint32Array.from({ length: count }, (_, i) => (i * 13) % count);
+  const header = { epoch: 1, step: 0, stepsInEpoch: 3, globalBatchSize: 20, offset: 0 };
+  const buf = encodeBatch(layout, header, order, 10, 20);
+  assert.ok(buf.length <= maxEncodedBytes(layout, 20, header));
+  const m = decode(buf);
+  const f = decodeTensor(m.features!, 'features');
+  assert.equal(m.features?.dtype, 'DTYPE_INT32');
+  assert.equal(f.dtype, 'int32');
+  assert.deepEqual(f.shape, [20, maxLength]);
+  const idx = [...order.subarray(10, 30)];
+  assert.deepEqual(
+    m.lengths,
+    idx.map((i) => lengths[i]),
+  );
+  const want = new Int32Array(20 * maxLength);
+  idx.forEach((i, k) => want.set(features.subarray(i * maxLength, (i + 1) * maxLength), k * maxLength));
+  assert.deepEqual(f.data, want);
+  const d = decodeBatchMessage(buf);
+  assert.ok(d.features.data instanceof Int32Array);
+  assert.deepEqual(d.features.data, want);
+  assert.deepEqual(
+    [...d.lengths],
+    idx.map((i) => lengths[i]),
+  );
 });

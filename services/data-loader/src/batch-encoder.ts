@@ -50,6 +50,13 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
   return pos;
 }
 
+/** Size of the packed `lengths` of samples order[start..start+count). */
+function lengthsSize(lengths: Int32Array, order: Uint32Array, start: number, count: number): number {
+  let n = 0;
+  for (let k = 0; k < count; k++) n += varintSize(lengths[order[start + k] as number] as number);
+  return n;
+}
+
 /** Size of a packed repeated-varint payload. */
 function packedSize(values: ArrayLike<number>, start: number, count: number): number {
   let n = 0;
@@ -75,7 +82,7 @@ export function maxEncodedBytes(layout: EncodeLayout, count: number, header: Bat
   const sample = layout.split.count === 0 ? 0 : layout.split.features.byteLength / layout.split.count;
   const f = tensorBodySize(layout.featureWireDType, [count, ...layout.featureShape], count * sample);
   const l = tensorBodySize(layout.labelWireDType, [count], count * 4);
-  const idx = count * 5;
+  const idx = count * 5 * (layout.split.lengths === undefined ? 1 : 2);
   return (
     6 * 5 + // header varints (tag + up to 5 bytes)
     1 +
@@ -139,6 +146,8 @@ interface BatchPlan {
   f: { size: number; shapeBytes: number };
   l: { size: number; shapeBytes: number };
   idxBytes: number;
+  /** Packed `lengths` payload (text datasets), 0 when absent. */
+  lenBytes: number;
   featureShape: number[];
   featureBytes: number;
   labelBytes: number;
@@ -160,6 +169,7 @@ function planBatch(
   const f = tensorBodySize(layout.featureWireDType, featureShape, featureBytes);
   const l = tensorBodySize(layout.labelWireDType, [count], labelBytes);
   const idxBytes = packedSize(order, start, count);
+  const lenBytes = split.lengths === undefined ? 0 : lengthsSize(split.lengths, order, start, count);
   // No closures on this path: tsx/esbuild wraps each one in a `__name` call per batch.
   let size = 1 + varintSize(f.size) + f.size + 1 + varintSize(l.size) + l.size;
   if (header.epoch !== 0) size += 1 + varintSize(header.epoch);
@@ -168,7 +178,8 @@ function planBatch(
   if (header.globalBatchSize !== 0) size += 1 + varintSize(header.globalBatchSize);
   if (count > 0) size += 1 + varintSize(idxBytes) + idxBytes;
   if (header.offset !== 0) size += 1 + varintSize(header.offset);
-  return { size, f, l, idxBytes, featureShape, featureBytes, labelBytes, sampleBytes };
+  if (lenBytes > 0) size += 1 + varintSize(lenBytes) + lenBytes;
+  return { size, f, l, idxBytes, lenBytes, featureShape, featureBytes, labelBytes, sampleBytes };
 }
 
 /** Exact size of the message {@link encodeBatch} would produce. */
@@ -196,7 +207,7 @@ export function encodeBatch(
   scratch?: Buffer,
 ): Buffer {
   const { split } = layout;
-  const { size, f, l, idxBytes, featureShape, featureBytes, labelBytes, sampleBytes } = planBatch(
+  const { size, f, l, idxBytes, lenBytes, featureShape, featureBytes, labelBytes, sampleBytes } = planBatch(
     layout,
     header,
     order,
@@ -232,6 +243,13 @@ export function encodeBatch(
     for (let k = 0; k < count; k++) pos = writeVarint(buf, pos, order[start + k] as number);
   }
   pos = varintField(buf, pos, 8, header.offset);
+  const lengths = split.lengths;
+  if (lengths !== undefined && lenBytes > 0) {
+    buf[pos++] = (9 << 3) | 2;
+    pos = writeVarint(buf, pos, lenBytes);
+    for (let k = 0; k < count; k++)
+      pos = writeVarint(buf, pos, lengths[order[start + k] as number] as number);
+  }
   if (pos !== size) throw new Error(`encodeBatch: wrote ${pos} bytes, sized ${size}`);
   return buf;
 }

@@ -134,6 +134,9 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
     };
   }
 
+  /** Characters of each test text DescribeDataset returns (for predictions). */
+  const TEST_TEXT_CHARS = 80;
+
   function describe(
     call: ServerUnaryCall<DescribeDatasetRequest__Output, DescribeDatasetResponse>,
     callback: sendUnaryData<DescribeDatasetResponse>,
@@ -146,10 +149,27 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
         trainCount: ds.train.count,
         testCount: ds.test.count,
         featureShape: ds.featureShape,
-        featureDtype: ds.featureDtype === 'uint8' ? 'DTYPE_UINT8' : 'DTYPE_FLOAT32',
+        featureDtype:
+          ds.featureDtype === 'uint8'
+            ? 'DTYPE_UINT8'
+            : ds.featureDtype === 'int32'
+              ? 'DTYPE_INT32'
+              : 'DTYPE_FLOAT32',
         numClasses: ds.numClasses,
         classNames: ds.classNames,
         featureScale: ds.featureScale,
+        ...(ds.text === undefined
+          ? {}
+          : {
+              vocabularySize: ds.text.vocabulary.length,
+              textStatsJson: JSON.stringify(ds.text.stats),
+              ...(call.request.includeText
+                ? {
+                    vocabulary: [...ds.text.vocabulary],
+                    testTexts: (ds.test.texts ?? []).map((t) => t.slice(0, TEST_TEXT_CHARS)),
+                  }
+                : {}),
+            }),
       };
     };
     run().then(

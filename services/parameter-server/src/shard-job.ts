@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ValidationError, encodeTensor } from '@distrain/core';
+import { ValidationError, decodeFloat32, encodeTensor } from '@distrain/core';
 import {
   DEFAULT_MAX_PART_BYTES,
   StepPolicy,
@@ -139,6 +139,20 @@ export function createShardJob(
     throw err;
   }
   const mine = plan.byShard[req.shardIndex] ?? [];
+  // Whole-variable initial values (pretrained embeddings) replace the seeded initializer.
+  const given = new Map<string, Float32Array>();
+  for (const nt of req.initialValues ?? []) {
+    const idx = variables.findIndex((v) => v.name === nt.name);
+    if (idx < 0) throw new ValidationError('initial_values', `names unknown variable "${nt.name}"`);
+    const t = decodeFloat32(nt.tensor as NonNullable<typeof nt.tensor>, `initial_values[${nt.name}]`);
+    const want = (variables[idx] as VariableInfo).shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== want)
+      throw new ValidationError(
+        'initial_values',
+        `"${nt.name}" has ${t.data.length} values, its shape needs ${want}`,
+      );
+    given.set(nt.name, t.data);
+  }
   const parts: Part[] = [];
   let values: Float32Array | undefined;
   let valuesOf = -1;
@@ -146,7 +160,8 @@ export function createShardJob(
     // A shard initializes whole variables and keeps its slices: done once, and identical whatever the
     // shard count because each variable has its own random stream.
     if (valuesOf !== info.variableIndex) {
-      values = initialValues(variables[info.variableIndex] as VariableInfo, info.variableIndex, req.seed);
+      const v = variables[info.variableIndex] as VariableInfo;
+      values = given.get(v.name) ?? initialValues(v, info.variableIndex, req.seed);
       valuesOf = info.variableIndex;
     }
     parts.push({

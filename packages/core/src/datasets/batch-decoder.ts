@@ -136,6 +136,7 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
   let labels: HostTensor | null = null;
   let indices: Uint32Array | null = null;
   let loose: number[] | null = null;
+  const lengths: number[] = [];
   while (r.pos < r.end) {
     const tag = r.varint();
     const no = Math.floor(tag / 8);
@@ -186,6 +187,9 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
           readRepeated(r, wt, loose);
         }
         break;
+      case 9:
+        readRepeated(r, wt, lengths);
+        break;
       default:
         r.skip(wt);
     }
@@ -202,6 +206,7 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
     features,
     labels,
     indices: idx,
+    lengths: Uint32Array.from(lengths),
     wireBytes: buf.length,
   };
 }

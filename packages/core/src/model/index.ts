@@ -1,6 +1,7 @@
 /** Model area: spec -> tfjs model, variables, losses, the trainer/evaluator runtime, backends. */
 export * from './backend.ts';
 export * from './build-model.ts';
+export * from './text-layers.ts';
 export * from './variables.ts';
 export * from './describe.ts';
 export * from './validate.ts';

@@ -409,6 +409,9 @@ export class ModelRuntime {
     const n = count * per;
     if (features.length < n)
       throw new Error(`features: ${features.length} values for ${count} samples of ${per}`);
+    // Token indices stay int32: the embedding gathers rows by them.
+    if (features instanceof Int32Array)
+      return tf.tensor(features.subarray(0, n), [count, ...this.inputShape], 'int32');
     let data: Float32Array;
     if (features instanceof Float32Array && this.featureScale === 1) {
       data = features.subarray(0, n);

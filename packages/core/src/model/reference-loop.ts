@@ -11,7 +11,7 @@ import { ModelRuntime } from './model-runtime.ts';
 
 /** A dataset split in host memory: `count` samples, C-order. */
 export interface HostSplit {
-  features: Uint8Array | Float32Array;
+  features: Uint8Array | Float32Array | Int32Array;
   labels: Int32Array | Float32Array;
   count: number;
 }

@@ -45,6 +45,28 @@ function needImage(kind: string, input: number[], field: string): [number, numbe
   return [h, w, c];
 }
 
+function needSequence(kind: string, input: number[], field: string, prev: string): [number, number] {
+  const [t, f] = input;
+  if (input.length !== 2 || t === undefined || f === undefined) {
+    throw new ValidationError(
+      `${field}.type`,
+      `${kind} needs (batch, time, features) input, i.e. a per-sample shape [time, features], but ${prev} gives [${input.join(', ')}]; ` +
+        `put it after an embedding, a conv1d, or a recurrent layer with returnSequences: true`,
+    );
+  }
+  return [t, f];
+}
+
+function checkRecurrent(layer: { type: unknown; units?: unknown }, field: string): void {
+  if (layer.type !== 'lstm' && layer.type !== 'gru')
+    throw new ValidationError(`${field}.type`, `must be lstm or gru, got ${JSON.stringify(layer.type)}`);
+  if (!isPositiveInt(layer.units))
+    throw new ValidationError(
+      `${field}.units`,
+      `must be a positive integer, got ${JSON.stringify(layer.units)}`,
+    );
+}
+
 function checkActivation(v: unknown, field: string): void {
   if (v !== undefined && !(ACTIVATIONS as readonly unknown[]).includes(v)) {
     throw new ValidationError(
@@ -75,6 +97,8 @@ export function inferShapes(
   layers.forEach((layer, i) => {
     const field = `${layersField}[${i}]`;
     const input = shape;
+    const prevLayer = layers[i - 1];
+    const prev = prevLayer === undefined ? 'the dataset' : `layers[${i - 1}] (${prevLayer.type})`;
     if (!(LAYER_TYPES as readonly unknown[]).includes(layer.type)) {
       throw new ValidationError(
         `${field}.type`,
@@ -172,6 +196,89 @@ export function inferShapes(
           );
         }
         shape = [oh, ow, c];
+        break;
+      }
+      case 'embedding': {
+        if (i !== 0)
+          throw new ValidationError(
+            `${field}.type`,
+            "embedding must be the first layer: it maps the dataset's token indices to vectors",
+          );
+        if (input.length !== 1)
+          throw new ValidationError(
+            `${field}.type`,
+            `embedding needs token index sequences (per-sample shape [time]) but the dataset gives [${input.join(', ')}]; use a text dataset (text, fortunes-language, fortunes-topic)`,
+          );
+        if (!isPositiveInt(layer.outputDim))
+          throw new ValidationError(
+            `${field}.outputDim`,
+            `must be a positive integer, got ${JSON.stringify(layer.outputDim)}`,
+          );
+        if (!isPositiveInt(layer.inputDim))
+          throw new ValidationError(
+            `${field}.inputDim`,
+            `is the vocabulary size, filled in from the dataset at submit; got ${JSON.stringify(layer.inputDim)}`,
+          );
+        shape = [input[0] as number, layer.outputDim];
+        break;
+      }
+      case 'lstm':
+      case 'gru': {
+        const [t] = needSequence(layer.type, input, field, prev);
+        checkRecurrent(layer, field);
+        shape = layer.returnSequences === true ? [t, layer.units] : [layer.units];
+        break;
+      }
+      case 'bidirectional': {
+        const [t] = needSequence('bidirectional', input, field, prev);
+        if (layer.layer === undefined || layer.layer === null || typeof layer.layer !== 'object')
+          throw new ValidationError(`${field}.layer`, 'is required: { type: lstm | gru, units }');
+        checkRecurrent(layer.layer, `${field}.layer`);
+        const mode = layer.mergeMode ?? 'concat';
+        if (!['concat', 'sum', 'ave', 'mul'].includes(mode))
+          throw new ValidationError(
+            `${field}.mergeMode`,
+            `must be concat, sum, ave or mul, got ${JSON.stringify(mode)}`,
+          );
+        const u = mode === 'concat' ? 2 * layer.layer.units : layer.layer.units;
+        shape = layer.layer.returnSequences === true ? [t, u] : [u];
+        break;
+      }
+      case 'conv1d': {
+        const [t] = needSequence('conv1d', input, field, prev);
+        if (!isPositiveInt(layer.filters))
+          throw new ValidationError(
+            `${field}.filters`,
+            `must be a positive integer, got ${JSON.stringify(layer.filters)}`,
+          );
+        if (!isPositiveInt(layer.kernelSize))
+          throw new ValidationError(
+            `${field}.kernelSize`,
+            `must be a positive integer, got ${JSON.stringify(layer.kernelSize)}`,
+          );
+        const st = layer.strides ?? 1;
+        if (!isPositiveInt(st))
+          throw new ValidationError(
+            `${field}.strides`,
+            `must be a positive integer, got ${JSON.stringify(st)}`,
+          );
+        const padding = layer.padding ?? 'valid';
+        if (padding !== 'valid' && padding !== 'same')
+          throw new ValidationError(`${field}.padding`, `must be 'valid' or 'same'`);
+        checkActivation(layer.activation, `${field}.activation`);
+        const ot = spatialOut(t, layer.kernelSize, st, padding);
+        if (ot < 1)
+          throw new ValidationError(
+            `${field}.kernelSize`,
+            `${layer.kernelSize} is longer than its input's ${t} steps with padding 'valid'; use a smaller kernel or padding 'same'`,
+          );
+        shape = [ot, layer.filters];
+        break;
+      }
+      case 'globalAveragePooling1d':
+      case 'globalMaxPooling1d': {
+        const [, f] = needSequence(layer.type, input, field, prev);
+        shape = [f];
         break;
       }
       default: {

@@ -1,5 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { Activation, KernelInitializer, LayerSpec } from '../job-spec.ts';
+import type { Activation, KernelInitializer, LayerSpec, RecurrentLayerSpec } from '../job-spec.ts';
 import type { VariableInfo } from '../variables.ts';
 import { inferShapes } from './validate.ts';
 
@@ -40,6 +40,30 @@ function vectorVar(
   trainable: boolean,
 ): VariableInfo {
   return { name, shape: [n], initializer, fanIn: n, fanOut: n, trainable };
+}
+
+/** kernel [in, g*u], recurrent_kernel [u, g*u], bias [g*u] with g = 4 gates (LSTM) or 3 (GRU). */
+function recurrentVars(prefix: string, layer: RecurrentLayerSpec, inDim: number): VariableInfo[] {
+  const g = (layer.type === 'lstm' ? 4 : 3) * layer.units;
+  return [
+    {
+      name: `${prefix}/kernel`,
+      shape: [inDim, g],
+      initializer: 'glorotUniform',
+      fanIn: inDim,
+      fanOut: g,
+      trainable: true,
+    },
+    {
+      name: `${prefix}/recurrent_kernel`,
+      shape: [layer.units, g],
+      initializer: 'glorotUniform',
+      fanIn: layer.units,
+      fanOut: g,
+      trainable: true,
+    },
+    vectorVar(`${prefix}/bias`, g, 'zeros', true),
+  ];
 }
 
 /**
@@ -85,6 +109,38 @@ export function variablesFromSpec(
         if (layer.useBias ?? true) trainable.push(vectorVar(`${name}/bias`, layer.filters, 'zeros', true));
         break;
       }
+      case 'embedding': {
+        const v: VariableInfo = {
+          name: `${name}/embeddings`,
+          shape: [layer.inputDim ?? 0, layer.outputDim],
+          initializer: 'embeddingUniform',
+          fanIn: layer.inputDim ?? 0,
+          fanOut: layer.outputDim,
+          trainable: layer.pretrained?.trainable ?? true,
+        };
+        // A frozen embedding is a non-trainable weight: tfjs lists it after every trainable one.
+        (v.trainable ? trainable : state).push(v);
+        break;
+      }
+      case 'lstm':
+      case 'gru':
+        trainable.push(...recurrentVars(name, layer, last));
+        break;
+      case 'bidirectional':
+        trainable.push(...recurrentVars(`${name}/forward_${layer.layer.type}`, layer.layer, last));
+        trainable.push(...recurrentVars(`${name}/backward_${layer.layer.type}`, layer.layer, last));
+        break;
+      case 'conv1d':
+        trainable.push({
+          name: `${name}/kernel`,
+          shape: [layer.kernelSize, last, layer.filters],
+          initializer: 'glorotUniform',
+          fanIn: layer.kernelSize * last,
+          fanOut: layer.kernelSize * layer.filters,
+          trainable: true,
+        });
+        trainable.push(vectorVar(`${name}/bias`, layer.filters, 'zeros', true));
+        break;
       case 'batchNormalization':
         trainable.push(vectorVar(`${name}/gamma`, last, 'ones', true));
         trainable.push(vectorVar(`${name}/beta`, last, 'zeros', true));

@@ -18,6 +18,7 @@ const TRUNCATED_NORMAL_STD = 0.87962566103423978;
  * - `glorotUniform`: U(-l, l) with l = sqrt(6 / (fanIn + fanOut)).
  * - `heNormal`: truncated normal (resampled beyond 2 std) with resulting std sqrt(2 / fanIn).
  * - `zeros`, `ones`: constants (biases, batch-norm beta/gamma and moving statistics).
+ * - `embeddingUniform`: U(-0.05, 0.05), the first row (`<pad>`) zero.
  */
 export function initialValues(variable: VariableInfo, variableIndex: number, seed: number): Float32Array {
   const n = sizeOf(variable.shape);
@@ -28,6 +29,13 @@ export function initialValues(variable: VariableInfo, variableIndex: number, see
       return out;
     case 'ones':
       return out.fill(1);
+    case 'embeddingUniform': {
+      // Keras' embedding default U(-0.05, 0.05); row 0 is <pad> and starts (and stays) zero.
+      const rng = new Rng(seed, variableIndex);
+      const dim = variable.shape[1] ?? 1;
+      for (let i = dim; i < n; i++) out[i] = (2 * rng.next() - 1) * 0.05;
+      return out;
+    }
     case 'glorotUniform': {
       if (!(variable.fanIn + variable.fanOut > 0)) {
         throw new ValidationError(

@@ -48,6 +48,8 @@ export interface PsInitOptions {
   checkpointDir?: string;
   /** Resume from the newest checkpoint in `checkpointDir`. @default false */
   resume?: boolean;
+  /** Whole-variable values replacing the seeded initializer (pretrained embeddings). @default none */
+  initialValues?: ParamMap;
 }
 
 /** Result of {@link ParameterClient.init}. */

@@ -167,6 +167,15 @@ export class ParameterClient {
             resume: options.resume ?? false,
             maxPartBytes: this.plan.maxPartBytes,
             shardAddresses: [...this.shardAddresses],
+            initialValues: [...(options.initialValues ?? new Map<string, Float32Array>())].map(
+              ([name, values]) => ({
+                name,
+                tensor: encodeTensor(
+                  values,
+                  this.variables.find((v) => v.name === name)?.shape ?? [values.length],
+                ),
+              }),
+            ),
           },
           this.callOptions(),
         ),

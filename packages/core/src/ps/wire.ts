@@ -11,6 +11,7 @@ const TO_WIRE = {
   heNormal: 'INITIALIZER_HE_NORMAL',
   zeros: 'INITIALIZER_ZEROS',
   ones: 'INITIALIZER_ONES',
+  embeddingUniform: 'INITIALIZER_EMBEDDING_UNIFORM',
 } as const satisfies Record<InitializerName, string>;
 
 const FROM_WIRE: Record<string, InitializerName> = {
@@ -18,6 +19,7 @@ const FROM_WIRE: Record<string, InitializerName> = {
   INITIALIZER_HE_NORMAL: 'heNormal',
   INITIALIZER_ZEROS: 'zeros',
   INITIALIZER_ONES: 'ones',
+  INITIALIZER_EMBEDDING_UNIFORM: 'embeddingUniform',
 };
 
 /** A variable as it travels in `InitJobRequest.variables`. */

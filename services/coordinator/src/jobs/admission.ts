@@ -7,10 +7,11 @@ import {
   stepsPerEpoch,
   validateJob,
 } from '@distrain/core';
-import type { DatasetInfo, TrainingJob } from '@distrain/core';
+import type { TrainingJob } from '@distrain/core';
 import { compileOptimizer } from '@distrain/core/ps';
 import { modelDoor } from '../model-door.ts';
-import type { DatasetCatalog } from '../ports.ts';
+import type { DatasetCatalog, DescribedDataset } from '../ports.ts';
+import { bindTextDataset, pretrainedValues } from '../text-job.ts';
 import type { JobRecord } from './record.ts';
 
 /** What {@link admitJob} needs. */
@@ -30,12 +31,14 @@ export interface AdmissionContext {
  * field; too many jobs an OverloadError.
  */
 export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<JobRecord> {
-  const job = validateJob(doc);
+  let job = validateJob(doc);
   const active = [...ctx.jobs].filter((j) => !isTerminal(j.state)).length;
   if (active >= ctx.maxActiveJobs) {
     throw new OverloadError(`${active} jobs are active (the limit); wait for one to end or cancel one`);
   }
-  const dataset = await describeDataset(ctx.catalog, job);
+  const { text, ...dataset } = await describeDataset(ctx.catalog, job);
+  // A text dataset binds the embedding's inputDim to its vocabulary size.
+  job = bindTextDataset(job, dataset);
   const inputShape = dataset.featureShape;
   const { checkOutputMatchesClasses, describeModel } = await modelDoor();
   checkOutputMatchesClasses(job.spec.model.layers, inputShape, dataset.numClasses, job.spec.loss);
@@ -52,6 +55,8 @@ export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<Job
     stepsPerEpoch: spe,
     totalSteps: spe * job.spec.epochs,
   });
+  // Pretrained vectors: fails the submit (naming the field) on a missing file or a dimension mismatch.
+  const initial = text === undefined ? undefined : pretrainedValues(job, variables, text.vocabulary).values;
   return {
     id: `${job.metadata.name}-${randomBytes(3).toString('hex')}`,
     job,
@@ -77,10 +82,12 @@ export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<Job
     epochEndMs: [],
     workers: new Map(),
     abort: new AbortController(),
+    ...(text === undefined ? {} : { text }),
+    ...(initial === undefined || initial.size === 0 ? {} : { initialValues: initial }),
   };
 }
 
-async function describeDataset(catalog: DatasetCatalog, job: TrainingJob): Promise<DatasetInfo> {
+async function describeDataset(catalog: DatasetCatalog, job: TrainingJob): Promise<DescribedDataset> {
   try {
     return await catalog.describe(job.spec.dataset);
   } catch (err) {

@@ -56,10 +56,12 @@ export class JobLifecycle implements JobEnds {
       optimizer: resolveOptimizerSchedule(job.spec.optimizer, scheduleContext(record)),
       worldSize: job.spec.trainers.replicas,
       stepsPerEpoch: record.stepsPerEpoch,
+      ...(record.initialValues === undefined ? {} : { initialValues: record.initialValues }),
       ...(job.spec.checkpoint.dir === undefined
         ? {}
         : { checkpointDir: `${job.spec.checkpoint.dir}/${record.id}` }),
     });
+    delete record.initialValues;
     if (isTerminal(record.state)) return false;
     const now = this.book.clock.now();
     record.startedAtMs = now;

@@ -1,6 +1,7 @@
 import { JobStates, StateError, jobStateLabel } from '@distrain/core';
 import type { Job, JobStateLabel, JobStateName } from '@distrain/core';
 import type { JobRecord } from './record.ts';
+import { withTextColumn } from '../text-job.ts';
 
 /** A Prometheus HTTP service-discovery target group (`http_sd_configs`). */
 export interface ScrapeTargetGroup {
@@ -53,7 +54,10 @@ export function predictionsOf(record: JobRecord): Buffer {
         : `job ${record.id} has no evaluated epoch yet; wait for the first epoch to end`,
     );
   }
-  return record.predictionsCsv;
+  // Text jobs: a `text` column with the first characters of each test text.
+  return record.text === undefined
+    ? record.predictionsCsv
+    : withTextColumn(record.predictionsCsv, record.text.testTexts);
 }
 
 /**

@@ -10,6 +10,7 @@ import type {
 } from '@distrain/core';
 import type { WorkerHandle } from '../launcher.ts';
 import type { JobParameters } from '../ports.ts';
+import type { TextArtifacts } from '../text-job.ts';
 
 /** One trainer or evaluator of a job, across its restarts. */
 export interface WorkerSlot {
@@ -53,6 +54,13 @@ export interface JobRecord {
   psShards: string[];
   /** Ends the job's waits (launch backoff) when it stops. */
   abort: AbortController;
+  /**
+   * Text datasets: vocabulary, test texts and corpus statistics (kept in memory, never sent to
+   * workers nor stored: a job restored after a coordinator restart loses them).
+   */
+  text?: TextArtifacts;
+  /** Pretrained initial values for InitJob (dropped once the shards are initialised). */
+  initialValues?: ParamMap;
 }
 
 /** What the learning-rate schedule's defaults depend on. */

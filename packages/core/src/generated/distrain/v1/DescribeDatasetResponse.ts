@@ -23,6 +23,23 @@ export interface DescribeDatasetResponse {
    * Trainers multiply features by this after casting to float32 (1/255 for uint8 images).
    */
   'featureScale'?: (number | string);
+  /**
+   * Text datasets: the vocabulary (index = token id, "<pad>" = 0, "<unk>" = 1), sent when asked.
+   */
+  'vocabulary'?: (string)[];
+  /**
+   * Text datasets: the first 80 characters of each test text, in dataset order, sent when asked.
+   */
+  'testTexts'?: (string)[];
+  /**
+   * Text datasets: corpus statistics as JSON (files, dropped entries by reason, entries per class
+   * and split, truncated samples, unknown-token rate).
+   */
+  'textStatsJson'?: (string);
+  /**
+   * Text datasets: vocabulary size (also when the vocabulary itself is not sent).
+   */
+  'vocabularySize'?: (number);
 }
 
 export interface DescribeDatasetResponse__Output {
@@ -46,4 +63,21 @@ export interface DescribeDatasetResponse__Output {
    * Trainers multiply features by this after casting to float32 (1/255 for uint8 images).
    */
   'featureScale': (number);
+  /**
+   * Text datasets: the vocabulary (index = token id, "<pad>" = 0, "<unk>" = 1), sent when asked.
+   */
+  'vocabulary': (string)[];
+  /**
+   * Text datasets: the first 80 characters of each test text, in dataset order, sent when asked.
+   */
+  'testTexts': (string)[];
+  /**
+   * Text datasets: corpus statistics as JSON (files, dropped entries by reason, entries per class
+   * and split, truncated samples, unknown-token rate).
+   */
+  'textStatsJson': (string);
+  /**
+   * Text datasets: vocabulary size (also when the vocabulary itself is not sent).
+   */
+  'vocabularySize': (number);
 }

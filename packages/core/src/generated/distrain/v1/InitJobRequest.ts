@@ -2,6 +2,7 @@
 
 import type { VariableSpec as _distrain_v1_VariableSpec, VariableSpec__Output as _distrain_v1_VariableSpec__Output } from '../../distrain/v1/VariableSpec.ts';
 import type { OptimizerSpec as _distrain_v1_OptimizerSpec, OptimizerSpec__Output as _distrain_v1_OptimizerSpec__Output } from '../../distrain/v1/OptimizerSpec.ts';
+import type { NamedTensor as _distrain_v1_NamedTensor, NamedTensor__Output as _distrain_v1_NamedTensor__Output } from '../../distrain/v1/NamedTensor.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface InitJobRequest {
@@ -26,6 +27,11 @@ export interface InitJobRequest {
    * host:port of every shard in shard order: shards exchange gradient norms (optimizer.clip_norm).
    */
   'shardAddresses'?: (string)[];
+  /**
+   * Whole-variable initial values that replace the seeded initializer (e.g. an embedding seeded
+   * from pretrained vectors): float32, the variable's shape. Each shard keeps its own parts.
+   */
+  'initialValues'?: (_distrain_v1_NamedTensor)[];
 }
 
 export interface InitJobRequest__Output {
@@ -50,4 +56,9 @@ export interface InitJobRequest__Output {
    * host:port of every shard in shard order: shards exchange gradient norms (optimizer.clip_norm).
    */
   'shardAddresses': (string)[];
+  /**
+   * Whole-variable initial values that replace the seeded initializer (e.g. an embedding seeded
+   * from pretrained vectors): float32, the variable's shape. Each shard keeps its own parts.
+   */
+  'initialValues': (_distrain_v1_NamedTensor__Output)[];
 }

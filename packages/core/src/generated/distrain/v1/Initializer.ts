@@ -9,6 +9,10 @@ export const Initializer = {
   INITIALIZER_HE_NORMAL: 'INITIALIZER_HE_NORMAL',
   INITIALIZER_ZEROS: 'INITIALIZER_ZEROS',
   INITIALIZER_ONES: 'INITIALIZER_ONES',
+  /**
+   * U(-0.05, 0.05) with the first row zero (an embedding's <pad> row).
+   */
+  INITIALIZER_EMBEDDING_UNIFORM: 'INITIALIZER_EMBEDDING_UNIFORM',
 } as const;
 
 /**
@@ -25,6 +29,11 @@ export type Initializer =
   | 3
   | 'INITIALIZER_ONES'
   | 4
+  /**
+   * U(-0.05, 0.05) with the first row zero (an embedding's <pad> row).
+   */
+  | 'INITIALIZER_EMBEDDING_UNIFORM'
+  | 5
 
 /**
  * Initial values of a variable.

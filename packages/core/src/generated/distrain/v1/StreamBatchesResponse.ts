@@ -29,6 +29,10 @@ export interface StreamBatchesResponse {
    * Offset of this slice inside the global batch.
    */
   'offset'?: (number);
+  /**
+   * Text datasets: real (unpadded) tokens of each sample, in the same order as `indices`.
+   */
+  'lengths'?: (number)[];
 }
 
 /**
@@ -58,4 +62,8 @@ export interface StreamBatchesResponse__Output {
    * Offset of this slice inside the global batch.
    */
   'offset': (number);
+  /**
+   * Text datasets: real (unpadded) tokens of each sample, in the same order as `indices`.
+   */
+  'lengths': (number)[];
 }
