@@ -24,3 +24,4 @@ export * from './service-process.ts';
 export * from './role-entry.ts';
 export * from './retry.ts';
 export * from './grpc-handlers.ts';
+export * from './protobuf-wire.ts';

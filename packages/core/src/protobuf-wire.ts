@@ -2,10 +2,28 @@ import { ValidationError } from './errors.ts';
 
 /**
  * Protobuf wire-format primitives for the hand-written codecs of tensor-heavy messages (the
- * parameter server's PushPull/Pull; the data-loader's batches follow the same pattern). Only what
+ * parameter server's PushPull/Pull, the data-loader's StreamBatchesResponse): the one wire toolkit
+ * (writers, a reader, the DType table). Only what
  * proto3 messages of scalars, strings, bytes and sub-messages need: varints, length-delimited
  * fields, fixed64 doubles, and skipping unknown fields of any wire type.
  */
+
+/** tensor.proto `DType`: the one table of wire numbers, element types and sizes. */
+export const DTYPE_WIRE = { float32: 1, int32: 2, uint8: 3 } as const;
+/** Element type of a wire `DType` number. */
+export const DTYPE_BY_WIRE: Readonly<Record<number, keyof typeof DTYPE_WIRE>> = {
+  1: 'float32',
+  2: 'int32',
+  3: 'uint8',
+};
+/** Enum names of the wire `DType` numbers, as proto-loader gives them (`enums: String`). */
+export const DTYPE_ENUM_NAMES = ['DTYPE_UNSPECIFIED', 'DTYPE_FLOAT32', 'DTYPE_INT32', 'DTYPE_UINT8'] as const;
+/** Bytes per element. */
+export const DTYPE_BYTES: Readonly<Record<keyof typeof DTYPE_WIRE, number>> = {
+  float32: 4,
+  int32: 4,
+  uint8: 1,
+};
 
 /** Wire types. */
 export const WireType = { varint: 0, fixed64: 1, delimited: 2, fixed32: 5 } as const;

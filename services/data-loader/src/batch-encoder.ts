@@ -1,4 +1,5 @@
 import type { SplitData } from '@distrain/core/datasets';
+import { DTYPE_WIRE, varintSize, writeVarint } from '@distrain/core';
 
 /**
  * Hand-written protobuf encoder for `distrain.v1.StreamBatchesResponse`. It sizes the message first
@@ -29,26 +30,8 @@ export interface EncodeLayout {
   source?: Uint8Array;
 }
 
-/** Wire enum values of tensor.proto `DType`. */
-export const WIRE_DTYPE = { float32: 1, int32: 2, uint8: 3 } as const;
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[pos++] = v;
-  return pos;
-}
+/** Wire enum values of tensor.proto `DType` (the one table, in the core's wire toolkit). */
+export const WIRE_DTYPE = DTYPE_WIRE;
 
 /** Size of the packed `lengths` of samples order[start..start+count). */
 function lengthsSize(lengths: Int32Array, order: Uint32Array, start: number, count: number): number {

@@ -1,7 +1,10 @@
 import { DistrainError, ValidationError } from '../errors.ts';
 import { sizeOf } from '../tensor-codec.ts';
-import type { DTypeName, HostTensor } from '../tensor-codec.ts';
+import type { HostTensor } from '../tensor-codec.ts';
 import type { DataBatch } from './batch-stream.ts';
+import { DTYPE_BY_WIRE, DTYPE_BYTES, ProtoReader } from '../protobuf-wire.ts';
+
+const MESSAGE = 'StreamBatchesResponse';
 
 /**
  * Hand-written protobuf decoder for `distrain.v1.StreamBatchesResponse`, straight into a
@@ -11,67 +14,11 @@ import type { DataBatch } from './batch-stream.ts';
  * repeated fields), so it stays correct if the message grows; the test checks it against protobufjs.
  */
 
-const DTYPE_BY_WIRE: Record<number, DTypeName> = { 1: 'float32', 2: 'int32', 3: 'uint8' };
-const BYTES: Record<DTypeName, number> = { float32: 4, int32: 4, uint8: 1 };
-
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  varint(): number {
-    let result = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end)
-        throw new ValidationError('batch', 'truncated varint in StreamBatchesResponse');
-      const b = this.buf[this.pos++] as number;
-      result += (b & 0x7f) * mul;
-      if (b < 0x80) return result;
-      mul *= 128;
-    }
-    throw new ValidationError('batch', 'varint too long in StreamBatchesResponse');
-  }
-
-  /** Reads a length prefix and returns the end of the delimited bytes. */
-  delimited(): number {
-    const len = this.varint();
-    const end = this.pos + len;
-    if (end > this.end) throw new ValidationError('batch', 'truncated field in StreamBatchesResponse');
-    return end;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        this.varint();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.pos = this.delimited();
-        return;
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new ValidationError('batch', `unsupported wire type ${wireType} in StreamBatchesResponse`);
-    }
-    if (this.pos > this.end) throw new ValidationError('batch', 'truncated field in StreamBatchesResponse');
-  }
-}
-
 /** Appends one or more uint32 values (packed or not) of a repeated field to `out`. */
-function readRepeated(r: Reader, wireType: number, out: number[]): void {
+function readRepeated(r: ProtoReader, wireType: number, out: number[]): void {
   if (wireType === 2) {
     const end = r.delimited();
-    const inner = new Reader(r.buf, r.pos, end);
+    const inner = new ProtoReader(r.buf, r.pos, end, MESSAGE);
     while (inner.pos < end) out.push(inner.varint());
     r.pos = end;
   } else {
@@ -79,12 +26,12 @@ function readRepeated(r: Reader, wireType: number, out: number[]): void {
   }
 }
 
-function readTensor(r: Reader, end: number, field: string): HostTensor {
+function readTensor(r: ProtoReader, end: number, field: string): HostTensor {
   let dtype = 0;
   const shape: number[] = [];
   let dataStart = 0;
   let dataEnd = 0;
-  const inner = new Reader(r.buf, r.pos, end);
+  const inner = new ProtoReader(r.buf, r.pos, end, MESSAGE);
   while (inner.pos < end) {
     const tag = inner.varint();
     const no = Math.floor(tag / 8);
@@ -105,7 +52,7 @@ function readTensor(r: Reader, end: number, field: string): HostTensor {
       `unknown dtype ${dtype}; use DTYPE_FLOAT32, DTYPE_INT32 or DTYPE_UINT8`,
     );
   const bytes = dataEnd - dataStart;
-  const expected = sizeOf(shape) * BYTES[name];
+  const expected = sizeOf(shape) * DTYPE_BYTES[name];
   if (bytes !== expected) {
     throw new ValidationError(
       `${field}.data`,
@@ -126,7 +73,7 @@ function readTensor(r: Reader, end: number, field: string): HostTensor {
 
 /** Decodes one StreamBatchesResponse message into a {@link DataBatch}. */
 export function decodeBatchMessage(buf: Uint8Array): DataBatch {
-  const r = new Reader(buf, 0, buf.length);
+  const r = new ProtoReader(buf, 0, buf.length, MESSAGE);
   let epoch = 0;
   let step = 0;
   let stepsInEpoch = 0;
@@ -176,7 +123,7 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
           // The usual case: one packed run, decoded straight into a typed array.
           const end = r.delimited();
           const out = new Uint32Array(end - r.pos); // at least one byte per value
-          const inner = new Reader(buf, r.pos, end);
+          const inner = new ProtoReader(buf, r.pos, end, MESSAGE);
           let n = 0;
           while (inner.pos < end) out[n++] = inner.varint();
           indices = n === out.length ? out : out.slice(0, n);

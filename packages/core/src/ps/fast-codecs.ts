@@ -9,6 +9,7 @@ import type {
 } from '../generated/distrain/v1/PushPullResponse.ts';
 import type { Tensor__Output } from '../generated/distrain/v1/Tensor.ts';
 import {
+  DTYPE_ENUM_NAMES,
   ProtoReader,
   WireType,
   utf8Size,
@@ -41,18 +42,8 @@ import {
 /** Bytes grpc-js puts before a message in the buffer it decodes from (flag + length). */
 export const GRPC_FRAME_HEADER_BYTES = 5;
 
-const DTYPE_NUMBER: Record<string, number> = {
-  DTYPE_UNSPECIFIED: 0,
-  DTYPE_FLOAT32: 1,
-  DTYPE_INT32: 2,
-  DTYPE_UINT8: 3,
-};
-const DTYPE_NAME: readonly Tensor__Output['dtype'][] = [
-  'DTYPE_UNSPECIFIED',
-  'DTYPE_FLOAT32',
-  'DTYPE_INT32',
-  'DTYPE_UINT8',
-];
+const DTYPE_NUMBER: Record<string, number> = Object.fromEntries(DTYPE_ENUM_NAMES.map((n, i) => [n, i]));
+const DTYPE_NAME: readonly Tensor__Output['dtype'][] = DTYPE_ENUM_NAMES;
 
 // ----------------------------------------------------------------------------------------- encode
 
