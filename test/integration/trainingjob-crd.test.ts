@@ -119,7 +119,7 @@ test('every example is accepted by the CRD schema; bad specs are rejected by it'
     ['epochs', 0],
     ['batchSize', 'big'],
     ['optimizer', { type: 'adam', learningRate: 0 }],
-    ['model', { layers: [{ type: 'lstm' }] }],
+    ['model', { layers: [{ type: 'transformer' }] }],
   ] as const) {
     const bad = structuredClone(good);
     bad.spec[field] = value;
