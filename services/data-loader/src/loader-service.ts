@@ -1,12 +1,6 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import type {
-  ServerWritableStream,
-  ServiceDefinition,
-  UntypedServiceImplementation,
-  sendUnaryData,
-  ServerUnaryCall,
-} from '@grpc/grpc-js';
-import { AbortedError, OverloadError, ValidationError, toGrpcStatus } from '@distrain/core';
+import type { ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { AbortedError, OverloadError, ValidationError, toGrpcStatus, unaryHandler } from '@distrain/core';
 import type { StatusObject } from '@distrain/core';
 import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '@distrain/core';
 import { startGrpcServer } from '@distrain/core';
@@ -137,13 +131,10 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
   /** Characters of each test text DescribeDataset returns (for predictions). */
   const TEST_TEXT_CHARS = 80;
 
-  function describe(
-    call: ServerUnaryCall<DescribeDatasetRequest__Output, DescribeDatasetResponse>,
-    callback: sendUnaryData<DescribeDatasetResponse>,
-  ): void {
-    const run = async (): Promise<DescribeDatasetResponse> => {
-      resolveDatasetSpec(call.request.dataset);
-      const ds = await load(call.request.dataset as NonNullable<typeof call.request.dataset>);
+  const describe = unaryHandler(
+    async (request: DescribeDatasetRequest__Output): Promise<DescribeDatasetResponse> => {
+      resolveDatasetSpec(request.dataset);
+      const ds = await load(request.dataset as NonNullable<typeof request.dataset>);
       return {
         datasetId: ds.id,
         trainCount: ds.train.count,
@@ -163,7 +154,7 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
           : {
               vocabularySize: ds.text.vocabulary.length,
               textStatsJson: JSON.stringify(ds.text.stats),
-              ...(call.request.includeText
+              ...(request.includeText
                 ? {
                     vocabulary: [...ds.text.vocabulary],
                     testTexts: (ds.test.texts ?? []).map((t) => t.slice(0, TEST_TEXT_CHARS)),
@@ -171,29 +162,23 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
                 : {}),
             }),
       };
-    };
-    run().then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(status(err)),
-    );
-  }
+    },
+    { logger },
+  );
 
-  function release(
-    call: ServerUnaryCall<ReleaseJobRequest__Output, ReleaseJobResponse>,
-    callback: sendUnaryData<ReleaseJobResponse>,
-  ): void {
-    const jobId = call.request.jobId;
-    if (jobId === '') {
-      callback(status(new ValidationError('job_id', 'is required')));
-      return;
-    }
-    const open = [...(streams.get(jobId) ?? [])];
-    for (const s of open)
-      s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
-    if (open.length > 0) logger.info({ jobId, cancelled: open.length }, 'job released');
-    options.onRelease?.(jobId);
-    callback(null, { cancelledStreams: open.length });
-  }
+  const release = unaryHandler(
+    (request: ReleaseJobRequest__Output): ReleaseJobResponse => {
+      const jobId = request.jobId;
+      if (jobId === '') throw new ValidationError('job_id', 'is required');
+      const open = [...(streams.get(jobId) ?? [])];
+      for (const s of open)
+        s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
+      if (open.length > 0) logger.info({ jobId, cancelled: open.length }, 'job released');
+      options.onRelease?.(jobId);
+      return { cancelledStreams: open.length };
+    },
+    { logger },
+  );
 
   function streamBatchesHandler(
     call: ServerWritableStream<StreamBatchesRequest__Output, PendingBatch>,

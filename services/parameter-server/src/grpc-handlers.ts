@@ -1,6 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import { distrainProto, toGrpcStatus } from '@distrain/core';
+import { distrainProto, unaryHandler } from '@distrain/core';
 import type { Logger, ParameterServerServiceHandlers, ServiceBinding } from '@distrain/core';
 import type {
   EndJobRequest__Output,
@@ -15,41 +14,24 @@ import type { ParameterServerService } from './ps-service.ts';
 import type { CallContext } from './wait.ts';
 
 /**
- * The thin gRPC layer over a {@link ParameterServerService}: each handler turns the call's deadline
- * and cancellation into a {@link CallContext}, and errors into status codes only through
- * `toGrpcStatus`.
+ * The thin gRPC layer over a {@link ParameterServerService}, through the core's one handler adapter
+ * (`unaryHandler`: the call's deadline and cancellation as a {@link CallContext}, errors as status
+ * codes only through `toGrpcStatus`); rejections are counted by reason.
  */
 export function psGrpcBinding(
   service: ParameterServerService,
   options: { logger: Logger; observer: PsObserver; maxWaitMs: number },
 ): ServiceBinding {
-  const unary =
-    <Req, Res>(fn: (req: Req, ctx: CallContext) => Promise<Res>) =>
-    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-      const d = call.getDeadline();
-      const deadline = d instanceof Date ? d.getTime() : d;
-      const ac = new AbortController();
-      call.on('cancelled', () => ac.abort());
-      const ctx: CallContext = {
-        deadlineMs: Number.isFinite(deadline) ? deadline : Date.now() + options.maxWaitMs,
-        signal: ac.signal,
-      };
-      let promise: Promise<Res>;
-      try {
-        promise = fn(call.request, ctx);
-      } catch (err) {
-        promise = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-      promise.then(
-        (res) => callback(null, res),
-        (err: unknown) => {
-          const st = toGrpcStatus(err, (e) => options.logger.error({ err: e }, 'internal error'));
-          options.observer.onRejected(reasonOf(st.code));
-          if (st.code === GrpcStatus.INTERNAL) options.logger.warn({ details: st.details }, 'request failed');
-          callback({ code: st.code, details: st.details });
-        },
-      );
-    };
+  const adapter = {
+    logger: options.logger,
+    defaultWaitMs: options.maxWaitMs,
+    onError: (st: { code: GrpcStatus; details: string }): void => {
+      options.observer.onRejected(reasonOf(st.code));
+      if (st.code === GrpcStatus.INTERNAL) options.logger.warn({ details: st.details }, 'request failed');
+    },
+  };
+  const unary = <Req, Res>(fn: (req: Req, ctx: CallContext) => Res | Promise<Res>) =>
+    unaryHandler<Req, Res>(fn, adapter);
   const handlers: ParameterServerServiceHandlers = {
     InitJob: unary((req: InitJobRequest__Output) => service.initJob(req)),
     PushPull: unary((req: PushPullRequest__Output, ctx) => service.pushPull(req, ctx)),
