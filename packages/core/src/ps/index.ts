@@ -22,7 +22,8 @@ export type { ShardCheckpoint } from './checkpoint.ts';
 export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } from './wire.ts';
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
-export { DATA_PLANE_KINDS, ParameterClient } from './ps-client.ts';
+export { ParameterClient } from './ps-client.ts';
+export { DATA_PLANE_KINDS } from './ps-client-types.ts';
 export {
   decodePullResponse,
   decodePushPullRequest,
@@ -43,7 +44,7 @@ export type {
   PsPushPullInput,
   PsPushPullResult,
   PsStepTiming,
-} from './ps-client.ts';
+} from './ps-client-types.ts';
 // Wire types of ParameterServerService for the service implementation (NamedTensor and the handlers
 // type come from the core's wire.ts).
 export type { EndJobRequest__Output } from '../generated/distrain/v1/EndJobRequest.ts';

@@ -34,7 +34,6 @@ import type {
   PsStepTiming,
 } from './ps-client-types.ts';
 
-export { DATA_PLANE_KINDS } from './ps-client-types.ts';
 export type {
   DataPlaneKind,
   ParameterClientOptions,
