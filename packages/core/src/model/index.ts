@@ -7,6 +7,14 @@ export * from './describe.ts';
 export * from './validate.ts';
 export * from './losses.ts';
 export * from './model-runtime.ts';
+export {
+  InMemoryStatExchange,
+  backwardSlot,
+  combineMoments,
+  forwardSlot,
+  sumInOrder,
+} from './sync-batch-norm.ts';
+export type { StatExchange } from './sync-batch-norm.ts';
 export { DropoutNoise, SeededDropout, dropoutMask } from './seeded-dropout.ts';
 export type { NoiseKeys, SeededDropoutArgs } from './seeded-dropout.ts';
 export * from './reference-loop.ts';

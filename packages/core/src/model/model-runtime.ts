@@ -6,6 +6,8 @@ import { buildModel } from './build-model.ts';
 import { labelsTensor, perSampleLoss } from './losses.ts';
 import { DropoutNoise } from './seeded-dropout.ts';
 import type { NoiseKeys } from './seeded-dropout.ts';
+import { stageModel, syncedGradients } from './sync-batch-norm.ts';
+import type { StagedModel, StatExchange } from './sync-batch-norm.ts';
 import { modelVariables } from './variables.ts';
 import { inferShapes } from './validate.ts';
 
@@ -84,6 +86,7 @@ export class ModelRuntime {
   private readonly state: { info: VariableInfo; v: tf.Variable }[];
   private readonly byName: Map<string, { info: VariableInfo; v: tf.Variable }>;
   private acc: GradientResult | undefined;
+  private staged: StagedModel | undefined;
   private readonly noise: DropoutNoise;
   private disposed = false;
 
@@ -190,6 +193,66 @@ export class ModelRuntime {
       this.noise.keys = undefined;
     }
     return { grads, states: this.readStates(), lossSum: loss, count };
+  }
+
+  /** Whether the model has batch-norm layers (whose training statistics are per batch). */
+  get hasBatchNorm(): boolean {
+    return this.layers.some((l) => l.type === 'batchNormalization');
+  }
+
+  /**
+   * Like {@link computeGradients}, but every batch-norm layer normalizes with the statistics of the
+   * GLOBAL batch of `step` (all ranks' slices, exchanged through `exchange`), and its backward pass
+   * uses the global sums, so the sum of all ranks' gradients equals one trainer's gradient of the
+   * whole batch (synchronized batch norm; `sync-batch-norm.ts`). The moving statistics are updated
+   * from the global statistics, identically on every rank. A rank with `count` = 0 still takes part
+   * in every exchange. Models without batch norm just run {@link computeGradients}.
+   */
+  async computeGradientsSynced(
+    features: Uint8Array | Float32Array | Int32Array,
+    featureShape: readonly number[],
+    labels: Int32Array | Float32Array,
+    count: number,
+    step: number,
+    exchange: StatExchange,
+    keys?: NoiseKeys,
+  ): Promise<GradientResult> {
+    this.checkAlive();
+    if (!this.hasBatchNorm) return this.computeGradients(features, featureShape, labels, count, keys);
+    this.staged ??= stageModel(
+      this.model,
+      this.layers,
+      (name) => {
+        const e = this.byName.get(name);
+        if (e === undefined) throw new Error(`no variable ${name}`);
+        return e.v;
+      },
+      this.trainable.map((e) => ({ name: e.info.name, v: e.v })),
+    );
+    const x = count === 0 ? undefined : this.inputTensor(features, featureShape, count);
+    const y = count === 0 ? undefined : labelsTensor(this.loss, labels, count, this.outputUnits);
+    this.noise.keys = keys;
+    let r: Awaited<ReturnType<typeof syncedGradients>>;
+    try {
+      r = await syncedGradients(this.staged, x, y, this.loss, step, exchange);
+    } finally {
+      this.noise.keys = undefined;
+      x?.dispose();
+      y?.dispose();
+    }
+    const grads: ParamMap = new Map();
+    for (const e of this.trainable) {
+      const t = r.grads.get(e.info.name);
+      grads.set(e.info.name, t === undefined ? new Float32Array(size(e.info.shape)) : copy(t.dataSync()));
+    }
+    for (const t of r.grads.values()) t.dispose();
+    for (const m of r.moving) {
+      m.mean.assign(m.newMean);
+      m.variance.assign(m.newVariance);
+      m.newMean.dispose();
+      m.newVariance.dispose();
+    }
+    return { grads, states: this.readStates(), lossSum: count === 0 ? 0 : r.lossSum, count };
   }
 
   /**
