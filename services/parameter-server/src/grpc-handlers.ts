@@ -3,6 +3,7 @@ import { distrainProto, unaryHandler } from '@distrain/core';
 import type { Logger, ParameterServerServiceHandlers, ServiceBinding } from '@distrain/core';
 import type {
   EndJobRequest__Output,
+  ExchangeStatsRequest__Output,
   InitJobRequest__Output,
   PsObserver,
   PullRequest__Output,
@@ -39,6 +40,7 @@ export function psGrpcBinding(
     SetMembers: unary((req: SetMembersRequest__Output) => Promise.resolve(service.setMembers(req))),
     EndJob: unary((req: EndJobRequest__Output) => service.endJob(req)),
     ShareNorms: unary((req: ShareNormsRequest__Output) => Promise.resolve(service.shareNorms(req))),
+    ExchangeStats: unary((req: ExchangeStatsRequest__Output, ctx) => service.exchangeStats(req, ctx)),
     DataPlane: unary(() => Promise.resolve({ ...service.dataPlane })),
   };
   return {

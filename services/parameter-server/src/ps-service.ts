@@ -4,6 +4,8 @@ import type { Logger, ServiceBinding } from '@distrain/core';
 import type {
   EndJobRequest__Output,
   EndJobResponse,
+  ExchangeStatsRequest__Output,
+  ExchangeStatsResponse,
   InitJobRequest__Output,
   InitJobResponse,
   PsObserver,
@@ -31,6 +33,7 @@ import {
   responseBytes,
 } from './shard-job.ts';
 import type { ShardJob } from './shard-job.ts';
+import { StatExchange } from './stat-exchange.ts';
 import type { CallContext } from './wait.ts';
 
 export type { CallContext } from './wait.ts';
@@ -69,6 +72,8 @@ export interface ParameterServerOptions {
 export class ParameterServerService {
   private readonly jobs = new Map<string, ShardJob>();
   private readonly initializing = new Map<string, Promise<ShardJob>>();
+  /** Synchronized batch norm's all-gather per job (shard 0 serves it), made on first use. */
+  private readonly stats = new Map<string, StatExchange>();
   private readonly logger: Logger;
   private readonly observer: PsObserver;
   private readonly maxWaitMs: number;
@@ -253,6 +258,7 @@ export class ParameterServerService {
     const job = this.job(req.jobId);
     if (req.ranks.length === 0) throw new ValidationError('ranks', 'must not be empty');
     const members = job.barrier.setMembers(req.ranks);
+    this.stats.get(job.jobId)?.onMembers();
     this.logger.info({ jobId: job.jobId, members, version: job.barrier.version }, 'members set');
     return { version: job.barrier.version };
   }
@@ -267,6 +273,17 @@ export class ParameterServerService {
       );
     job.norms.handle(req);
     return {};
+  }
+
+  /** One rank's batch-norm statistics of a step (synchronized batch norm); see `stat-exchange.ts`. */
+  exchangeStats(req: ExchangeStatsRequest__Output, ctx: CallContext): Promise<ExchangeStatsResponse> {
+    const job = this.job(req.jobId);
+    let ex = this.stats.get(job.jobId);
+    if (ex === undefined) {
+      ex = new StatExchange(job.jobId, job.barrier);
+      this.stats.set(job.jobId, ex);
+    }
+    return ex.exchange(req, ctx);
   }
 
   /** Frees a job; waiting pushes and pulls end with ABORTED. Idempotent. */
@@ -290,6 +307,8 @@ export class ParameterServerService {
     const err = new AbortedError(why, { jobId: job.jobId });
     job.barrier.abort(err);
     job.snapshots.abort(err);
+    this.stats.get(job.jobId)?.abort(err);
+    this.stats.delete(job.jobId);
     clearJob(job);
   }
 

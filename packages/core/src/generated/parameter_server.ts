@@ -5,6 +5,8 @@ import type { DataPlaneRequest as _distrain_v1_DataPlaneRequest, DataPlaneReques
 import type { DataPlaneResponse as _distrain_v1_DataPlaneResponse, DataPlaneResponse__Output as _distrain_v1_DataPlaneResponse__Output } from './distrain/v1/DataPlaneResponse.ts';
 import type { EndJobRequest as _distrain_v1_EndJobRequest, EndJobRequest__Output as _distrain_v1_EndJobRequest__Output } from './distrain/v1/EndJobRequest.ts';
 import type { EndJobResponse as _distrain_v1_EndJobResponse, EndJobResponse__Output as _distrain_v1_EndJobResponse__Output } from './distrain/v1/EndJobResponse.ts';
+import type { ExchangeStatsRequest as _distrain_v1_ExchangeStatsRequest, ExchangeStatsRequest__Output as _distrain_v1_ExchangeStatsRequest__Output } from './distrain/v1/ExchangeStatsRequest.ts';
+import type { ExchangeStatsResponse as _distrain_v1_ExchangeStatsResponse, ExchangeStatsResponse__Output as _distrain_v1_ExchangeStatsResponse__Output } from './distrain/v1/ExchangeStatsResponse.ts';
 import type { InitJobRequest as _distrain_v1_InitJobRequest, InitJobRequest__Output as _distrain_v1_InitJobRequest__Output } from './distrain/v1/InitJobRequest.ts';
 import type { InitJobResponse as _distrain_v1_InitJobResponse, InitJobResponse__Output as _distrain_v1_InitJobResponse__Output } from './distrain/v1/InitJobResponse.ts';
 import type { LearningRateSchedule as _distrain_v1_LearningRateSchedule, LearningRateSchedule__Output as _distrain_v1_LearningRateSchedule__Output } from './distrain/v1/LearningRateSchedule.ts';
@@ -34,6 +36,8 @@ export interface ProtoGrpcType {
       DataPlaneResponse: MessageTypeDefinition<_distrain_v1_DataPlaneResponse, _distrain_v1_DataPlaneResponse__Output>
       EndJobRequest: MessageTypeDefinition<_distrain_v1_EndJobRequest, _distrain_v1_EndJobRequest__Output>
       EndJobResponse: MessageTypeDefinition<_distrain_v1_EndJobResponse, _distrain_v1_EndJobResponse__Output>
+      ExchangeStatsRequest: MessageTypeDefinition<_distrain_v1_ExchangeStatsRequest, _distrain_v1_ExchangeStatsRequest__Output>
+      ExchangeStatsResponse: MessageTypeDefinition<_distrain_v1_ExchangeStatsResponse, _distrain_v1_ExchangeStatsResponse__Output>
       InitJobRequest: MessageTypeDefinition<_distrain_v1_InitJobRequest, _distrain_v1_InitJobRequest__Output>
       InitJobResponse: MessageTypeDefinition<_distrain_v1_InitJobResponse, _distrain_v1_InitJobResponse__Output>
       Initializer: EnumTypeDefinition

@@ -23,6 +23,8 @@ export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } 
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
 export { ParameterClient } from './ps-client.ts';
+export { StatExchangeClient } from './stat-exchange-client.ts';
+export type { StatExchangeClientOptions } from './stat-exchange-client.ts';
 export { DATA_PLANE_KINDS } from './ps-client-types.ts';
 export {
   decodePullResponse,
@@ -58,6 +60,8 @@ export type { PushPullRequest__Output } from '../generated/distrain/v1/PushPullR
 export type { PushPullResponse } from '../generated/distrain/v1/PushPullResponse.ts';
 export type { SetMembersRequest__Output } from '../generated/distrain/v1/SetMembersRequest.ts';
 export type { ShareNormsRequest__Output } from '../generated/distrain/v1/ShareNormsRequest.ts';
+export type { ExchangeStatsRequest__Output } from '../generated/distrain/v1/ExchangeStatsRequest.ts';
+export type { ExchangeStatsResponse } from '../generated/distrain/v1/ExchangeStatsResponse.ts';
 export type { ShareNormsResponse } from '../generated/distrain/v1/ShareNormsResponse.ts';
 export type { SetMembersResponse } from '../generated/distrain/v1/SetMembersResponse.ts';
 export { compileSchedule, learningRateAt, resolveOptimizerSchedule } from './schedule.ts';

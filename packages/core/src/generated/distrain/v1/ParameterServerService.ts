@@ -6,6 +6,8 @@ import type { DataPlaneRequest as _distrain_v1_DataPlaneRequest, DataPlaneReques
 import type { DataPlaneResponse as _distrain_v1_DataPlaneResponse, DataPlaneResponse__Output as _distrain_v1_DataPlaneResponse__Output } from '../../distrain/v1/DataPlaneResponse.ts';
 import type { EndJobRequest as _distrain_v1_EndJobRequest, EndJobRequest__Output as _distrain_v1_EndJobRequest__Output } from '../../distrain/v1/EndJobRequest.ts';
 import type { EndJobResponse as _distrain_v1_EndJobResponse, EndJobResponse__Output as _distrain_v1_EndJobResponse__Output } from '../../distrain/v1/EndJobResponse.ts';
+import type { ExchangeStatsRequest as _distrain_v1_ExchangeStatsRequest, ExchangeStatsRequest__Output as _distrain_v1_ExchangeStatsRequest__Output } from '../../distrain/v1/ExchangeStatsRequest.ts';
+import type { ExchangeStatsResponse as _distrain_v1_ExchangeStatsResponse, ExchangeStatsResponse__Output as _distrain_v1_ExchangeStatsResponse__Output } from '../../distrain/v1/ExchangeStatsResponse.ts';
 import type { InitJobRequest as _distrain_v1_InitJobRequest, InitJobRequest__Output as _distrain_v1_InitJobRequest__Output } from '../../distrain/v1/InitJobRequest.ts';
 import type { InitJobResponse as _distrain_v1_InitJobResponse, InitJobResponse__Output as _distrain_v1_InitJobResponse__Output } from '../../distrain/v1/InitJobResponse.ts';
 import type { PullRequest as _distrain_v1_PullRequest, PullRequest__Output as _distrain_v1_PullRequest__Output } from '../../distrain/v1/PullRequest.ts';
@@ -56,6 +58,33 @@ export interface ParameterServerServiceClient extends grpc.Client {
   endJob(argument: _distrain_v1_EndJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_EndJobResponse__Output>): grpc.ClientUnaryCall;
   endJob(argument: _distrain_v1_EndJobRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_EndJobResponse__Output>): grpc.ClientUnaryCall;
   endJob(argument: _distrain_v1_EndJobRequest, callback: grpc.requestCallback<_distrain_v1_EndJobResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Synchronized batch norm (served by shard 0): an all-gather of small per-channel vectors among
+   * the live ranks of a step. Each rank sends its vector for (step, slot); the call returns once
+   * every live rank of the job has sent one for the same (step, slot), with all of them in rank
+   * order. Idempotent per (rank, step, slot): a repeat keeps the first vector.
+   * Errors: NOT_FOUND (unknown job), INVALID_ARGUMENT (length differs from the other ranks'),
+   * FAILED_PRECONDITION (rank not a member, step already applied), DEADLINE_EXCEEDED (not every rank
+   * sent in time; retry), ABORTED (job ended).
+   */
+  ExchangeStats(argument: _distrain_v1_ExchangeStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  ExchangeStats(argument: _distrain_v1_ExchangeStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  ExchangeStats(argument: _distrain_v1_ExchangeStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  ExchangeStats(argument: _distrain_v1_ExchangeStatsRequest, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Synchronized batch norm (served by shard 0): an all-gather of small per-channel vectors among
+   * the live ranks of a step. Each rank sends its vector for (step, slot); the call returns once
+   * every live rank of the job has sent one for the same (step, slot), with all of them in rank
+   * order. Idempotent per (rank, step, slot): a repeat keeps the first vector.
+   * Errors: NOT_FOUND (unknown job), INVALID_ARGUMENT (length differs from the other ranks'),
+   * FAILED_PRECONDITION (rank not a member, step already applied), DEADLINE_EXCEEDED (not every rank
+   * sent in time; retry), ABORTED (job ended).
+   */
+  exchangeStats(argument: _distrain_v1_ExchangeStatsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  exchangeStats(argument: _distrain_v1_ExchangeStatsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  exchangeStats(argument: _distrain_v1_ExchangeStatsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
+  exchangeStats(argument: _distrain_v1_ExchangeStatsRequest, callback: grpc.requestCallback<_distrain_v1_ExchangeStatsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Creates this shard's parameters and optimizer state for a job: seeded Glorot/He kernels,
@@ -177,6 +206,17 @@ export interface ParameterServerServiceHandlers extends grpc.UntypedServiceImple
   EndJob: grpc.handleUnaryCall<_distrain_v1_EndJobRequest__Output, _distrain_v1_EndJobResponse>;
   
   /**
+   * Synchronized batch norm (served by shard 0): an all-gather of small per-channel vectors among
+   * the live ranks of a step. Each rank sends its vector for (step, slot); the call returns once
+   * every live rank of the job has sent one for the same (step, slot), with all of them in rank
+   * order. Idempotent per (rank, step, slot): a repeat keeps the first vector.
+   * Errors: NOT_FOUND (unknown job), INVALID_ARGUMENT (length differs from the other ranks'),
+   * FAILED_PRECONDITION (rank not a member, step already applied), DEADLINE_EXCEEDED (not every rank
+   * sent in time; retry), ABORTED (job ended).
+   */
+  ExchangeStats: grpc.handleUnaryCall<_distrain_v1_ExchangeStatsRequest__Output, _distrain_v1_ExchangeStatsResponse>;
+  
+  /**
    * Creates this shard's parameters and optimizer state for a job: seeded Glorot/He kernels,
    * identical whatever the number of shards or trainers. Idempotent for an identical request;
    * resumes from the newest checkpoint when `resume` is set and one exists.
@@ -218,6 +258,7 @@ export interface ParameterServerServiceHandlers extends grpc.UntypedServiceImple
 export interface ParameterServerServiceDefinition extends grpc.ServiceDefinition {
   DataPlane: MethodDefinition<_distrain_v1_DataPlaneRequest, _distrain_v1_DataPlaneResponse, _distrain_v1_DataPlaneRequest__Output, _distrain_v1_DataPlaneResponse__Output>
   EndJob: MethodDefinition<_distrain_v1_EndJobRequest, _distrain_v1_EndJobResponse, _distrain_v1_EndJobRequest__Output, _distrain_v1_EndJobResponse__Output>
+  ExchangeStats: MethodDefinition<_distrain_v1_ExchangeStatsRequest, _distrain_v1_ExchangeStatsResponse, _distrain_v1_ExchangeStatsRequest__Output, _distrain_v1_ExchangeStatsResponse__Output>
   InitJob: MethodDefinition<_distrain_v1_InitJobRequest, _distrain_v1_InitJobResponse, _distrain_v1_InitJobRequest__Output, _distrain_v1_InitJobResponse__Output>
   Pull: MethodDefinition<_distrain_v1_PullRequest, _distrain_v1_PullResponse, _distrain_v1_PullRequest__Output, _distrain_v1_PullResponse__Output>
   PushPull: MethodDefinition<_distrain_v1_PushPullRequest, _distrain_v1_PushPullResponse, _distrain_v1_PushPullRequest__Output, _distrain_v1_PushPullResponse__Output>
