@@ -120,3 +120,24 @@ test('the shipped text examples validate; text fields and sequence layers are ch
   lstm.spec.model.layers = [{ type: 'lstm', units: 0 } as unknown as { type: 'flatten' }];
   assert.match(fieldOf(() => validateJob(lstm)).field ?? '', /spec\.model\.layers\[0\]/);
 });
+
+test('batch norm with several trainers refuses accumulateSteps > 1, naming the field', () => {
+  const doc = base();
+  const spec = doc.spec as Record<string, unknown>;
+  spec['model'] = {
+    layers: [
+      { type: 'flatten' },
+      { type: 'dense', units: 16 },
+      { type: 'batchNormalization' },
+      { type: 'dense', units: 10 },
+    ],
+  };
+  spec['trainers'] = { replicas: 2, accumulateSteps: 4 };
+  const { field, message } = fieldOf(() => validateJob(doc));
+  assert.equal(field, 'spec.trainers.accumulateSteps');
+  assert.match(message, /must be 1 .*batchNormalization.*2 trainers/);
+  // One trainer, or one micro-batch, is fine.
+  assert.equal(validateJob(doc, { trainers: 1 }).spec.trainers.accumulateSteps, 4);
+  spec['trainers'] = { replicas: 3, accumulateSteps: 1 };
+  assert.equal(validateJob(doc).spec.trainers.replicas, 3);
+});

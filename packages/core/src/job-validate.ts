@@ -66,7 +66,25 @@ export function validateJob(doc: unknown, overrides: JobOverrides = {}): Trainin
         : '';
     throw new ValidationError(first.field, first.message + rest);
   }
+  checkSyncBatchNorm(job as unknown as TrainingJob);
   return deepFreeze(job as unknown as TrainingJob);
+}
+
+/**
+ * Synchronized batch norm normalizes each step's whole global batch; accumulating micro-batches on
+ * several trainers would need per-micro-batch statistics of a global micro-batch that one trainer
+ * does not compute, so the combination is refused.
+ */
+function checkSyncBatchNorm(job: TrainingJob): void {
+  const { spec } = job;
+  const bn = spec.model.layers.some((l) => l.type === 'batchNormalization');
+  const accumulate = spec.trainers.accumulateSteps ?? 1;
+  if (bn && spec.trainers.replicas > 1 && accumulate > 1) {
+    throw new ValidationError(
+      'spec.trainers.accumulateSteps',
+      `must be 1 for a model with batchNormalization layers and ${spec.trainers.replicas} trainers (synchronized batch norm normalizes each step's whole global batch); got ${accumulate}: raise batchSize instead, or use one trainer`,
+    );
+  }
 }
 
 function applyOverrides(job: Record<string, unknown>, spec: Record<string, unknown>, o: JobOverrides): void {

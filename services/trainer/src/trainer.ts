@@ -1,8 +1,9 @@
-import { datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
+import { ValidationError, datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
 import { openWorkerSession } from '@distrain/core/worker';
 import type { Logger, WorkerConfig } from '@distrain/core';
+import { StatExchangeClient } from '@distrain/core/ps';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
 import type { TrainerMetrics } from '@distrain/core/metrics';
 import { status as GrpcStatus } from '@grpc/grpc-js';
@@ -29,6 +30,25 @@ export async function runTrainer(
   const spe = config.stepsPerEpoch;
   const totalSteps = spe * spec.epochs;
   const accumulate = spec.trainers.accumulateSteps;
+  // Synchronized batch norm: with several ranks every batch-norm layer uses the global batch's
+  // statistics, exchanged per step through shard 0 (one rank needs no exchange: the fast path).
+  const syncBn =
+    runtime.hasBatchNorm && config.worldSize > 1
+      ? new StatExchangeClient({
+          jobId: config.jobId,
+          rank: config.rank,
+          address: ps.shardAddresses[0] as string,
+          signal: heartbeat.signal,
+        })
+      : undefined;
+  if (syncBn !== undefined && accumulate > 1) {
+    syncBn.close();
+    session.close();
+    throw new ValidationError(
+      'spec.trainers.accumulateSteps',
+      "must be 1 for a model with batchNormalization layers and more than one trainer (synchronized batch norm normalizes each step's whole global batch)",
+    );
+  }
   try {
     const start = await ps.pull({});
     runtime.setParameters(start.params);
@@ -73,16 +93,30 @@ export async function runTrainer(
         const featureSize = count === 0 ? 0 : batch.features.data.length / count;
         const labels = batch.labels.data as Int32Array | Float32Array;
         const labelSize = count === 0 ? 0 : labels.length / count;
-        for (let m = 0; m < micro; m++) {
-          const lo = Math.floor((count * m) / micro);
-          const hi = Math.floor((count * (m + 1)) / micro);
-          runtime.accumulateGradients(
-            batch.features.data.subarray(lo * featureSize, hi * featureSize),
+        if (syncBn !== undefined) {
+          const keys = { epoch, indices: batch.indices };
+          const r = await runtime.computeGradientsSynced(
+            batch.features.data,
             dataset.featureShape,
-            labels.subarray(lo * labelSize, hi * labelSize),
-            hi - lo,
-            { epoch, indices: batch.indices.subarray(lo, hi) },
+            labels,
+            count,
+            step,
+            syncBn,
+            keys,
           );
+          runtime.accumulate(r);
+        } else {
+          for (let m = 0; m < micro; m++) {
+            const lo = Math.floor((count * m) / micro);
+            const hi = Math.floor((count * (m + 1)) / micro);
+            runtime.accumulateGradients(
+              batch.features.data.subarray(lo * featureSize, hi * featureSize),
+              dataset.featureShape,
+              labels.subarray(lo * labelSize, hi * labelSize),
+              hi - lo,
+              { epoch, indices: batch.indices.subarray(lo, hi) },
+            );
+          }
         }
         const { grads, states, lossSum } = runtime.takeAccumulated();
         const t1 = performance.now();
@@ -169,6 +203,7 @@ export async function runTrainer(
     logger.info({ samples, version }, 'training done');
     await heartbeat.beat('done');
   } finally {
+    syncBn?.close();
     session.close();
   }
 }

@@ -267,7 +267,14 @@ export class ModelRuntime {
     count: number,
     keys?: NoiseKeys,
   ): void {
-    const r = this.computeGradients(features, featureShape, labels, count, keys);
+    this.accumulate(this.computeGradients(features, featureShape, labels, count, keys));
+  }
+
+  /**
+   * Adds a computed result (e.g. of {@link computeGradientsSynced}) into the accumulation buffer:
+   * gradient and loss sums added, the states of the latest. {@link takeAccumulated} empties it.
+   */
+  accumulate(r: GradientResult): void {
     if (this.acc === undefined) {
       this.acc = r;
       return;
