@@ -7,7 +7,13 @@ import {
   encodePushPullResponse,
 } from '@distrain/core/ps';
 import type { Logger } from '@distrain/core';
-import type { PsObserver, PullRequest__Output, PullResponse, PushPullResponse } from '@distrain/core/ps';
+import type {
+  ExchangeStatsRequest__Output,
+  PsObserver,
+  PullRequest__Output,
+  PullResponse,
+  PushPullResponse,
+} from '@distrain/core/ps';
 import { reasonOf } from './grpc-handlers.ts';
 import type { ParameterServerService } from './ps-service.ts';
 import type { CallContext } from './wait.ts';
@@ -31,7 +37,7 @@ export interface ZmqDataPlaneOptions {
 }
 
 /**
- * Serves PushPull and Pull of `service` on a ZeroMQ ROUTER socket (frames in
+ * Serves PushPull, Pull and ExchangeStats of `service` on a ZeroMQ ROUTER socket (frames in
  * `packages/core/src/ps/zmq-channel.ts`), with the same message bytes and the same errors as the
  * gRPC handlers. Requests run concurrently (a push waits at the barrier while others arrive);
  * replies are queued in order because zeromq.js allows one send in progress per socket. The token
@@ -49,6 +55,7 @@ export async function startZmqDataPlane(
   await router.bind(`tcp://${host}:${options.port === 0 ? '*' : options.port}`);
   const port = Number(/:(\d+)$/.exec(router.lastEndpoint ?? '')?.[1]);
   const pullDef = distrainProto().ParameterServerService.service.Pull;
+  const statsDef = distrainProto().ParameterServerService.service.ExchangeStats;
   let sendChain: Promise<void> = Promise.resolve();
   const reply = (frames: (Buffer | string)[]): void => {
     sendChain = sendChain
@@ -69,6 +76,11 @@ export async function startZmqDataPlane(
         const req = pullDef.requestDeserialize(message) as PullRequest__Output;
         const res = await service.pull(req, ctx);
         encoded = encodeWithPad((b) => encodePullResponse(res, b), paramsBytes(res));
+      } else if (method === 'ExchangeStats') {
+        // Synchronized batch norm's all-gather (small vectors): protobufjs both ways.
+        const req = statsDef.requestDeserialize(message) as ExchangeStatsRequest__Output;
+        const res = await service.exchangeStats(req, ctx);
+        encoded = Buffer.concat([Buffer.alloc(DATA_PLANE_PAD_BYTES), statsDef.responseSerialize(res)]);
       } else {
         throw Object.assign(new Error(`unknown data-plane method "${method}"`), {
           grpcCode: GrpcStatus.UNIMPLEMENTED,

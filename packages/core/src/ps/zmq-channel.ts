@@ -23,7 +23,7 @@ import { sleep } from '../retry.ts';
 export const DATA_PLANE_PAD_BYTES = 5;
 
 /** The methods the data plane carries. */
-export type DataPlaneMethod = 'PushPull' | 'Pull';
+export type DataPlaneMethod = 'PushPull' | 'Pull' | 'ExchangeStats';
 
 /** An error shaped like a grpc-js ServiceError, so callers retry and report it the same way. */
 export function dataPlaneError(code: GrpcStatus, details: string): ServiceError {
