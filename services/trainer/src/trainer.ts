@@ -38,6 +38,8 @@ export async function runTrainer(
           jobId: config.jobId,
           rank: config.rank,
           address: ps.shardAddresses[0] as string,
+          ...(config.dataPlane === undefined ? {} : { dataPlane: config.dataPlane }),
+          ...(config.token === undefined ? {} : { token: config.token }),
           signal: heartbeat.signal,
         })
       : undefined;
