@@ -106,6 +106,8 @@ export class JobLifecycle implements JobEnds {
     book.metrics.jobEnded(record.id);
     record.teardown = this.teardown(record);
     await record.teardown;
+    record.teardownDone = true;
+    book.evictEnded();
   }
 
   /** Stops the workers, keeps the final parameters, frees the shards' and the loader's state. */
@@ -127,6 +129,7 @@ export class JobLifecycle implements JobEnds {
         );
       record.ps.close();
     }
+    await book.keepResults(record);
     await this.options.catalog.releaseJob(record.id).catch(() => undefined);
   }
 }

@@ -85,6 +85,12 @@ export class ProgressTracker {
     }
   }
 
+  /** Drops what is kept per job (the job left memory). */
+  forget(jobId: string): void {
+    for (const key of this.lastStepEventMs.keys())
+      if (key.startsWith(`${jobId}/`)) this.lastStepEventMs.delete(key);
+  }
+
   /** One epoch's evaluation from the evaluator. */
   reportEvaluation(jobId: string, result: EvaluationResult, predictionsCsv: Buffer): void {
     const record = this.book.get(jobId);

@@ -102,5 +102,5 @@ test('ended jobs come back as they were; unreadable and duplicate records are sk
     [[id, JobStates.cancelled, 'done with it']],
   );
   assert.equal(b.published.length, 0, 'nothing happens to an ended job');
-  assert.throws(() => b.manager.predictions(id), /no evaluated epoch yet/);
+  await assert.rejects(b.manager.predictions(id), /no evaluated epoch yet/);
 });

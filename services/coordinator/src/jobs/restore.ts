@@ -8,7 +8,8 @@ import type { JobRecord } from './record.ts';
 
 /**
  * Takes over the jobs a previous coordinator left in the store (called once, before serving).
- * Ended jobs come back as they were (their parameters and predictions are not stored). A job that
+ * Ended jobs come back as they were (their final artifacts are read from durable storage when
+ * asked for), the newest `maxEndedJobs` of them in memory. A job that
  * was still Pending cannot be resumed and fails with the reason. A Running job is re-adopted when
  * its parameter servers still hold its state: its workers keep heartbeating here (same address),
  * and any that stay silent past the straggler timeout are relaunched from the parameter server's
@@ -20,7 +21,8 @@ export async function restoreJobs(
   parameterServers: ParameterServerAdmin,
   ends: JobEnds,
 ): Promise<void> {
-  if (stored.length > 0) await modelDoor();
+  // The model door (tfjs) is loaded only to describe the models of jobs that are still active.
+  if (stored.some((d) => isStoredJobV1(d) && !isTerminal(d.state))) await modelDoor();
   for (const doc of stored) {
     if (!isStoredJobV1(doc) || book.jobs.has(doc.id)) {
       const s = doc as { id?: unknown; storeVersion?: unknown } | null;
@@ -30,11 +32,12 @@ export async function restoreJobs(
       );
       continue;
     }
-    const record = fromStored(doc, book.clock.now());
+    const record = fromStored(doc, book.clock.now(), { describe: !isTerminal(doc.state) });
     book.jobs.set(record.id, record);
     if (isTerminal(record.state)) continue;
     await adopt(record, book, parameterServers, ends);
   }
+  book.evictEnded();
 }
 
 async function adopt(
