@@ -76,9 +76,12 @@ export class JobLifecycle implements JobEnds {
 
   async maybeFinish(record: JobRecord): Promise<void> {
     if (isTerminal(record.state)) return;
+    const evaluated = !record.job.spec.evaluation.enabled || record.epochs.length >= record.job.spec.epochs;
+    if (!evaluated) return;
+    // With every epoch evaluated the evaluator has nothing left to do, even if its "done" beat was
+    // lost (a coordinator restart).
     const all = [...record.workers.values()];
-    if (all.length === 0 || !all.every((w) => w.status === 'done')) return;
-    if (record.job.spec.evaluation.enabled && record.epochs.length < record.job.spec.epochs) return;
+    if (all.length === 0 || !all.every((w) => w.status === 'done' || w.role === 'evaluator')) return;
     await this.end(record, JobStates.succeeded, '');
   }
 

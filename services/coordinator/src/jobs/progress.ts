@@ -97,14 +97,23 @@ export class ProgressTracker {
     if (record.epochs.some((e) => e.epoch === result.epoch)) return; // a retried report
     const trainers = [...record.workers.values()].filter((w) => w.role === 'trainer');
     const e = Number(result.epoch);
+    // The shards' snapshot time is when the epoch really ended, also when it ended while this
+    // coordinator was down (no heartbeat saw it); it corrects what heartbeats recorded.
+    const reportedEnd = Number(result.epochEndMs ?? 0);
+    if (reportedEnd > 0 && record.epochEndMs.length >= e - 1) record.epochEndMs[e - 1] = reportedEnd;
     const end = record.epochEndMs[e - 1] ?? this.book.clock.now();
-    const begin = e === 1 ? record.trainStartMs || record.startedAtMs : (record.epochEndMs[e - 2] ?? end);
+    const previousEnd =
+      Number(record.epochs.find((x) => Number(x.epoch) === e - 1)?.epochEndMs ?? 0) ||
+      record.epochEndMs[e - 2];
+    const begin = e === 1 ? record.trainStartMs || record.startedAtMs : (previousEnd ?? end);
     const full: EvaluationResult = { ...result, trainSeconds: Math.max(0, (end - begin) / 1000) };
     record.epochs.push(full);
     record.epochs.sort((a, b) => Number(a.epoch) - Number(b.epoch));
     if (predictionsCsv.length > 0) record.predictionsCsv = predictionsCsv;
     this.book.events.publish(jobId, { event: 'epoch', epoch: full });
     this.book.save(record);
+    // The last epoch's report is the evaluator's last word: the job may be complete now.
+    void this.ends.maybeFinish(record);
     this.book.logger.info(
       { jobId, epoch: result.epoch, testAccuracy: result.testAccuracy, trainers: trainers.length },
       'epoch evaluated',

@@ -13,7 +13,8 @@ import type { JobRecord } from './record.ts';
  * was still Pending cannot be resumed and fails with the reason. A Running job is re-adopted when
  * its parameter servers still hold its state: its workers keep heartbeating here (same address),
  * and any that stay silent past the straggler timeout are relaunched from the parameter server's
- * version; otherwise it fails with the reason. Nothing is left at Running without an owner.
+ * version; when that version is the job's last step its trainers are done (a "done" beat sent while
+ * no coordinator listened is not waited for); otherwise it fails with the reason. Nothing is left at Running without an owner.
  */
 export async function restoreJobs(
   stored: readonly unknown[],
@@ -70,7 +71,10 @@ async function adopt(
     return;
   }
   const now = book.clock.now();
+  // Every step applied: the trainers finished, maybe while no coordinator heard their "done".
+  const trained = version >= record.stepsPerEpoch * record.job.spec.epochs;
   for (const slot of record.workers.values()) {
+    if (trained && slot.role === 'trainer') slot.status = 'done';
     if (slot.status !== 'done') slot.status = 'running';
     slot.lastSeenMs = now;
   }
@@ -78,7 +82,7 @@ async function adopt(
   book.log(
     record,
     'warn',
-    `the coordinator restarted; re-adopted the job at step ${version}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
+    `the coordinator restarted; re-adopted the job at step ${version}${trained ? ' (every step applied: the trainers are done)' : ''}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
   );
   book.save(record);
   await ends.maybeFinish(record);
