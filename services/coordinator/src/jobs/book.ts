@@ -24,6 +24,9 @@ export interface JobBookOptions {
   maxEndedJobs?: number;
 }
 
+/** How many evicted job ids are remembered for {@link JobBook.wasEvicted}. */
+const RECENTLY_EVICTED_IDS = 1_024;
+
 /** Default of {@link JobBookOptions.maxEndedJobs}. */
 export const DEFAULT_MAX_ENDED_JOBS = 100;
 
@@ -41,6 +44,8 @@ export class JobBook {
   readonly store: JobRecordStore | undefined;
   readonly results: JobResults | undefined;
   readonly maxEndedJobs: number;
+  /** Ids of recently evicted jobs (bounded): a late heartbeat of their workers is told to stop. */
+  private readonly evicted = new Set<string>();
   /** Called with the id of each job evicted from memory (parts drop what they keep per job). */
   readonly onEvict: ((jobId: string) => void)[] = [];
   private readonly saveTimers = new Map<string, CancelTimer>();
@@ -150,7 +155,15 @@ export class JobBook {
       this.jobs.delete(r.id);
       this.events.forget(r.id);
       for (const f of this.onEvict) f(r.id);
+      this.evicted.add(r.id);
+      if (this.evicted.size > RECENTLY_EVICTED_IDS)
+        this.evicted.delete(this.evicted.values().next().value as string);
       this.logger.info({ jobId: r.id, state: r.state }, 'ended job evicted from memory');
     }
+  }
+
+  /** The job ended and left memory recently (its workers must stop). */
+  wasEvicted(id: string): boolean {
+    return this.evicted.has(id);
   }
 }

@@ -27,6 +27,7 @@ export class ProgressTracker {
    * the heartbeat came from (where the worker's `/metrics` is scraped).
    */
   heartbeat(req: HeartbeatRequest__Output, peerHost = ''): { stop: boolean; reason: string } {
+    if (this.book.wasEvicted(req.jobId)) return { stop: true, reason: 'job ended' };
     const record = this.book.get(req.jobId);
     if (isTerminal(record.state)) return { stop: true, reason: `job ${record.state}` };
     const slot = record.workers.get(slotKey(req.role, req.rank));

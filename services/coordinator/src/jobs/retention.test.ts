@@ -59,6 +59,8 @@ test('at most maxEndedJobs ended jobs stay in memory; evicted ones are found, li
   );
   assert.equal((await c.manager.cancel(oldest, 'again')).state, JobStates.cancelled, 'cancel is a no-op');
   await assert.rejects(c.manager.find('no-such-job'), NotFoundError);
+  // A late heartbeat of an evicted job's worker is told to stop (not NOT_FOUND).
+  assert.deepEqual(c.manager.heartbeat(beat(oldest, 'trainer', 0)), { stop: true, reason: 'job ended' });
   // A running job is never evicted, however many jobs end.
   assert.equal(c.manager.get(running).state, JobStates.running);
 });
@@ -97,6 +99,7 @@ test('final parameters and predictions are kept in durable files; export and pre
     await settle();
     const record = a.manager.get(id);
     assert.equal(record.state, JobStates.succeeded);
+    await record.teardown; // real file writes: more than a few promise hops
     assert.equal(record.finalParams, undefined, 'kept durably, not in memory');
     assert.deepEqual(readdirSync(join(dir, 'jobs', id)).sort(), ['params.bin', 'predictions.csv']);
     const exported = await a.manager.exportInputs(id);
