@@ -133,6 +133,16 @@ export class JobManager {
       nowMs: this.book.clock.now(),
     });
     this.book.admit(record);
+    // A text job's vocabulary is kept durably at once: a coordinator that re-adopts the job after a
+    // restart reads it back (predictions' text column, export's vocab.json).
+    if (record.text !== undefined && this.options.results) {
+      const text = record.text;
+      this.options.results
+        .save(record.id, { text })
+        .catch((err: unknown) =>
+          this.book.log(record, 'warn', `could not store the text vocabulary: ${(err as Error).message}`),
+        );
+    }
     if (record.text !== undefined) {
       this.book.log(
         record,

@@ -129,7 +129,8 @@ export class NatsJobStore {
 
   /** One stored job record, or undefined (a job ended long ago and evicted from memory). */
   async loadJob(id: string): Promise<unknown> {
-    if (!/^[A-Za-z0-9_=.-]+$/.test(id)) return undefined; // not a valid key: no such job
+    // Not a valid key (or one nats.js refuses, like a leading dot): no such job.
+    if (!/^(?!.*\.\.)[A-Za-z0-9_=-](?:[A-Za-z0-9_=.-]{0,254}[A-Za-z0-9_=-])?$/.test(id)) return undefined;
     const entry = await this.kv.get(id);
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
     return JSON.parse(entry.string()) as unknown;

@@ -57,8 +57,8 @@ export interface JobRecord {
   /** Ends the job's waits (launch backoff) when it stops. */
   abort: AbortController;
   /**
-   * Text datasets: vocabulary, test texts and corpus statistics (kept in memory, never sent to
-   * workers nor stored: a job restored after a coordinator restart loses them).
+   * Text datasets: vocabulary, test texts and corpus statistics (never sent to workers; kept in the
+   * durable results store at submission, where a coordinator that re-adopts the job reads them).
    */
   text?: TextArtifacts;
   /** Pretrained initial values for InitJob (dropped once the shards are initialised). */

@@ -47,6 +47,11 @@ async function adopt(
   parameterServers: ParameterServerAdmin,
   ends: JobEnds,
 ): Promise<void> {
+  // A text job's vocabulary and test texts, kept durably at submission.
+  if (record.dataset?.featureDtype === 'int32' && book.results) {
+    const text = await book.results.loadText(record.id).catch(() => undefined);
+    if (text) record.text = text;
+  }
   if (record.psShards.length > 0 && record.variables) {
     record.ps = parameterServers.forJob({
       jobId: record.id,

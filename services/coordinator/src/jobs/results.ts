@@ -18,7 +18,7 @@ export interface JobArtifacts {
 }
 
 /** Job ids that can name blobs (generated ids always can; anything else has no artifacts). */
-const STORABLE_ID = /^[A-Za-z0-9._-]{1,200}$/;
+const STORABLE_ID = /^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$/;
 
 const PARAMS_FORMAT = 'distrain-params-v1';
 
@@ -89,6 +89,13 @@ export class JobResults {
     if (artifacts.text)
       writes.push(this.blobs.put(`jobs/${jobId}/text.json`, Buffer.from(JSON.stringify(artifacts.text))));
     await Promise.all(writes);
+  }
+
+  /** A text job's stored vocabulary and test texts, or undefined. */
+  async loadText(jobId: string): Promise<TextArtifacts | undefined> {
+    if (!STORABLE_ID.test(jobId)) return undefined;
+    const text = await this.blobs.get(`jobs/${jobId}/text.json`);
+    return text ? (JSON.parse(Buffer.from(text).toString()) as TextArtifacts) : undefined;
   }
 
   /** The job's stored artifacts (fields absent when not stored). */

@@ -30,6 +30,24 @@ test('parameters survive encode/decode bit for bit; a foreign or truncated blob 
   assert.throws(() => decodeParams(new Uint8Array(2)), /truncated/);
 });
 
+test('the file blob store keeps text artifacts and refuses names that would leave its folder', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'distrain-blobs-'));
+  try {
+    const blobs = new FileBlobStore(dir);
+    const results = new JobResults(blobs);
+    const text = { vocabulary: ['<pad>', '<unk>', 'hello'], testTexts: ['hello there'], statsJson: '{}' };
+    await results.save('text-job-1', { text });
+    assert.deepEqual(await results.loadText('text-job-1'), text);
+    assert.equal(await results.loadText('other-job'), undefined);
+    for (const id of ['../../etc', '..', '.hidden', 'a..b'])
+      assert.deepEqual(await results.load(id), {}, `${id}: no job id, nothing stored`);
+    for (const name of ['../x', 'a/../../x', '/abs', 'a//b', 'a b'])
+      await assert.rejects(blobs.put(name, new Uint8Array(1)), /invalid blob name/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('at most maxEndedJobs ended jobs stay in memory; evicted ones are found, listed and watched from the store', async () => {
   const c = fakeCoordinator({ maxEndedJobs: 2 });
   const ids: string[] = [];
