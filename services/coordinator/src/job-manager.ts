@@ -216,8 +216,10 @@ export class JobManager {
     const loadJobs = this.options.store?.loadJobs?.bind(this.options.store);
     if (loadJobs) {
       const now = this.book.clock.now();
+      // A job may leave memory while the store is read: it is listed once, as it was in memory.
+      const listed = new Set(records.map((r) => r.id));
       for (const doc of await loadJobs()) {
-        if (isStoredJobV1(doc) && isTerminal(doc.state) && !this.book.jobs.has(doc.id))
+        if (isStoredJobV1(doc) && isTerminal(doc.state) && !listed.has(doc.id) && !this.book.jobs.has(doc.id))
           records.push(fromStored(doc, now, { describe: false }));
       }
     }
