@@ -133,3 +133,22 @@ test('final parameters and predictions are kept in durable files; export and pre
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a job that leaves memory while ListJobs reads the store is listed once', async () => {
+  const hook: { during?: () => Promise<unknown> } = {};
+  class SlowStore extends MemoryJobRecordStore {
+    override async loadJobs(): Promise<unknown[]> {
+      await hook.during?.();
+      return super.loadJobs();
+    }
+  }
+  const c = fakeCoordinator({ maxEndedJobs: 0, store: new SlowStore() });
+  const id = idOf(await c.manager.submit(jobDoc()));
+  await settle();
+  hook.during = () => c.manager.cancel(id, 'while listing');
+  assert.deepEqual(
+    (await c.manager.listAll()).map((j) => j.id),
+    [id],
+  );
+  assert.throws(() => c.manager.get(id), NotFoundError, 'it did leave memory');
+});
