@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -61,9 +64,10 @@ export interface UpStack {
   stop(): Promise<void>;
 }
 
-/** Starts `distrain up --port 0` and waits for its address. */
+/** Starts `distrain up --port 0` (its state folder a fresh temporary one) and waits for its address. */
 export function startUp(args: string[] = []): Promise<UpStack> {
-  const child = spawn(process.execPath, [BIN, 'up', '--port', '0', ...args], {
+  const stateDir = mkdtempSync(join(tmpdir(), 'distrain-up-state-'));
+  const child = spawn(process.execPath, [BIN, 'up', '--port', '0', '--state-dir', stateDir, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -86,11 +90,15 @@ export function startUp(args: string[] = []): Promise<UpStack> {
           child,
           stop: () =>
             new Promise<void>((done) => {
-              if (child.exitCode !== null) return done();
+              const finish = (): void => {
+                rmSync(stateDir, { recursive: true, force: true });
+                done();
+              };
+              if (child.exitCode !== null) return finish();
               const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
               child.once('exit', () => {
                 clearTimeout(kill);
-                done();
+                finish();
               });
               child.kill('SIGTERM');
             }),

@@ -24,6 +24,11 @@ export interface LocalStackOptions {
   onLog?: (service: string, line: string) => void;
   /** NATS server URL for the coordinator (job events in JetStream, job records in KV). @default none: in-process events */
   nats?: string;
+  /**
+   * Coordinator's state folder: ended jobs' final artifacts as files when there is no NATS.
+   * @default none: they stay in the coordinator's memory
+   */
+  stateDir?: string;
   /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
   dataPlane?: 'grpc' | 'zmq';
 }
@@ -122,6 +127,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         '--metrics-port',
         '0',
         ...(options.nats ? ['--nats', options.nats] : []),
+        ...(options.stateDir ? ['--state-dir', options.stateDir] : []),
       ],
       options,
       started,

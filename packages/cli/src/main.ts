@@ -5,6 +5,8 @@
  * `distrain --help` and the client commands never load TensorFlow.js.
  */
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { ClientOptions, Job } from '@distrain/client';
 import { connect, predictions, printSummary, watch } from './commands.ts';
@@ -67,6 +69,13 @@ async function loadSpec(file: string, flags: OverrideFlags): Promise<{ text: str
   }
   const job = validateJob(parseJobText(raw, file), o);
   return { text: JSON.stringify(job), shards: job.spec.parameterServer.shards };
+}
+
+/** `distrain up`'s state folder: $DISTRAIN_STATE_DIR, else $XDG_STATE_HOME/distrain, else ~/.local/state/distrain. */
+function defaultStateDir(): string {
+  if (process.env['DISTRAIN_STATE_DIR']) return process.env['DISTRAIN_STATE_DIR'];
+  const base = process.env['XDG_STATE_HOME'] || join(homedir(), '.local', 'state');
+  return join(base, 'distrain');
 }
 
 const natsUrl = (flags: { nats?: string }): string | undefined =>
@@ -168,6 +177,7 @@ withOverrides(
   .option('--json', 'one JSON object per line')
   .option('--nats <url>', 'NATS server for job events and records (env DISTRAIN_NATS_URL)')
   .option('--data-plane <kind>', 'zmq|grpc: transport of PushPull and Pull (env DISTRAIN_DATA_PLANE)')
+  .option('--state-dir <dir>', "coordinator's state folder (ended jobs' artifacts without NATS)")
   .option(
     '-v, --verbose',
     "the services' logs and each trainer's per-step time breakdown (median ms) on stderr",
@@ -175,7 +185,13 @@ withOverrides(
   .action(
     async (
       file: string,
-      flags: OverrideFlags & { json?: boolean; nats?: string; verbose?: boolean; dataPlane?: string },
+      flags: OverrideFlags & {
+        json?: boolean;
+        nats?: string;
+        verbose?: boolean;
+        dataPlane?: string;
+        stateDir?: string;
+      },
     ) => {
       const spec = await loadSpec(file, flags);
       const json = flags.json ?? false;
@@ -191,6 +207,7 @@ withOverrides(
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
+        ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
       });
       let interrupted = false;
       const client = connect(stack.coordinator);
@@ -221,6 +238,11 @@ program
   .option('--nats <url>', 'NATS server for job events and records (env DISTRAIN_NATS_URL)')
   .option('--data-plane <kind>', 'zmq|grpc: transport of PushPull and Pull (env DISTRAIN_DATA_PLANE)')
   .option('-v, --verbose', "the services' logs at info level")
+  .option(
+    '--state-dir <dir>',
+    "coordinator's state folder: ended jobs' parameters and predictions without NATS (env DISTRAIN_STATE_DIR)",
+    defaultStateDir(),
+  )
   .action(
     async (flags: {
       port: string;
@@ -229,6 +251,7 @@ program
       nats?: string;
       verbose?: boolean;
       dataPlane?: string;
+      stateDir: string;
     }) => {
       const nats = natsUrl(flags);
       const dataPlane = dataPlaneFlag(flags);
@@ -242,6 +265,7 @@ program
         onLog: await serviceLogPrinter(),
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
+        stateDir: flags.stateDir,
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,

@@ -61,7 +61,7 @@ export interface TrainingJobStatus {
 }
 
 /** The JobManager methods the operator uses (its public surface; a fake works in tests). */
-export type OperatorJobs = Pick<JobManager, 'submit' | 'get' | 'toWire' | 'cancel'>;
+export type OperatorJobs = Pick<JobManager, 'submit' | 'find' | 'toWire' | 'cancel'>;
 
 /** Options of {@link CrdOperator}. */
 export interface CrdOperatorOptions {
@@ -249,7 +249,8 @@ export class CrdOperator {
       if (this.busy.has(uid)) continue;
       this.busy.add(uid);
       try {
-        const job = this.options.jobs.toWire(this.options.jobs.get(t.jobId));
+        // `find`: an ended job may have left the coordinator's memory before its end was written.
+        const job = this.options.jobs.toWire(await this.options.jobs.find(t.jobId));
         await this.write(t, job);
         if (ENDED.has(STATE[String(job.state)] ?? '') && this.tracked.get(uid) === t)
           this.tracked.delete(uid);

@@ -5,6 +5,7 @@ import type {
   EvaluationResult,
   HeartbeatRequest__Output,
   Job,
+  JobEvent,
   JobStateLabel,
   JobStateName,
   Logger,
@@ -21,8 +22,10 @@ import { JobLifecycle } from './jobs/lifecycle.ts';
 import { ProgressTracker } from './jobs/progress.ts';
 import { countByState, listJobs, predictionsOf, scrapeTargets, toWire } from './jobs/read-model.ts';
 import type { ScrapeTargetGroup } from './jobs/read-model.ts';
+import { fromStored, isStoredJobV1 } from './jobs/record.ts';
 import type { JobRecord } from './jobs/record.ts';
 import { restoreJobs } from './jobs/restore.ts';
+import type { JobResults } from './jobs/results.ts';
 import { WorkerSupervisor } from './jobs/supervisor.ts';
 import type { Launcher } from './launcher.ts';
 import { systemClock } from './ports.ts';
@@ -57,6 +60,13 @@ export interface JobManagerOptions {
   monitorIntervalMs?: number;
   /** Keeps job records beyond this process (NATS KV). @default none: records live in memory only */
   store?: JobRecordStore;
+  /**
+   * Durable final artifacts (parameters, predictions, text vocabulary) of ended jobs: NATS Object
+   * Store or files. @default none: they stay in memory while the job does
+   */
+  results?: JobResults;
+  /** Most ended jobs kept in memory; older ones are answered from the store. @default 100 */
+  maxEndedJobs?: number;
   /** Coordinator metrics. @default no-op */
   metrics?: CoordinatorMetrics;
   /** Where launched workers serve `/metrics` (port 0: any free port). @default none: no worker metrics */
@@ -90,6 +100,8 @@ export class JobManager {
       metrics: options.metrics ?? NOOP_COORDINATOR_METRICS,
       clock: options.clock ?? systemClock,
       ...(options.store ? { store: options.store } : {}),
+      ...(options.results ? { results: options.results } : {}),
+      ...(options.maxEndedJobs === undefined ? {} : { maxEndedJobs: options.maxEndedJobs }),
     });
     this.lifecycle = new JobLifecycle({
       book: this.book,
@@ -109,6 +121,7 @@ export class JobManager {
       ...(options.monitorIntervalMs === undefined ? {} : { monitorIntervalMs: options.monitorIntervalMs }),
     });
     this.progress = new ProgressTracker(this.book, this.lifecycle);
+    this.book.onEvict.push((id) => this.progress.forget(id));
   }
 
   /** Validates a TrainingJob document, checks it against its dataset, and starts it. */
@@ -120,6 +133,16 @@ export class JobManager {
       nowMs: this.book.clock.now(),
     });
     this.book.admit(record);
+    // A text job's vocabulary is kept durably at once: a coordinator that re-adopts the job after a
+    // restart reads it back (predictions' text column, export's vocab.json).
+    if (record.text !== undefined && this.options.results) {
+      const text = record.text;
+      this.options.results
+        .save(record.id, { text })
+        .catch((err: unknown) =>
+          this.book.log(record, 'warn', `could not store the text vocabulary: ${(err as Error).message}`),
+        );
+    }
     if (record.text !== undefined) {
       this.book.log(
         record,
@@ -149,7 +172,7 @@ export class JobManager {
 
   /** Cancels a job; a no-op on an ended job. */
   async cancel(id: string, reason: string): Promise<Job> {
-    const record = this.get(id);
+    const record = await this.find(id);
     await this.lifecycle.cancel(record, reason);
     return toWire(record);
   }
@@ -169,9 +192,47 @@ export class JobManager {
     return this.book.get(id);
   }
 
-  /** Jobs, newest first, optionally in one state. */
+  /**
+   * The job's record: from memory, or (an ended job evicted from memory) a read-only view of its
+   * stored record; a NotFoundError when neither has it (without a store: evicted jobs are gone).
+   */
+  async find(id: string): Promise<JobRecord> {
+    const live = this.book.jobs.get(id);
+    if (live) return live;
+    const doc = await this.options.store?.loadJob?.(id);
+    if (isStoredJobV1(doc) && doc.id === id && isTerminal(doc.state))
+      return this.book.jobs.get(id) ?? fromStored(doc, this.book.clock.now(), { describe: false });
+    return this.book.get(id);
+  }
+
+  /** Jobs, newest first, optionally in one state (those in memory). */
   list(state?: JobStateName): Job[] {
     return listJobs(this.book.jobs.values(), state);
+  }
+
+  /** Jobs, newest first, optionally in one state: those in memory and those only in the store. */
+  async listAll(state?: JobStateName): Promise<Job[]> {
+    const records = [...this.book.jobs.values()];
+    const loadJobs = this.options.store?.loadJobs?.bind(this.options.store);
+    if (loadJobs) {
+      const now = this.book.clock.now();
+      // A job may leave memory while the store is read: it is listed once, as it was in memory.
+      const listed = new Set(records.map((r) => r.id));
+      for (const doc of await loadJobs()) {
+        if (isStoredJobV1(doc) && isTerminal(doc.state) && !listed.has(doc.id) && !this.book.jobs.has(doc.id))
+          records.push(fromStored(doc, now, { describe: false }));
+      }
+    }
+    return listJobs(records, state);
+  }
+
+  /**
+   * The kept events of a job that is no longer in memory (read from the store's event stream);
+   * a NotFoundError when the job is unknown.
+   */
+  async storedHistory(id: string): Promise<JobEvent[]> {
+    await this.find(id);
+    return (await this.options.store?.loadJobEvents?.(id)) ?? [];
   }
 
   /** The job as the wire `Job`. */
@@ -179,9 +240,18 @@ export class JobManager {
     return toWire(record);
   }
 
-  /** Predictions CSV of the newest evaluated epoch. */
-  predictions(id: string): Buffer {
-    return predictionsOf(this.get(id));
+  /** Predictions CSV of the newest evaluated epoch (of an ended job: from durable storage). */
+  async predictions(id: string): Promise<Buffer> {
+    const record = await this.find(id);
+    await record.teardown;
+    if (record.predictionsCsv || !isTerminal(record.state) || !this.options.results)
+      return predictionsOf(record);
+    const kept = await this.options.results.load(id);
+    return predictionsOf({
+      ...record,
+      ...(kept.predictionsCsv ? { predictionsCsv: kept.predictionsCsv } : {}),
+      ...(kept.text ? { text: kept.text } : {}),
+    });
   }
 
   /** What an export needs: the job, its dataset and the final (or current) parameters. */
@@ -192,17 +262,23 @@ export class JobManager {
     /** Files besides model.json and weights.bin (text jobs: vocab.json, embeddings.glove.txt). */
     extraFiles: { name: string; data: Buffer }[];
   }> {
-    const record = this.get(id);
+    const record = await this.find(id);
     // Just after the end an export waits for the teardown that keeps the final parameters.
     await record.teardown;
     let params = record.finalParams;
+    let text = record.text;
     if (!params && record.ps && !isTerminal(record.state)) params = (await record.ps.pull()).params;
+    if (!params && isTerminal(record.state) && this.options.results) {
+      const kept = await this.options.results.load(id);
+      params = kept.params;
+      text ??= kept.text;
+    }
     if (!params || !record.dataset) {
       throw new StateError(
         `job ${id} has no parameters to export (state ${record.state}); wait until it has trained`,
       );
     }
-    const extraFiles = record.text === undefined ? [] : textExportFiles(record.job, params, record.text);
+    const extraFiles = text === undefined ? [] : textExportFiles(record.job, params, text);
     return { job: record.job, dataset: record.dataset, params, extraFiles };
   }
 

@@ -48,13 +48,16 @@ export function coordinatorServices(
         throw new ValidationError('spec', 'is empty; send a TrainingJob as YAML or JSON');
       return { job: await manager.submit(parseJobText(request.spec)) };
     }, handlerOptions),
-    GetJob: unaryHandler((request) => ({ job: manager.toWire(manager.get(request.id)) }), handlerOptions),
-    ListJobs: unaryHandler((request) => {
+    GetJob: unaryHandler(
+      async (request) => ({ job: manager.toWire(await manager.find(request.id)) }),
+      handlerOptions,
+    ),
+    ListJobs: unaryHandler(async (request) => {
       const state = request.state;
       if (state !== 'JOB_STATE_UNSPECIFIED' && !isJobStateName(state)) {
         throw new ValidationError('state', `unknown state ${state}`);
       }
-      return { jobs: manager.list(isJobStateName(state) ? state : undefined) };
+      return { jobs: await manager.listAll(isJobStateName(state) ? state : undefined) };
     }, handlerOptions),
     CancelJob: unaryHandler(
       (request) => manager.cancel(request.id, request.reason).then((job) => ({ job })),
@@ -65,7 +68,14 @@ export function coordinatorServices(
       try {
         record = manager.get(call.request.id);
       } catch (err) {
-        failStream(call, err, logger);
+        // An ended job evicted from memory: its kept history from the store, then the end.
+        manager
+          .storedHistory(call.request.id)
+          .then((history) => {
+            for (const e of history) call.write(e);
+            call.end();
+          })
+          .catch(() => failStream(call, err, logger));
         return;
       }
       const send = (e: JobEvent): boolean => {
@@ -102,14 +112,14 @@ export function coordinatorServices(
       replaying = false;
     },
     GetPredictions: (call) => {
-      try {
-        const csv = manager.predictions(call.request.id);
-        for (let off = 0; off < csv.length; off += CHUNK_BYTES)
-          call.write({ data: csv.subarray(off, off + CHUNK_BYTES) });
-        call.end();
-      } catch (err) {
-        failStream(call, err, logger);
-      }
+      manager
+        .predictions(call.request.id)
+        .then((csv) => {
+          for (let off = 0; off < csv.length; off += CHUNK_BYTES)
+            call.write({ data: csv.subarray(off, off + CHUNK_BYTES) });
+          call.end();
+        })
+        .catch((err: unknown) => failStream(call, err, logger));
     },
     ExportModel: (call) => {
       manager

@@ -5,12 +5,14 @@
  */
 import { ValidationError, startGrpcServer } from '@distrain/core';
 import { createCoordinatorMetrics } from '@distrain/core/metrics';
-import { NatsJobStore } from '@distrain/core/events';
+import { FileBlobStore, NatsJobStore } from '@distrain/core/events';
+import { join } from 'node:path';
 import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import { intFlag, runService } from '@distrain/core/service';
 import { exportLayersModel } from './export.ts';
 import { EventBus } from './event-bus.ts';
 import { JobManager } from './job-manager.ts';
+import { JobResults } from './jobs/results.ts';
 import { LocalLauncher } from './local-launcher.ts';
 import { coordinatorServices } from './job-service.ts';
 import { grpcPorts } from './wiring.ts';
@@ -39,6 +41,10 @@ await runService({
     'gpu-worker-template': { env: 'DISTRAIN_GPU_WORKER_TEMPLATE' },
     // Transport of the workers' PushPull and Pull: zmq (the shards' ZeroMQ data plane) or grpc.
     'data-plane': { env: 'DISTRAIN_DATA_PLANE', default: 'zmq', help: 'zmq|grpc' },
+    // Files of ended jobs' final artifacts (parameters, predictions) when there is no NATS (with NATS: its Object Store).
+    'state-dir': { env: 'DISTRAIN_STATE_DIR' },
+    // Most ended jobs kept in memory; older ones are answered from NATS (records, events, artifacts).
+    'max-ended-jobs': { env: 'DISTRAIN_MAX_ENDED_JOBS', default: '100' },
     // `true`: act as the TrainingJob operator (crd-operator.ts) in --namespace, with --kubeconfig or in-cluster config.
     'watch-crds': { env: 'DISTRAIN_WATCH_CRDS', default: 'false', help: 'true|false' },
   },
@@ -56,6 +62,7 @@ await runService({
     if (flags['watch-crds'] !== 'true' && flags['watch-crds'] !== 'false') {
       throw new ValidationError('--watch-crds', `must be true or false, got ${flags['watch-crds']}`);
     }
+    const maxEndedJobs = intFlag(flags['max-ended-jobs'], 'max-ended-jobs', 0, 1_000_000);
     const workerMetricsPort =
       flags['worker-metrics-port'] === 'off'
         ? undefined
@@ -95,6 +102,14 @@ await runService({
         'job events restored from JetStream',
       );
     }
+    // Ended jobs' final artifacts: the NATS Object Store, else files under --state-dir, else memory only.
+    const blobs = store
+      ? await store.blobStore()
+      : flags['state-dir']
+        ? new FileBlobStore(join(flags['state-dir'], 'results'))
+        : undefined;
+    const results = blobs ? new JobResults(blobs) : undefined;
+    if (results) logger.info({ results: results.location }, 'final job artifacts are kept durably');
     let advertise = flags.advertise ?? '';
     // The gRPC clients of the data-loader and the parameter servers, injected into the job manager.
     const ports = grpcPorts({ loaderAddress: flags.loader });
@@ -120,6 +135,8 @@ await runService({
       coordinatorAddress: () => advertise,
       metrics,
       dataPlane,
+      maxEndedJobs,
+      ...(results ? { results } : {}),
       ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
       ...(workerMetricsPort === undefined
         ? {}

@@ -1,4 +1,4 @@
-import type { DatasetInfo, ParamMap, TrainingJob, VariableInfo } from '@distrain/core';
+import type { DatasetInfo, JobEvent, ParamMap, TrainingJob, VariableInfo } from '@distrain/core';
 import type { PsInitOptions } from '@distrain/core/ps';
 import type { TextArtifacts } from './text-job.ts';
 
@@ -39,9 +39,18 @@ export interface ParameterServerAdmin {
   forJob(job: { jobId: string; shardAddresses: string[]; variables: VariableInfo[] }): JobParameters;
 }
 
-/** Where job records are kept beyond this process (NATS JetStream KV); the last write wins. */
+/**
+ * Where job records are kept beyond this process (NATS JetStream KV); the last write wins. The
+ * readers let the coordinator answer for jobs it no longer holds in memory (evicted ended jobs).
+ */
 export interface JobRecordStore {
   saveJob(id: string, record: unknown): void;
+  /** One stored record, or undefined. */
+  loadJob?(id: string): Promise<unknown>;
+  /** Every stored record. */
+  loadJobs?(): Promise<unknown[]>;
+  /** The kept events of one job, in order. */
+  loadJobEvents?(id: string): Promise<JobEvent[]>;
 }
 
 /** Cancels a timer of a {@link Clock}. */
@@ -86,5 +95,9 @@ export class MemoryJobRecordStore implements JobRecordStore {
   /** The records, as `NatsJobStore.loadJobs` returns them. */
   loadJobs(): Promise<unknown[]> {
     return Promise.resolve([...this.records.values()]);
+  }
+
+  loadJob(id: string): Promise<unknown> {
+    return Promise.resolve(this.records.get(id));
   }
 }

@@ -149,7 +149,12 @@ export async function runEvaluator(
         acc.add(batch.indices, batch.labels.data as Int32Array | Float32Array, out);
       }
       if (signal.aborted) break;
-      const result = acc.result(epoch, snapshot.version, (performance.now() - started) / 1000);
+      const result = {
+        ...acc.result(epoch, snapshot.version, (performance.now() - started) / 1000),
+        // When the epoch's training ended (the shards' snapshot time): the coordinator times epochs
+        // with it, also those that ended while it was restarting.
+        epochEndMs: snapshot.snapshotTimeMs,
+      };
       logger.info(
         result.regression === true
           ? { epoch, testMse: result.testLoss, testMae: result.testMae }

@@ -247,6 +247,7 @@ export class ParameterServerService {
     const snapshot = await job.snapshots.get(req.epoch, passed, ctx, () => job.barrier.version);
     const res: PullResponse = {
       version: snapshot.version,
+      snapshotTimeMs: snapshot.takenAtMs,
       params: encodeParts(job.parts, (p) => snapshot.params.get(p.info.key) as Float32Array),
     };
     if (req.release) job.snapshots.release(req.epoch, snapshot);

@@ -6,6 +6,8 @@ import type { CallContext } from './wait.ts';
 /** Parameters of one job at the end of an epoch, kept for the evaluator. */
 export interface Snapshot {
   version: number;
+  /** When it was taken (Unix ms): the epoch's last step was applied then. */
+  takenAtMs: number;
   params: Map<string, Float32Array>;
   /** Set once released: frees the snapshot after the grace period. */
   releaseTimer?: NodeJS.Timeout;
@@ -44,6 +46,7 @@ export class SnapshotStore {
   take(epoch: number, version: number, params: Iterable<[string, Float32Array]>): Snapshot {
     const snapshot: Snapshot = {
       version,
+      takenAtMs: Date.now(),
       params: new Map([...params].map(([k, v]) => [k, v.slice()])),
     };
     this.snapshots.set(epoch, snapshot);

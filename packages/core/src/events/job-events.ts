@@ -17,6 +17,9 @@ export const JOB_EVENTS_STREAM = 'DISTRAIN_JOB_EVENTS';
 /** Default JetStream key-value bucket holding job records (key: job id). */
 export const JOB_RECORDS_BUCKET = 'distrain-jobs';
 
+/** Default JetStream Object Store bucket holding ended jobs' final artifacts (parameters, predictions). */
+export const JOB_RESULTS_BUCKET = 'distrain-results';
+
 /** Event types, as the last subject token. */
 export const JOB_EVENT_TYPES = ['state', 'step', 'epoch', 'log'] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];

@@ -2,9 +2,12 @@ import { DiscardPolicy, RetentionPolicy, StorageType, StringCodec, connect, nano
 import type { JetStreamClient, JetStreamManager, KV, NatsConnection } from 'nats';
 import type { JobEvent } from '../generated/distrain/v1/JobEvent.ts';
 import type { Logger } from '../logger.ts';
+import type { BlobStore } from './blob-store.ts';
+import { checkBlobName } from './blob-store.ts';
 import {
   JOB_EVENTS_STREAM,
   JOB_RECORDS_BUCKET,
+  JOB_RESULTS_BUCKET,
   fromEventPayload,
   jobSubject,
   jobSubjectFilter,
@@ -122,6 +125,59 @@ export class NatsJobStore {
         out.push(JSON.parse(entry.string()) as unknown);
     }
     return out;
+  }
+
+  /** One stored job record, or undefined (a job ended long ago and evicted from memory). */
+  async loadJob(id: string): Promise<unknown> {
+    // Not a valid key (or one nats.js refuses, like a leading dot): no such job.
+    if (!/^(?!.*\.\.)[A-Za-z0-9_=-](?:[A-Za-z0-9_=.-]{0,254}[A-Za-z0-9_=-])?$/.test(id)) return undefined;
+    const entry = await this.kv.get(id);
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return undefined;
+    return JSON.parse(entry.string()) as unknown;
+  }
+
+  /** The events the stream keeps of one job, in order (empty when it has none). */
+  async loadJobEvents(jobId: string): Promise<JobEvent[]> {
+    const stream = this.options.stream ?? JOB_EVENTS_STREAM;
+    const filter = jobSubjectFilter(jobId);
+    const events: JobEvent[] = [];
+    // An ordered fetch that finds nothing leaves the connection unable to drain: ask first.
+    const jsm = await this.nc.jetstreamManager();
+    const info = await jsm.streams.info(stream, { subjects_filter: filter });
+    const count = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    if (count === 0) return events;
+    const consumer = await this.js.consumers.get(stream, { filterSubjects: filter });
+    // A fetch ends when the stream has no more of the job's events (pending 0) or after `expires`.
+    const messages = await consumer.fetch({ max_messages: 100_000, expires: 2_000 });
+    for await (const m of messages) {
+      try {
+        events.push(fromEventPayload(JSON.parse(m.string()) as JobEventPayload));
+      } catch (err) {
+        this.options.logger.warn({ err, seq: m.seq }, 'skipping an unreadable job event');
+      }
+      if (m.info.pending === 0) break;
+    }
+    await messages.close();
+    return events;
+  }
+
+  /**
+   * Durable blobs in the JetStream Object Store `bucket` (created when missing), over this
+   * connection: where ended jobs' final parameters and predictions are kept.
+   */
+  async blobStore(bucket = JOB_RESULTS_BUCKET): Promise<BlobStore> {
+    const os = await this.js.views.os(bucket, { storage: StorageType.File });
+    return {
+      location: `nats object store ${bucket}`,
+      async put(name, data) {
+        checkBlobName(name);
+        await os.putBlob({ name }, data);
+      },
+      async get(name) {
+        checkBlobName(name);
+        return (await os.getBlob(name)) ?? undefined;
+      },
+    };
   }
 
   /** Every event the stream keeps, in order, and its last sequence. */

@@ -89,6 +89,7 @@ void test('PushPullResponse and PullResponse: both ways against protobufjs', () 
   const params = [tensor('a#0', f32(1, 2, 3)), tensor('a#1', f32(4)), { name: 'empty' }];
   for (const res of [
     { version: 17, params, meanLoss: 0.25, ranks: 2, serverSeconds: 0.0125, applySeconds: 0.001 },
+    { version: 40, params, snapshotTimeMs: 1_764_576_000_123 },
     { version: 0, params: [] },
     {},
   ]) {
@@ -231,5 +232,6 @@ void test('installed serializers: fast paths, generic fallbacks, pre-encoded req
   assert.deepStrictEqual(PULL.responseDeserialize(pull), {
     version: 1,
     params: [{ name: 'a', tensor: { shape: [1], dtype: 'DTYPE_FLOAT32', data: f32(5) } }],
+    snapshotTimeMs: 0,
   });
 });

@@ -328,13 +328,16 @@ export function encodePushPullResponse(m: PushPullResponse, scratch?: Buffer): B
 /** Encodes a PullResponse like {@link encodePushPullRequest}. */
 export function encodePullResponse(m: PullResponse, scratch?: Buffer): Buffer | undefined {
   const version = m.version ?? 0;
-  if (!isUint53(version)) return undefined;
+  const snapshotTimeMs = m.snapshotTimeMs ?? 0;
+  if (!isUint53(version) || !isUint53(snapshotTimeMs)) return undefined;
   const params: TensorPlan[] = [];
-  const size = planList(m.params, scalarSize(1, version), params);
-  if (size < 0) return undefined;
+  const listEnd = planList(m.params, scalarSize(1, version), params);
+  if (listEnd < 0) return undefined;
+  const size = listEnd + scalarSize(3, snapshotTimeMs);
   const buf = output(size, scratch);
   let at = writeScalar(buf, 0, 1, version);
   at = writeList(buf, at, 2, params);
+  at = writeScalar(buf, at, 3, snapshotTimeMs);
   if (at !== size) throw new Error(`encodePullResponse: wrote ${at} bytes, sized ${size}`);
   return buf;
 }
@@ -488,15 +491,17 @@ export function decodePullResponse(buf: Uint8Array): PullResponse__Output {
   const r = reader(buf, 'PullResponse');
   const params: NamedTensor__Output[] = [];
   let version = 0;
+  let snapshotTimeMs = 0;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const wt = tag & 7;
     const no = tag >>> 3;
     if (no === 1 && wt === WireType.varint) version = r.varint();
     else if (no === 2 && wt === WireType.delimited) params.push(readNamedTensor(r));
+    else if (no === 3 && wt === WireType.varint) snapshotTimeMs = r.varint();
     else r.skip(wt);
   }
-  return { params, version };
+  return { params, version, snapshotTimeMs };
 }
 
 // ------------------------------------------------------------------------------------ installation

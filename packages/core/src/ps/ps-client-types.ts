@@ -127,4 +127,6 @@ export interface PsPullOptions {
 export interface PsPullResult {
   version: number;
   params: ParamMap;
+  /** An epoch snapshot's time (Unix ms, the latest over the shards): when the epoch's last step was applied; 0 for epoch 0. */
+  snapshotTimeMs: number;
 }

@@ -342,7 +342,8 @@ export class ParameterClient {
       responses.map((r) => r.params),
       params,
     );
-    return { version: Number(responses[0]?.version ?? 0), params };
+    const snapshotTimeMs = responses.reduce((m, r) => Math.max(m, Number(r.snapshotTimeMs ?? 0)), 0);
+    return { version: Number(responses[0]?.version ?? 0), params, snapshotTimeMs };
   }
 
   /** Sets the live ranks on every shard (eviction); returns the lowest version the shards report. */

@@ -76,9 +76,12 @@ export class JobLifecycle implements JobEnds {
 
   async maybeFinish(record: JobRecord): Promise<void> {
     if (isTerminal(record.state)) return;
+    const evaluated = !record.job.spec.evaluation.enabled || record.epochs.length >= record.job.spec.epochs;
+    if (!evaluated) return;
+    // With every epoch evaluated the evaluator has nothing left to do, even if its "done" beat was
+    // lost (a coordinator restart).
     const all = [...record.workers.values()];
-    if (all.length === 0 || !all.every((w) => w.status === 'done')) return;
-    if (record.job.spec.evaluation.enabled && record.epochs.length < record.job.spec.epochs) return;
+    if (all.length === 0 || !all.every((w) => w.status === 'done' || w.role === 'evaluator')) return;
     await this.end(record, JobStates.succeeded, '');
   }
 
@@ -106,6 +109,8 @@ export class JobLifecycle implements JobEnds {
     book.metrics.jobEnded(record.id);
     record.teardown = this.teardown(record);
     await record.teardown;
+    record.teardownDone = true;
+    book.evictEnded();
   }
 
   /** Stops the workers, keeps the final parameters, frees the shards' and the loader's state. */
@@ -127,6 +132,7 @@ export class JobLifecycle implements JobEnds {
         );
       record.ps.close();
     }
+    await book.keepResults(record);
     await this.options.catalog.releaseJob(record.id).catch(() => undefined);
   }
 }

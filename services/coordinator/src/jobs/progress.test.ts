@@ -75,11 +75,11 @@ test('with evaluation, the job succeeds only once every epoch is evaluated; a re
     c.manager.heartbeat(beat(c.id, role, rank, { status: 'done' }));
   await settle();
   assert.equal(c.manager.get(c.id).state, JobStates.running);
-  assert.throws(() => c.manager.predictions(c.id), /no evaluated epoch yet/);
+  await assert.rejects(c.manager.predictions(c.id), /no evaluated epoch yet/);
   c.manager.reportEvaluation(c.id, result(1), Buffer.from('id,label\n'));
   c.manager.reportEvaluation(c.id, result(1), Buffer.from('retried'));
   assert.equal(c.manager.get(c.id).epochs.length, 1);
-  assert.equal(c.manager.predictions(c.id).toString(), 'id,label\n');
+  assert.equal((await c.manager.predictions(c.id)).toString(), 'id,label\n');
   c.manager.reportEvaluation(c.id, result(2), Buffer.alloc(0));
   // The last worker's exit (or beat) then finishes it.
   c.launcher.latest('evaluator', 0).exit(0);

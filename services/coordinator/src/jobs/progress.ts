@@ -27,6 +27,7 @@ export class ProgressTracker {
    * the heartbeat came from (where the worker's `/metrics` is scraped).
    */
   heartbeat(req: HeartbeatRequest__Output, peerHost = ''): { stop: boolean; reason: string } {
+    if (this.book.wasEvicted(req.jobId)) return { stop: true, reason: 'job ended' };
     const record = this.book.get(req.jobId);
     if (isTerminal(record.state)) return { stop: true, reason: `job ${record.state}` };
     const slot = record.workers.get(slotKey(req.role, req.rank));
@@ -85,20 +86,35 @@ export class ProgressTracker {
     }
   }
 
+  /** Drops what is kept per job (the job left memory). */
+  forget(jobId: string): void {
+    for (const key of this.lastStepEventMs.keys())
+      if (key.startsWith(`${jobId}/`)) this.lastStepEventMs.delete(key);
+  }
+
   /** One epoch's evaluation from the evaluator. */
   reportEvaluation(jobId: string, result: EvaluationResult, predictionsCsv: Buffer): void {
     const record = this.book.get(jobId);
     if (record.epochs.some((e) => e.epoch === result.epoch)) return; // a retried report
     const trainers = [...record.workers.values()].filter((w) => w.role === 'trainer');
     const e = Number(result.epoch);
+    // The shards' snapshot time is when the epoch really ended, also when it ended while this
+    // coordinator was down (no heartbeat saw it); it corrects what heartbeats recorded.
+    const reportedEnd = Number(result.epochEndMs ?? 0);
+    if (reportedEnd > 0 && record.epochEndMs.length >= e - 1) record.epochEndMs[e - 1] = reportedEnd;
     const end = record.epochEndMs[e - 1] ?? this.book.clock.now();
-    const begin = e === 1 ? record.trainStartMs || record.startedAtMs : (record.epochEndMs[e - 2] ?? end);
+    const previousEnd =
+      Number(record.epochs.find((x) => Number(x.epoch) === e - 1)?.epochEndMs ?? 0) ||
+      record.epochEndMs[e - 2];
+    const begin = e === 1 ? record.trainStartMs || record.startedAtMs : (previousEnd ?? end);
     const full: EvaluationResult = { ...result, trainSeconds: Math.max(0, (end - begin) / 1000) };
     record.epochs.push(full);
     record.epochs.sort((a, b) => Number(a.epoch) - Number(b.epoch));
     if (predictionsCsv.length > 0) record.predictionsCsv = predictionsCsv;
     this.book.events.publish(jobId, { event: 'epoch', epoch: full });
     this.book.save(record);
+    // The last epoch's report is the evaluator's last word: the job may be complete now.
+    void this.ends.maybeFinish(record);
     this.book.logger.info(
       { jobId, epoch: result.epoch, testAccuracy: result.testAccuracy, trainers: trainers.length },
       'epoch evaluated',

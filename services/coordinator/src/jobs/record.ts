@@ -48,6 +48,8 @@ export interface JobRecord {
   finalParams?: ParamMap;
   /** The end's teardown (the terminal state is published first, the final parameters kept after). */
   teardown?: Promise<void>;
+  /** The teardown has finished (the job may leave memory). */
+  teardownDone?: boolean;
   workers: Map<string, WorkerSlot>;
   ps?: JobParameters;
   /** Parameter-server shards serving this job (the spec's count, at most the shards running). */
@@ -55,8 +57,8 @@ export interface JobRecord {
   /** Ends the job's waits (launch backoff) when it stops. */
   abort: AbortController;
   /**
-   * Text datasets: vocabulary, test texts and corpus statistics (kept in memory, never sent to
-   * workers nor stored: a job restored after a coordinator restart loses them).
+   * Text datasets: vocabulary, test texts and corpus statistics (never sent to workers; kept in the
+   * durable results store at submission, where a coordinator that re-adopts the job reads them).
    */
   text?: TextArtifacts;
   /** Pretrained initial values for InitJob (dropped once the shards are initialised). */
@@ -138,8 +140,11 @@ export function toStored(record: JobRecord): StoredJobV1 {
   };
 }
 
-/** A stored record back in memory (no parameter-server client yet; its workers last seen now). */
-export function fromStored(s: StoredJobV1, nowMs: number): JobRecord {
+/**
+ * A stored record back in memory (no parameter-server client yet; its workers last seen now).
+ * `describe: false` skips the model description (its variables): a read-only view of an ended job.
+ */
+export function fromStored(s: StoredJobV1, nowMs: number, options: { describe?: boolean } = {}): JobRecord {
   const workers = new Map<string, WorkerSlot>();
   for (const w of s.workers)
     workers.set(slotKey(w.role, w.rank), {
@@ -157,7 +162,8 @@ export function fromStored(s: StoredJobV1, nowMs: number): JobRecord {
     createdAtMs: s.createdAtMs,
     startedAtMs: s.startedAtMs,
     finishedAtMs: s.finishedAtMs,
-    ...(s.dataset
+    ...(s.dataset && options.describe === false ? { dataset: s.dataset } : {}),
+    ...(s.dataset && options.describe !== false
       ? {
           dataset: s.dataset,
           variables: loadedModelDoor().describeModel(s.job.spec.model.layers, s.dataset.featureShape)

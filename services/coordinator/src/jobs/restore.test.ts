@@ -60,6 +60,41 @@ test('a re-adopted worker that stays silent is relaunched at once (no handle to 
   assert.equal(b.launcher.launched.length, 1, 'the rank that was done is not relaunched');
 });
 
+test('a job that trained to its end while no coordinator listened finishes at once, its epochs timed by the shards', async () => {
+  // Two epochs of 10 steps; every step applied and both epochs evaluated while the coordinator was
+  // down: the trainers' and the evaluator's final words were lost.
+  const { b, id } = await restarted(
+    { epochs: 2, evaluation: { enabled: true }, fault: { stragglerTimeoutMs: 60_000 } },
+    (ps) => {
+      for (const k of ps.held.keys()) ps.held.set(k, 20);
+    },
+  );
+  const record = b.manager.get(id);
+  assert.equal(record.state, JobStates.running);
+  assert.ok(
+    [...record.workers.values()].filter((w) => w.role === 'trainer').every((w) => w.status === 'done'),
+  );
+  const start = record.trainStartMs;
+  assert.ok(start > 0);
+  // The evaluator's retried reports arrive; the shards' snapshot times give the epochs' durations.
+  const report = (epoch: number, endMs: number) =>
+    b.manager.reportEvaluation(
+      id,
+      { epoch, testAccuracy: 0.9, testLoss: 0.3, numSamples: 100, epochEndMs: endMs },
+      Buffer.from(`epoch ${epoch}\n`),
+    );
+  report(1, start + 5_000);
+  report(2, start + 12_000);
+  await settle();
+  assert.equal(record.state, JobStates.succeeded, 'no straggler timeout waited out');
+  assert.deepEqual(
+    record.epochs.map((e) => e.trainSeconds),
+    [5, 7],
+  );
+  assert.equal(b.manager.toWire(record).trainSeconds, 12);
+  assert.equal(b.launcher.launched.length, 0, 'nobody relaunched');
+});
+
 test('a running job whose parameter servers lost its state fails with the reason', async () => {
   const { b, id } = await restarted({}, (ps) => ps.held.clear());
   const record = b.manager.get(id);
@@ -102,5 +137,5 @@ test('ended jobs come back as they were; unreadable and duplicate records are sk
     [[id, JobStates.cancelled, 'done with it']],
   );
   assert.equal(b.published.length, 0, 'nothing happens to an ended job');
-  assert.throws(() => b.manager.predictions(id), /no evaluated epoch yet/);
+  await assert.rejects(b.manager.predictions(id), /no evaluated epoch yet/);
 });

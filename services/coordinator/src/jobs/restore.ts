@@ -8,11 +8,13 @@ import type { JobRecord } from './record.ts';
 
 /**
  * Takes over the jobs a previous coordinator left in the store (called once, before serving).
- * Ended jobs come back as they were (their parameters and predictions are not stored). A job that
+ * Ended jobs come back as they were (their final artifacts are read from durable storage when
+ * asked for), the newest `maxEndedJobs` of them in memory. A job that
  * was still Pending cannot be resumed and fails with the reason. A Running job is re-adopted when
  * its parameter servers still hold its state: its workers keep heartbeating here (same address),
  * and any that stay silent past the straggler timeout are relaunched from the parameter server's
- * version; otherwise it fails with the reason. Nothing is left at Running without an owner.
+ * version; when that version is the job's last step its trainers are done (a "done" beat sent while
+ * no coordinator listened is not waited for); otherwise it fails with the reason. Nothing is left at Running without an owner.
  */
 export async function restoreJobs(
   stored: readonly unknown[],
@@ -20,7 +22,8 @@ export async function restoreJobs(
   parameterServers: ParameterServerAdmin,
   ends: JobEnds,
 ): Promise<void> {
-  if (stored.length > 0) await modelDoor();
+  // The model door (tfjs) is loaded only to describe the models of jobs that are still active.
+  if (stored.some((d) => isStoredJobV1(d) && !isTerminal(d.state))) await modelDoor();
   for (const doc of stored) {
     if (!isStoredJobV1(doc) || book.jobs.has(doc.id)) {
       const s = doc as { id?: unknown; storeVersion?: unknown } | null;
@@ -30,11 +33,12 @@ export async function restoreJobs(
       );
       continue;
     }
-    const record = fromStored(doc, book.clock.now());
+    const record = fromStored(doc, book.clock.now(), { describe: !isTerminal(doc.state) });
     book.jobs.set(record.id, record);
     if (isTerminal(record.state)) continue;
     await adopt(record, book, parameterServers, ends);
   }
+  book.evictEnded();
 }
 
 async function adopt(
@@ -43,6 +47,11 @@ async function adopt(
   parameterServers: ParameterServerAdmin,
   ends: JobEnds,
 ): Promise<void> {
+  // A text job's vocabulary and test texts, kept durably at submission.
+  if (record.dataset?.featureDtype === 'int32' && book.results) {
+    const text = await book.results.loadText(record.id).catch(() => undefined);
+    if (text) record.text = text;
+  }
   if (record.psShards.length > 0 && record.variables) {
     record.ps = parameterServers.forJob({
       jobId: record.id,
@@ -67,7 +76,10 @@ async function adopt(
     return;
   }
   const now = book.clock.now();
+  // Every step applied: the trainers finished, maybe while no coordinator heard their "done".
+  const trained = version >= record.stepsPerEpoch * record.job.spec.epochs;
   for (const slot of record.workers.values()) {
+    if (trained && slot.role === 'trainer') slot.status = 'done';
     if (slot.status !== 'done') slot.status = 'running';
     slot.lastSeenMs = now;
   }
@@ -75,7 +87,7 @@ async function adopt(
   book.log(
     record,
     'warn',
-    `the coordinator restarted; re-adopted the job at step ${version}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
+    `the coordinator restarted; re-adopted the job at step ${version}${trained ? ' (every step applied: the trainers are done)' : ''}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
   );
   book.save(record);
   await ends.maybeFinish(record);

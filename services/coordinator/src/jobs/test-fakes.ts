@@ -154,6 +154,8 @@ export class FakeParameterServers implements ParameterServerAdmin {
   readonly held = new Map<string, number>();
   /** Makes the next InitJob wait for this promise. */
   initGate: Promise<void> | undefined;
+  /** What a pull of a job returns as its parameters (default: none). */
+  readonly params = new Map<string, ParamMap>();
   forJob({ jobId, shardAddresses }: { jobId: string; shardAddresses: string[] }): JobParameters {
     const record = (c: PsCall): void => void this.calls.push(c);
     const shards = [...shardAddresses];
@@ -167,7 +169,7 @@ export class FakeParameterServers implements ParameterServerAdmin {
         record({ op: 'pull', jobId, shards });
         const version = this.held.get(jobId);
         if (version === undefined) return Promise.reject(new Error(`job ${jobId} not found`));
-        const params: ParamMap = new Map();
+        const params: ParamMap = this.params.get(jobId) ?? new Map();
         return Promise.resolve({ params, version });
       },
       endJob: () => {

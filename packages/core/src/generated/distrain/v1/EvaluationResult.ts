@@ -35,6 +35,10 @@ export interface EvaluationResult {
    */
   'regression'?: (boolean);
   'testMae'?: (number | string);
+  /**
+   * Unix ms when the epoch's last step was applied (the parameter server's snapshot time; 0: unknown).
+   */
+  'epochEndMs'?: (number | string | Long);
 }
 
 /**
@@ -70,4 +74,8 @@ export interface EvaluationResult__Output {
    */
   'regression': (boolean);
   'testMae': (number);
+  /**
+   * Unix ms when the epoch's last step was applied (the parameter server's snapshot time; 0: unknown).
+   */
+  'epochEndMs': (number);
 }
