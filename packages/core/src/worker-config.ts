@@ -39,8 +39,14 @@ export interface WorkerConfig {
    * one) or `grpc`. Env DISTRAIN_DATA_PLANE overrides it. @default 'zmq'
    */
   dataPlane?: 'grpc' | 'zmq';
-  /** Per-job credential sent as metadata `authorization` (empty: none). */
+  /**
+   * Per-job credential, sent as `authorization: Bearer` on every call (gRPC metadata, the ZeroMQ
+   * token frame) and checked by the coordinator, loader and shards (empty: the deployment runs
+   * with `--auth none`).
+   */
   token?: string;
+  /** TLS of the worker's calls: the services' CA (PEM), and a client certificate under mutual TLS. */
+  tls?: { ca?: string; cert?: string; key?: string };
   /**
    * Where the worker serves Prometheus `/metrics` (port 0: any free port, reported to the coordinator
    * in heartbeats). Absent: no metrics endpoint.
