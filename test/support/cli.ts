@@ -16,7 +16,8 @@ const BIN = `${ROOT}packages/cli/bin/distrain.js`;
  * `distrain` it starts): `distrain up` writes its token there and the client commands read it, never
  * the user's own ~/.config/distrain.
  */
-export const CONFIG_DIR = process.env['DISTRAIN_CONFIG_DIR'] ?? mkdtempSync(join(tmpdir(), 'distrain-config-'));
+export const CONFIG_DIR =
+  process.env['DISTRAIN_CONFIG_DIR'] ?? mkdtempSync(join(tmpdir(), 'distrain-config-'));
 if (process.env['DISTRAIN_CONFIG_DIR'] === undefined) {
   process.env['DISTRAIN_CONFIG_DIR'] = CONFIG_DIR;
   process.once('exit', () => rmSync(CONFIG_DIR, { recursive: true, force: true }));

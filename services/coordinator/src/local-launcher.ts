@@ -20,7 +20,12 @@ export interface LocalLauncherOptions {
 /** The coordinator's env without its own secrets: a worker holds only its job's credential. */
 function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out = { ...env };
-  for (const k of ['DISTRAIN_AUTH_TOKEN', 'DISTRAIN_AUTH_TOKEN_FILE', 'DISTRAIN_TLS_KEY', 'DISTRAIN_TLS_CERT'])
+  for (const k of [
+    'DISTRAIN_AUTH_TOKEN',
+    'DISTRAIN_AUTH_TOKEN_FILE',
+    'DISTRAIN_TLS_KEY',
+    'DISTRAIN_TLS_CERT',
+  ])
     delete out[k];
   return out;
 }

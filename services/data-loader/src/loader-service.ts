@@ -4,7 +4,13 @@ import { AbortedError, OverloadError, ValidationError, toGrpcStatus, unaryHandle
 import type { StatusObject } from '@distrain/core';
 import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '@distrain/core';
 import { startGrpcServer } from '@distrain/core';
-import type { AccessRules, Authenticator, RunningGrpcServer, ServerTls, ServiceBinding } from '@distrain/core';
+import type {
+  AccessRules,
+  Authenticator,
+  RunningGrpcServer,
+  ServerTls,
+  ServiceBinding,
+} from '@distrain/core';
 import { silentLogger } from '@distrain/core';
 import type { Logger } from '@distrain/core';
 import { epochOrder, rankSlice, stepsPerEpoch, validateBatchGeometry } from '@distrain/core';

@@ -18,7 +18,10 @@ export const SECURITY_FLAGS = {
   },
   'tls-cert': { env: 'DISTRAIN_TLS_CERT', help: 'TLS: this service certificate (PEM), with --tls-key' },
   'tls-key': { env: 'DISTRAIN_TLS_KEY', help: 'TLS: this service private key (PEM)' },
-  'tls-ca': { env: 'DISTRAIN_TLS_CA', help: 'TLS: CA (PEM) of the other services (and of clients with --tls-client-auth)' },
+  'tls-ca': {
+    env: 'DISTRAIN_TLS_CA',
+    help: 'TLS: CA (PEM) of the other services (and of clients with --tls-client-auth)',
+  },
   'tls-client-auth': {
     env: 'DISTRAIN_TLS_CLIENT_AUTH',
     default: 'false',
@@ -70,7 +73,8 @@ export function readServiceSecurity(
         `no deployment token: set --auth-token-file FILE (env DISTRAIN_AUTH_TOKEN_FILE) or env ${AUTH_TOKEN_ENV}, or pass --auth none to accept unauthenticated calls`,
       );
     }
-    if (/\s/.test(token)) throw new ValidationError('--auth-token-file', 'the token must be one word (no spaces)');
+    if (/\s/.test(token))
+      throw new ValidationError('--auth-token-file', 'the token must be one word (no spaces)');
   } else {
     logger.warn(
       '--auth none: this service accepts every call without a credential; anyone who can reach its port can read, change or cancel jobs',
@@ -80,7 +84,10 @@ export function readServiceSecurity(
   const keyFile = flags['tls-key'];
   const caFile = flags['tls-ca'];
   if ((certFile === undefined) !== (keyFile === undefined))
-    throw new ValidationError(certFile === undefined ? '--tls-cert' : '--tls-key', 'TLS needs both --tls-cert and --tls-key');
+    throw new ValidationError(
+      certFile === undefined ? '--tls-cert' : '--tls-key',
+      'TLS needs both --tls-cert and --tls-key',
+    );
   const clientAuth = flags['tls-client-auth'] ?? 'false';
   if (clientAuth !== 'true' && clientAuth !== 'false')
     throw new ValidationError('--tls-client-auth', `must be true or false, got "${clientAuth}"`);
