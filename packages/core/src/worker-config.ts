@@ -63,6 +63,9 @@ export const DATA_PLANE_ENV = 'DISTRAIN_DATA_PLANE';
 /** Env variable carrying the per-job credential (Kubernetes: a `secretKeyRef` to the job's Secret). */
 export const JOB_TOKEN_ENV = 'DISTRAIN_JOB_TOKEN';
 
+/** Env variable carrying the workers' TLS client key under mutual TLS (Kubernetes: from the job's Secret). */
+export const JOB_TLS_KEY_ENV = 'DISTRAIN_JOB_TLS_KEY';
+
 /** Reads the worker config from the environment map given (main.ts passes `process.env`). */
 export function readWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
   const raw = env[WORKER_CONFIG_ENV];
@@ -103,6 +106,8 @@ export function readWorkerConfig(env: Record<string, string | undefined>): Worke
   // On Kubernetes the credential comes from the job's Secret, apart from the plain config.
   const token = env[JOB_TOKEN_ENV];
   if (c.token === undefined && token !== undefined && token !== '') c.token = token;
+  const tlsKey = env[JOB_TLS_KEY_ENV];
+  if (c.tls && c.tls.key === undefined && tlsKey) c.tls = { ...c.tls, key: tlsKey };
   return c as WorkerConfig;
 }
 
