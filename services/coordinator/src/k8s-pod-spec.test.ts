@@ -64,15 +64,15 @@ test('a trainer pod gets the job labels, owner, command, env with the secret ref
 });
 
 test("mutual TLS: the workers' client key goes through the job Secret, never the pod spec", () => {
-  const cfg = { ...config('trainer', 0, { replicas: 1 }), tls: { ca: 'CA', cert: 'CERT', key: 'KEY' } };
-  assert.deepEqual(jobSecret(cfg, 'rel').stringData, { token: 'secret', tlsKey: 'KEY' });
+  const cfg = { ...config('trainer', 0, { replicas: 1 }), tls: { ca: 'CA', cert: 'CERT', key: 'PRIVATE-KEY-PEM' } };
+  assert.deepEqual(jobSecret(cfg, 'rel').stringData, { token: 'secret', tlsKey: 'PRIVATE-KEY-PEM' });
   const pod = workerPod(cfg, 0, template, { secretName: 's', secretUid: 'u' }, OPTIONS);
   const env = pod.spec?.containers[0]?.env ?? [];
   const publicConfig = JSON.parse(
     env.find((e) => e.name === 'DISTRAIN_WORKER_CONFIG')?.value ?? '{}',
   ) as WorkerConfig;
   assert.deepEqual(publicConfig.tls, { ca: 'CA', cert: 'CERT' });
-  assert.ok(!JSON.stringify(pod).includes('KEY'));
+  assert.ok(!JSON.stringify(pod).includes('PRIVATE-KEY-PEM'));
   assert.deepEqual(env.find((e) => e.name === 'DISTRAIN_JOB_TLS_KEY')?.valueFrom, {
     secretKeyRef: { name: 's', key: 'tlsKey' },
   });
@@ -80,9 +80,9 @@ test("mutual TLS: the workers' client key goes through the job Secret, never the
   const read = readWorkerConfig({
     DISTRAIN_WORKER_CONFIG: JSON.stringify(publicConfig),
     DISTRAIN_JOB_TOKEN: 'secret',
-    DISTRAIN_JOB_TLS_KEY: 'KEY',
+    DISTRAIN_JOB_TLS_KEY: 'PRIVATE-KEY-PEM',
   });
-  assert.deepEqual(read.tls, { ca: 'CA', cert: 'CERT', key: 'KEY' });
+  assert.deepEqual(read.tls, { ca: 'CA', cert: 'CERT', key: 'PRIVATE-KEY-PEM' });
   assert.equal(read.token, 'secret');
 });
 
