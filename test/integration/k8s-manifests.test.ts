@@ -99,7 +99,7 @@ before(() => {
       helm: false,
     },
     {
-      name: 'kustomize cpu + external-nats + servicemonitor',
+      name: 'kustomize cpu + external-nats + servicemonitor + network-policy',
       objects: kustomize('test/k8s/fixtures/external-nats'),
       gpu: false,
       externalNats: true,
