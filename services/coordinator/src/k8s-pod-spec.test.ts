@@ -64,7 +64,10 @@ test('a trainer pod gets the job labels, owner, command, env with the secret ref
 });
 
 test("mutual TLS: the workers' client key goes through the job Secret, never the pod spec", () => {
-  const cfg = { ...config('trainer', 0, { replicas: 1 }), tls: { ca: 'CA', cert: 'CERT', key: 'PRIVATE-KEY-PEM' } };
+  const cfg = {
+    ...config('trainer', 0, { replicas: 1 }),
+    tls: { ca: 'CA', cert: 'CERT', key: 'PRIVATE-KEY-PEM' },
+  };
   assert.deepEqual(jobSecret(cfg, 'rel').stringData, { token: 'secret', tlsKey: 'PRIVATE-KEY-PEM' });
   const pod = workerPod(cfg, 0, template, { secretName: 's', secretUid: 'u' }, OPTIONS);
   const env = pod.spec?.containers[0]?.env ?? [];
