@@ -81,13 +81,14 @@ export async function distrainRun(options: DistrainRunOptions): Promise<Run> {
   const snapshots: Snapshot[] = [];
   let final: Job__Output;
   try {
-    const client = connect(stack.coordinator);
+    const client = connect(stack.coordinator, { token: stack.token });
     const submitted = await client.submit(JSON.stringify(job));
     const ps = new ParameterClient({
       jobId: submitted.id,
       shardAddresses: stack.ps.slice(0, shards),
       variables,
       channelOptions: clientOptions(),
+      token: stack.token,
       retries: 0,
       timeoutMs: 10_000,
     });

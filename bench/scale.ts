@@ -27,11 +27,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '@distrain/core';
-import { clientOptions } from '@distrain/core';
+import { clientOptions, generateToken, setDefaultClientSecurity } from '@distrain/core';
 import { ParameterClient } from '@distrain/core/ps';
 import type { VariableInfo } from '@distrain/core';
 import { median, printRows, rateRow, sig, timeRow } from './common.ts';
 import type { BenchRow } from './common.ts';
+
+// The shards require a deployment token: one per run, inherited by every child (shards and
+// synthetic trainers), which this process and its children send as service callers.
+process.env['DISTRAIN_AUTH_TOKEN'] ||= generateToken();
+setDefaultClientSecurity({ token: process.env['DISTRAIN_AUTH_TOKEN'] });
 
 const SELF = fileURLToPath(import.meta.url);
 const PS_MAIN = fileURLToPath(new URL('../services/parameter-server/src/main.ts', import.meta.url));

@@ -54,7 +54,7 @@ async function startOnce(role: string, dir: string, i: number, compiled: boolean
     entry: `${ROOT}${entry}`,
     args,
     cwd: ROOT,
-    env: { DISTRAIN_LOG_LEVEL: 'warn', DISTRAIN_IMPORT_LOG: log },
+    env: { DISTRAIN_LOG_LEVEL: 'warn', DISTRAIN_IMPORT_LOG: log, DISTRAIN_AUTH_TOKEN: 'bench-startup' },
     execArgv: [
       ...(compiled ? ['--conditions=compiled'] : ['--import', 'tsx']),
       '--import',

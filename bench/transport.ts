@@ -28,10 +28,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, Server, ServerCredentials } from '@grpc/grpc-js';
 import type { ServerUnaryCall, sendUnaryData, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
-import { clientOptions } from '@distrain/core';
+import { clientOptions, generateToken, setDefaultClientSecurity } from '@distrain/core';
 import { ParameterClient } from '@distrain/core/ps';
 import type { OptimizerConfig } from '@distrain/core';
 import type { VariableInfo } from '@distrain/core';
+
+// The shards require a deployment token: one per run, inherited by every child (shards and
+// synthetic trainers), which this process and its children send as service callers.
+process.env['DISTRAIN_AUTH_TOKEN'] ||= generateToken();
+setDefaultClientSecurity({ token: process.env['DISTRAIN_AUTH_TOKEN'] });
 
 const { values } = parseArgs({
   options: {

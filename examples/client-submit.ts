@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { DistrainClient, JobServiceError } from '@distrain/client';
+import { DistrainClient, JobServiceError, resolveUserToken } from '@distrain/client';
 import type { TrainingJobInput } from '@distrain/client';
 
 const { values, positionals } = parseArgs({
@@ -19,7 +19,9 @@ const job: TrainingJobInput = parse(
 ) as TrainingJobInput;
 if (values.epochs) job.spec.epochs = Number(values.epochs);
 
-const client = new DistrainClient({ address: values.coordinator });
+// The token: DISTRAIN_TOKEN, else the file `distrain up` wrote (~/.config/distrain/token).
+const token = resolveUserToken(undefined, process.env);
+const client = new DistrainClient({ address: values.coordinator, ...(token ? { token } : {}) });
 try {
   const submitted = await client.submit(job);
   console.log(`submitted ${submitted.id}`);

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -13,7 +13,7 @@ import { jobClient, unary } from '@distrain/core';
 import { loadDataset } from '@distrain/core/datasets';
 import { selectBackend } from '@distrain/core/model';
 import type { ServiceError } from '@grpc/grpc-js';
-import { ROOT, runCli, startUp } from '../support/cli.ts';
+import { CONFIG_DIR, ROOT, runCli, startUp } from '../support/cli.ts';
 import type { UpStack } from '../support/cli.ts';
 
 let stack: UpStack;
@@ -68,6 +68,22 @@ test('list and get show the finished job', async () => {
   assert.ok(list.json.some((j) => j['id'] === jobId && j['state'] === 'Succeeded'));
   const get = await runCli(['get', jobId, '--json', '--coordinator', stack.coordinator]);
   assert.equal(get.json[0]?.['state'], 'Succeeded');
+});
+
+test('auth: up keeps its token in the config dir (0700/0600); a wrong token is UNAUTHENTICATED', async () => {
+  // The list above sent no --token and no DISTRAIN_TOKEN: the CLI read the file `up` wrote.
+  assert.equal(statSync(CONFIG_DIR).mode & 0o777, 0o700);
+  assert.equal(statSync(join(CONFIG_DIR, 'token')).mode & 0o777, 0o600);
+  assert.equal(readFileSync(join(CONFIG_DIR, 'token'), 'utf8').trim(), stack.token);
+  for (const args of [['list'], ['get', jobId], ['cancel', jobId]]) {
+    const res = await runCli([...args, '--coordinator', stack.coordinator], {
+      env: { DISTRAIN_TOKEN: 'wrong' },
+    });
+    assert.equal(res.code, 1, `${args[0]}: ${res.stderr}`);
+    assert.match(res.stderr, /UNAUTHENTICATED 16: wrong bearer token/);
+  }
+  const flag = await runCli(['list', '--token', 'wrong-too', '--coordinator', stack.coordinator]);
+  assert.match(flag.stderr, /UNAUTHENTICATED/);
 });
 
 test('predictions come in dataset order and match the evaluator accuracy', async () => {

@@ -21,7 +21,7 @@ import { ROOT } from '../support/cli.ts';
 import { startNatsServer } from '../support/nats.ts';
 import type { NatsServer } from '../support/nats.ts';
 import { freePort } from '../support/prometheus.ts';
-import { startService } from '../support/services.ts';
+import { TEST_TOKEN, startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
 let nats: NatsServer;
@@ -61,7 +61,7 @@ before(async () => {
     nats.url,
   ];
   coordinator = await startService('coordinator', coordinatorArgs);
-  client = new DistrainClient({ address: `127.0.0.1:${port}`, token: 'test-token', timeoutMs: 60_000 });
+  client = new DistrainClient({ address: `127.0.0.1:${port}`, token: TEST_TOKEN, timeoutMs: 60_000 });
 });
 
 after(async () => {

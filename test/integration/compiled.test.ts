@@ -14,6 +14,7 @@ import { parse, stringify } from 'yaml';
 import { startServiceProcess } from '@distrain/core';
 import type { ServiceProcess } from '@distrain/core';
 import { ROOT, runCli } from '../support/cli.ts';
+import { TEST_TOKEN } from '../support/services.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'distrain-compiled-'));
 const started: ServiceProcess[] = [];
@@ -25,7 +26,7 @@ function startCompiled(role: string, args: string[]): Promise<ServiceProcess> {
     execArgv: ['--conditions=compiled'],
     args: ['--host', '127.0.0.1', '--port', '0', ...args],
     cwd: ROOT,
-    env: { DISTRAIN_LOG_LEVEL: 'warn' },
+    env: { DISTRAIN_LOG_LEVEL: 'warn', DISTRAIN_AUTH_TOKEN: TEST_TOKEN },
   }).then((s) => {
     started.push(s);
     return s;

@@ -19,7 +19,7 @@ import { ROOT } from '../support/cli.ts';
 import { KubeApiDouble } from '../support/k8s-api-double.ts';
 import type { KubeObject } from '../support/k8s-api-double.ts';
 import { kustomize } from '../support/manifests.ts';
-import { startService } from '../support/services.ts';
+import { TEST_TOKEN, startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
 const NS = 'ml';
@@ -75,7 +75,7 @@ before(async () => {
     '--port', '0', '--loader', `127.0.0.1:${loader.port}`, '--ps', `127.0.0.1:${ps.port}`,
     '--watch-crds', 'true', '--kubeconfig', join(dir, 'kubeconfig'), '--namespace', NS,
   ]); // prettier-ignore
-  client = new DistrainClient({ address: `127.0.0.1:${coordinator.port}` });
+  client = new DistrainClient({ address: `127.0.0.1:${coordinator.port}`, token: TEST_TOKEN });
 });
 
 after(async () => {

@@ -416,8 +416,10 @@ test('client batch stream: breaking out cancels the call; it resumes after a ser
 
 test('main.ts: prints its port as a JSON line, serves, and exits 0 on SIGTERM', async () => {
   const main = fileURLToPath(new URL('../../services/data-loader/src/main.ts', import.meta.url));
+  const token = 'loader-main-token';
   const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, DISTRAIN_AUTH_TOKEN: token },
   });
   try {
     const line = await new Promise<string>((resolve, reject) => {
@@ -427,7 +429,7 @@ test('main.ts: prints its port as a JSON line, serves, and exits 0 on SIGTERM', 
     const ready = JSON.parse(line) as { event: string; port: number };
     assert.equal(ready.event, 'listening');
     assert.ok(ready.port > 0);
-    const c = dataLoaderClient(`127.0.0.1:${ready.port}`);
+    const c = dataLoaderClient(`127.0.0.1:${ready.port}`, {}, { token });
     try {
       const d = await unary(c, c.describeDataset, { dataset: { name: 'mnist' } }, { timeoutMs: 20_000 });
       assert.equal(d.trainCount, 8000);

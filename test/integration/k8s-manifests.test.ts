@@ -25,6 +25,8 @@ interface Variant {
   gpu: boolean;
   externalNats: boolean;
   helm: boolean;
+  /** TLS on: probes are TCP checks (the kubelet's gRPC probe speaks plaintext only). */
+  tls?: boolean;
 }
 
 const SELECTOR_KEYS = ['app.kubernetes.io/component', 'app.kubernetes.io/instance', 'app.kubernetes.io/name'];
@@ -47,8 +49,8 @@ interface Container {
   name: string;
   image: string;
   ports?: { name?: string; containerPort: number }[];
-  readinessProbe?: { grpc?: { port: number }; httpGet?: unknown };
-  livenessProbe?: { grpc?: { port: number }; httpGet?: unknown };
+  readinessProbe?: { grpc?: { port: number }; tcpSocket?: { port: number }; httpGet?: unknown };
+  livenessProbe?: { grpc?: { port: number }; tcpSocket?: { port: number }; httpGet?: unknown };
   startupProbe?: unknown;
   securityContext?: {
     readOnlyRootFilesystem?: boolean;
@@ -97,7 +99,7 @@ before(() => {
       helm: false,
     },
     {
-      name: 'kustomize cpu + external-nats + servicemonitor',
+      name: 'kustomize cpu + external-nats + servicemonitor + network-policy',
       objects: kustomize('test/k8s/fixtures/external-nats'),
       gpu: false,
       externalNats: true,
@@ -118,6 +120,7 @@ before(() => {
     const values = parse(readFileSync(file, 'utf8')) as {
       gpu?: { enabled?: boolean };
       nats?: { externalUrl?: string };
+      tls?: { enabled?: boolean };
     };
     variants.push({
       name: `helm ${basename(file)}`,
@@ -125,6 +128,7 @@ before(() => {
       gpu: values.gpu?.enabled === true,
       externalNats: Boolean(values.nats?.externalUrl),
       helm: true,
+      tls: values.tls?.enabled === true,
     });
   }
 });
@@ -192,15 +196,16 @@ test('services have named grpc and metrics ports and gRPC health probes; every l
           c.ports?.some((p) => p.name === 'metrics'),
           `${where}: a port named metrics`,
         );
+        const probe = v.tls ? 'tcpSocket' : 'grpc';
         assert.equal(
-          c.readinessProbe.grpc?.port,
+          c.readinessProbe[probe]?.port,
           grpc.containerPort,
-          `${where}: gRPC readiness probe on the grpc port`,
+          `${where}: ${probe} readiness probe on the grpc port`,
         );
         assert.equal(
-          c.livenessProbe.grpc?.port,
+          c.livenessProbe[probe]?.port,
           grpc.containerPort,
-          `${where}: gRPC liveness probe on the grpc port`,
+          `${where}: ${probe} liveness probe on the grpc port`,
         );
         assert.ok(
           c.resources?.requests && c.resources.limits?.['memory'],
@@ -396,6 +401,39 @@ test('every variant ships the TrainingJob CRD and the Role rules of its operator
     );
     const env = coordinator ? (podSpecOf(coordinator)?.containers[0]?.env ?? []) : [];
     assert.equal(env.find((e) => e.name === 'DISTRAIN_WATCH_CRDS')?.value, 'true', `${v.name}: operator on`);
+  }
+});
+
+test('security: every service takes the token from the distrain-auth Secret; the TLS variant mounts its Secret and limits ingress', () => {
+  for (const v of variants) {
+    const services = v.objects.filter((o) =>
+      DISTRAIN_COMPONENTS.has(o.metadata.labels?.['app.kubernetes.io/component'] ?? ''),
+    );
+    for (const o of services.filter((x) => x.kind === 'Deployment' || x.kind === 'StatefulSet')) {
+      const c = podSpecOf(o)?.containers[0];
+      const where = `${v.name}: ${o.kind}/${o.metadata.name}`;
+      const env = (c?.env ?? []) as {
+        name: string;
+        valueFrom?: { secretKeyRef?: { name: string; key: string } };
+      }[];
+      assert.deepEqual(
+        env.find((e) => e.name === 'DISTRAIN_AUTH_TOKEN')?.valueFrom?.secretKeyRef,
+        { name: 'distrain-auth', key: 'token' },
+        `${where}: DISTRAIN_AUTH_TOKEN from the distrain-auth Secret`,
+      );
+      assert.equal(
+        env.some((e) => e.name === 'DISTRAIN_TLS_CERT'),
+        v.tls === true,
+        `${where}: TLS env`,
+      );
+    }
+    if (!v.tls) continue;
+    assert.ok(
+      v.objects.some((o) => o.kind === 'Secret' && o.metadata.name === 'distrain-auth'),
+      `${v.name}: auth Secret`,
+    );
+    const policies = v.objects.filter((o) => o.kind === 'NetworkPolicy');
+    assert.equal(policies.length, 3, `${v.name}: one NetworkPolicy per service`);
   }
 });
 

@@ -21,6 +21,7 @@ import { JOB_EVENTS_STREAM, JOB_EVENT_TYPES, jobSubjectFilter } from '@distrain/
 import type { JobServiceClient } from '@distrain/core';
 import type { JobEventPayload } from '@distrain/core/events';
 import { startLocalStack } from '../../packages/cli/src/local-stack.ts';
+import { TEST_TOKEN } from '../support/services.ts';
 import type { LocalStack } from '../../packages/cli/src/local-stack.ts';
 import { ROOT, runCli } from '../support/cli.ts';
 import { startNatsServer } from '../support/nats.ts';
@@ -65,7 +66,7 @@ async function checkEndpoint(name: string, hostPort: string): Promise<void> {
 
 before(async () => {
   nats = await startNatsServer();
-  stack = await startLocalStack({ nats: nats.url });
+  stack = await startLocalStack({ nats: nats.url, token: TEST_TOKEN });
   const m = stack.metricsPorts;
   prom = await startPrometheus([
     { name: 'distrain-coordinator', targets: [`127.0.0.1:${m.coordinator}`] },

@@ -9,6 +9,8 @@ import { isServiceError } from '@distrain/core';
 import { ParameterClient, initialParameters } from '@distrain/core/ps';
 import type { VariableInfo } from '@distrain/core';
 
+/** The shards' deployment token (this test acts as their coordinator). */
+const TOKEN = 'ps-main-token';
 const MAIN = fileURLToPath(new URL('../../services/parameter-server/src/main.ts', import.meta.url));
 const VARS: VariableInfo[] = [
   { name: 'k', shape: [8, 4], initializer: 'glorotUniform', fanIn: 8, fanOut: 4, trainable: true },
@@ -18,7 +20,7 @@ const VARS: VariableInfo[] = [
 /** Starts one shard process; resolves with its port once it printed the listening line. */
 async function startShard(index: number): Promise<{ port: number; child: ReturnType<typeof spawn> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--shard-index', `ps-${index}`], {
-    env: { ...process.env, DISTRAIN_PS_PORT: '0', DISTRAIN_LOG_LEVEL: 'warn' },
+    env: { ...process.env, DISTRAIN_PS_PORT: '0', DISTRAIN_LOG_LEVEL: 'warn', DISTRAIN_AUTH_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -38,6 +40,7 @@ void test('main.ts: two shard processes serve a job; SIGTERM aborts waiting push
     maxPartBytes: 64,
     timeoutMs: 10_000,
     retries: 0,
+    token: TOKEN,
   });
   try {
     await ps.init({

@@ -2,6 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setDefaultClientSecurity } from '@distrain/core';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +13,18 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (tests run the shipped CLI and examples from there). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = `${ROOT}packages/cli/bin/distrain.js`;
+
+/**
+ * The CLI's config directory for this test process (`DISTRAIN_CONFIG_DIR`, inherited by every
+ * `distrain` it starts): `distrain up` writes its token there and the client commands read it, never
+ * the user's own ~/.config/distrain.
+ */
+export const CONFIG_DIR =
+  process.env['DISTRAIN_CONFIG_DIR'] ?? mkdtempSync(join(tmpdir(), 'distrain-config-'));
+if (process.env['DISTRAIN_CONFIG_DIR'] === undefined) {
+  process.env['DISTRAIN_CONFIG_DIR'] = CONFIG_DIR;
+  process.once('exit', () => rmSync(CONFIG_DIR, { recursive: true, force: true }));
+}
 
 /** Result of one CLI run. */
 export interface CliResult {
@@ -60,6 +76,8 @@ export function runCli(
 /** A running `distrain up`. */
 export interface UpStack {
   coordinator: string;
+  /** The deployment token `distrain up` wrote (this process's core clients send it by default). */
+  token: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -81,12 +99,15 @@ export function startUp(args: string[] = []): Promise<UpStack> {
     child.once('exit', (code) => reject(new Error(`distrain up exited (${code}): ${stderr}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
-      const msg = JSON.parse(line) as { event?: string; coordinator?: string };
+      const msg = JSON.parse(line) as { event?: string; coordinator?: string; tokenFile?: string };
       if (msg.event === 'up' && msg.coordinator) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
+        const token = readFileSync(msg.tokenFile ?? join(CONFIG_DIR, 'token'), 'utf8').trim();
+        setDefaultClientSecurity({ token });
         resolve({
           coordinator: msg.coordinator,
+          token,
           child,
           stop: () =>
             new Promise<void>((done) => {

@@ -1,11 +1,26 @@
-import { startServiceProcess } from '@distrain/core';
+import { generateToken, setDefaultClientSecurity, startServiceProcess } from '@distrain/core';
 import type { ServiceProcess } from '@distrain/core';
-import { ROOT } from './cli.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_DIR, ROOT } from './cli.ts';
+
+/**
+ * The deployment token of the services a test file starts (one per test process). The test process
+ * acts as one more service: its core gRPC clients send it by default, as a service's do, and the
+ * `distrain` commands it runs find it in the config directory of `cli.ts`.
+ */
+export const TEST_TOKEN = generateToken();
+setDefaultClientSecurity({ token: TEST_TOKEN });
+// The `distrain` commands a test runs read it where `distrain up` would have written it.
+writeFileSync(join(CONFIG_DIR, 'token'), `${TEST_TOKEN}\n`, { mode: 0o600 });
 
 /** One service process started by a test. */
 export type { ServiceProcess } from '@distrain/core';
 
-/** Starts `services/<role>/src/main.ts ARGS` and waits for its `{"event":"listening"}` line. */
+/**
+ * Starts `services/<role>/src/main.ts ARGS` with {@link TEST_TOKEN} as its deployment token and
+ * waits for its `{"event":"listening"}` line.
+ */
 export function startService(
   role: string,
   args: string[],
@@ -17,7 +32,7 @@ export function startService(
     entry: `${ROOT}services/${role}/src/main.ts`,
     args,
     cwd: ROOT,
-    env: { DISTRAIN_LOG_LEVEL: 'warn', ...env },
+    env: { DISTRAIN_LOG_LEVEL: 'warn', DISTRAIN_AUTH_TOKEN: TEST_TOKEN, ...env },
     ...(execArgv ? { execArgv } : {}),
   });
 }

@@ -109,3 +109,63 @@ livenessProbe:
   periodSeconds: 10
   failureThreshold: 3
 {{- end }}
+
+{{/* The Secret holding the deployment token (key `token`). */}}
+{{- define "distrain.authSecret" -}}
+{{- .Values.auth.secretName -}}
+{{- end }}
+
+{{/* Env of every service: the deployment token from the Secret (or --auth none), and TLS files. */}}
+{{- define "distrain.securityEnv" -}}
+{{- if .Values.auth.enabled }}
+- name: DISTRAIN_AUTH_TOKEN
+  valueFrom:
+    secretKeyRef: { name: {{ include "distrain.authSecret" . }}, key: token }
+{{- else }}
+- { name: DISTRAIN_AUTH, value: none }
+{{- end }}
+{{- if .Values.tls.enabled }}
+- { name: DISTRAIN_TLS_CERT, value: /etc/distrain/tls/tls.crt }
+- { name: DISTRAIN_TLS_KEY, value: /etc/distrain/tls/tls.key }
+- { name: DISTRAIN_TLS_CA, value: /etc/distrain/tls/ca.crt }
+- { name: DISTRAIN_TLS_CLIENT_AUTH, value: {{ .Values.tls.clientAuth | quote }} }
+{{- end }}
+{{- end }}
+
+{{/* The TLS Secret's volume mount (with tls.enabled). */}}
+{{- define "distrain.tlsMount" -}}
+{{- if .Values.tls.enabled }}
+- { name: tls, mountPath: /etc/distrain/tls, readOnly: true }
+{{- end }}
+{{- end }}
+
+{{/* The TLS Secret as a volume (with tls.enabled). */}}
+{{- define "distrain.tlsVolume" -}}
+{{- if .Values.tls.enabled }}
+- name: tls
+  secret:
+    secretName: {{ .Values.tls.secretName }}
+{{- end }}
+{{- end }}
+
+{{/*
+Probes of a service: gRPC health on its port; with TLS a TCP check instead (the kubelet's gRPC probe
+speaks plaintext only). Call with (dict "port" P "tls" BOOL).
+*/}}
+{{- define "distrain.serviceProbes" -}}
+{{- if .tls }}
+startupProbe:
+  tcpSocket: { port: {{ .port }} }
+  periodSeconds: 2
+  failureThreshold: 60
+readinessProbe:
+  tcpSocket: { port: {{ .port }} }
+  periodSeconds: 5
+livenessProbe:
+  tcpSocket: { port: {{ .port }} }
+  periodSeconds: 10
+  failureThreshold: 3
+{{- else }}
+{{- include "distrain.grpcProbes" .port }}
+{{- end }}
+{{- end }}

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { roleEntry, startServiceProcess } from '@distrain/core';
+import { localAuth } from './local-auth.ts';
 
 /** A service started as a local child process. */
 interface LocalService {
@@ -31,6 +32,8 @@ export interface LocalStackOptions {
   stateDir?: string;
   /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
   dataPlane?: 'grpc' | 'zmq';
+  /** Deployment token every service requires (see local-auth.ts). @default a fresh random one */
+  token?: string;
 }
 
 /** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
@@ -43,6 +46,8 @@ export interface LocalStack {
    * `/sd/workers`: the trainers' and evaluators' endpoints for Prometheus `http_sd_configs`.
    */
   metricsPorts: { coordinator: number; loader: number; ps: number[] };
+  /** The deployment token the services require (`authorization: Bearer`). */
+  token: string;
   stop(): Promise<void>;
 }
 
@@ -50,7 +55,7 @@ async function startService(
   name: string,
   role: string,
   args: string[],
-  options: LocalStackOptions,
+  options: LocalStackOptions & { authEnv: Record<string, string> },
   started: ChildProcess[],
 ): Promise<LocalService> {
   const service = await startServiceProcess({
@@ -60,6 +65,7 @@ async function startService(
     env: {
       DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn',
       ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
+      ...options.authEnv,
     },
     onLog: (n, line) => options.onLog?.(n, line),
     onSpawn: (child) => started.push(child),
@@ -73,7 +79,9 @@ async function startService(
 }
 
 /** Starts the services of `distrain run` / `distrain up`; `stop()` ends them all (SIGTERM, then SIGKILL). */
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+export async function startLocalStack(stackOptions: LocalStackOptions = {}): Promise<LocalStack> {
+  const auth = localAuth(stackOptions.token);
+  const options = { ...stackOptions, authEnv: auth.env };
   const host = options.host ?? '127.0.0.1';
   const started: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
@@ -142,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         loader: (loader as LocalService).metricsPort,
         ps: ps.map((p) => p.metricsPort),
       },
+      token: auth.token,
       stop,
     };
   } catch (err) {

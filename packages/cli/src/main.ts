@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { ensureUserToken, resolveUserToken } from '@distrain/client';
 import type { ClientOptions, Job } from '@distrain/client';
 import { connect, predictions, printSummary, watch } from './commands.ts';
 import { stateName } from './render.ts';
@@ -117,7 +118,8 @@ function readPem(flag: string, file: string | undefined): Buffer | undefined {
 /** The client for the client commands: address, token and TLS from flags or the environment. */
 function clientFor(flags: ClientFlags): ReturnType<typeof connect> {
   const options: Omit<ClientOptions, 'address'> = {};
-  const token = flags.token ?? (process.env['DISTRAIN_TOKEN'] || undefined);
+  // --token, else DISTRAIN_TOKEN, else the token file `distrain up` wrote.
+  const token = resolveUserToken(flags.token, process.env);
   if (token) options.token = token;
   if (flags.tlsCa || flags.tlsCert || flags.tlsKey) {
     const ca = readPem('--tls-ca', flags.tlsCa);
@@ -150,10 +152,34 @@ const withOverrides = (c: Command): Command =>
 const withClient = (c: Command): Command =>
   c
     .option('--coordinator <host:port>', 'coordinator address (env DISTRAIN_COORDINATOR)', undefined)
-    .option('--token <token>', 'bearer token sent as authorization metadata (env DISTRAIN_TOKEN)')
+    .option(
+      '--token <token>',
+      'bearer token sent as authorization metadata (else env DISTRAIN_TOKEN, else the file `distrain up` writes)',
+    )
     .option('--tls-ca <file>', 'TLS: CA certificate (PEM) of the coordinator')
     .option('--tls-cert <file>', 'TLS: client certificate (PEM), with --tls-key')
     .option('--tls-key <file>', 'TLS: client private key (PEM), with --tls-cert');
+
+/** gRPC status names by code, for error lines (`UNAUTHENTICATED 16: ...`). */
+const STATUS_NAMES: readonly string[] = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
 
 let exitCode = 0;
 const program = new Command('distrain')
@@ -200,8 +226,10 @@ withOverrides(
       if (!json)
         process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
       const nats = natsUrl(flags);
+      const { token } = ensureUserToken(process.env);
       const { startLocalStack } = await import('./local-stack.ts');
       const stack = await startLocalStack({
+        token,
         shards: spec.shards,
         logLevel: flags.verbose ? 'info' : 'warn',
         ...(onLog ? { onLog } : {}),
@@ -210,7 +238,7 @@ withOverrides(
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
       });
       let interrupted = false;
-      const client = connect(stack.coordinator);
+      const client = connect(stack.coordinator, { token: stack.token });
       try {
         const job = await client.submit(spec.text);
         const onSignal = (): void => {
@@ -257,8 +285,11 @@ program
       const dataPlane = dataPlaneFlag(flags);
       const shards = intFlag('shards', flags.shards) ?? 1;
       const port = intFlag('port', flags.port) ?? 7070;
+      // The user's token (created on first use, mode 0600): the CLI reads it from there.
+      const { token, path: tokenFile } = ensureUserToken(process.env);
       const { startLocalStack } = await import('./local-stack.ts');
       const stack = await startLocalStack({
+        token,
         shards,
         coordinatorPort: port,
         logLevel: flags.verbose ? 'info' : 'warn',
@@ -268,12 +299,13 @@ program
         stateDir: flags.stateDir,
       });
       process.stdout.write(
-        `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,
+        `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts, tokenFile })}\n`,
       );
       if (!flags.json) {
         const m = stack.metricsPorts;
         process.stderr.write(
           `distrain is up: coordinator at ${stack.coordinator}${nats ? ` (NATS ${nats})` : ''}. Ctrl-C stops it.\n` +
+            `token: ${tokenFile} (the CLI reads it; other clients send it as "authorization: Bearer")\n` +
             `metrics: coordinator :${m.coordinator}, data-loader :${m.loader}, parameter server ${m.ps.map((p) => `:${p}`).join(' ')}; ` +
             `workers: http_sd at http://127.0.0.1:${m.coordinator}/sd/workers\n`,
         );
@@ -378,7 +410,7 @@ try {
     'details' in err
   ) {
     const e = err as Error & { code: number; details: string };
-    process.stderr.write(`error: ${e.details} (${e.code})\n`);
+    process.stderr.write(`error: ${STATUS_NAMES[e.code] ?? 'status'} ${e.code}: ${e.details}\n`);
     exitCode = 1;
   } else {
     process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);

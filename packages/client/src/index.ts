@@ -25,6 +25,8 @@ export type {
   TrainingJobInput,
   WatchEvent,
 } from './events.ts';
+export { configDir, ensureUserToken, readUserToken, resolveUserToken, userTokenPath } from './user-token.ts';
+export type { Env } from './user-token.ts';
 export { parsePredictionRows } from './predictions.ts';
 export type { PredictionRow } from './predictions.ts';
 /** Wire and spec types, re-exported so users need only this package. */

@@ -74,6 +74,16 @@ export class TimeoutError extends DistrainError {
   override name = 'TimeoutError';
 }
 
+/** The caller sent no credential or a wrong one. The message says where the credential comes from. */
+export class UnauthenticatedError extends DistrainError {
+  override name = 'UnauthenticatedError';
+}
+
+/** The caller's credential is valid but not for this target (a job's worker calling another job). */
+export class PermissionDeniedError extends DistrainError {
+  override name = 'PermissionDeniedError';
+}
+
 /** A gRPC status code with a message, ready for a callback. */
 export interface StatusObject {
   code: GrpcStatus;
@@ -93,6 +103,9 @@ export function toGrpcStatus(err: unknown, onInternal?: (err: unknown) => void):
   if (err instanceof OverloadError) return { code: GrpcStatus.RESOURCE_EXHAUSTED, details: err.message };
   if (err instanceof AbortedError) return { code: GrpcStatus.ABORTED, details: err.message };
   if (err instanceof TimeoutError) return { code: GrpcStatus.DEADLINE_EXCEEDED, details: err.message };
+  if (err instanceof UnauthenticatedError) return { code: GrpcStatus.UNAUTHENTICATED, details: err.message };
+  if (err instanceof PermissionDeniedError)
+    return { code: GrpcStatus.PERMISSION_DENIED, details: err.message };
   if (isServiceError(err)) return { code: err.code, details: err.details };
   onInternal?.(err);
   const message = err instanceof Error ? err.message : String(err);

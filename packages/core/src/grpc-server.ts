@@ -1,10 +1,15 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import { packageDefinition, DEFAULT_MAX_MESSAGE_BYTES } from './proto.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
+import { authServerInterceptor } from './auth/interceptors.ts';
+import type { AccessRules } from './auth/interceptors.ts';
+import type { Authenticator } from './auth/token.ts';
+import { serverCredentials } from './auth/security.ts';
+import type { ServerTls } from './auth/security.ts';
 
 /** A service to register: its definition, implementation and full name for health checks. */
 export interface ServiceBinding {
@@ -22,6 +27,13 @@ export interface GrpcServerOptions {
   /** Largest message accepted or sent. @default 64 MiB */
   maxMessageBytes?: number;
   logger?: Logger;
+  /**
+   * Checks every call's credential before its handler runs (health and reflection stay open);
+   * `rules` say which methods take a job credential. @default none: every call is accepted
+   */
+  auth?: { authenticator: Authenticator; rules: AccessRules };
+  /** Serve TLS (mutual with `clientAuth`) instead of plaintext. @default plaintext */
+  tls?: ServerTls;
 }
 
 /** A running gRPC server with health and reflection. */
@@ -48,6 +60,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_send_message_length': maxBytes,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    ...(options.auth
+      ? { interceptors: [authServerInterceptor(options.auth.authenticator, options.auth.rules)] }
+      : {}),
   });
   const statuses: Record<string, 'SERVING'> = { '': 'SERVING' };
   for (const s of options.services) {
@@ -59,14 +74,21 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   new ReflectionService(packageDefinition()).addToServer(server);
 
   const address = options.address ?? '127.0.0.1:0';
+  const creds = serverCredentials(options.tls);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
+    server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = address.slice(0, address.lastIndexOf(':'));
   const dialHost = host === '0.0.0.0' || host === '[::]' || host === '' ? '127.0.0.1' : host;
-  logger.info({ port, services: options.services.map((s) => s.name) }, 'grpc server listening');
+  logger.info(
+    {
+      port,
+      services: options.services.map((s) => s.name),
+      tls: options.tls ? (options.tls.clientAuth ? 'mutual' : 'server') : 'off',
+      auth: options.auth?.authenticator.enabled ? 'token' : 'none',
+    },
+    'grpc server listening',
+  );
   return {
     server,
     port,

@@ -10,6 +10,7 @@ export * from './errors.ts';
 export * from './logger.ts';
 export * from './tensor-codec.ts';
 export * from './proto.ts';
+export * from './auth/index.ts';
 export * from './grpc-server.ts';
 export * from './grpc-client.ts';
 export * from './rng.ts';

@@ -1,7 +1,9 @@
 import { loadSync } from '@grpc/proto-loader';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
-import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+import { loadPackageDefinition } from '@grpc/grpc-js';
+import type { ChannelOptions, ClientOptions } from '@grpc/grpc-js';
+import { channelCredentials, clientInterceptors, defaultClientSecurity } from './auth/security.ts';
+import type { ClientSecurity } from './auth/security.ts';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { installPsCodecs } from './ps/fast-codecs.ts';
@@ -84,29 +86,48 @@ export function clientOptions(maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES): Chan
   };
 }
 
-function creds(): ChannelCredentials {
-  return credentials.createInsecure();
+/**
+ * The credentials and options of a client: TLS and the bearer token of `security` (default: the
+ * process's, see `setDefaultClientSecurity`), the shared channel options, then `options`.
+ */
+function channel(security: ClientSecurity | undefined, options: ChannelOptions | undefined) {
+  const sec = security ?? defaultClientSecurity();
+  const opts: ClientOptions = { ...clientOptions(), ...options, interceptors: clientInterceptors(sec) };
+  return [channelCredentials(sec), opts] as const;
 }
 
 /** A DataLoaderService client for `address` (host:port). */
-export function dataLoaderClient(address: string, options?: ChannelOptions): DataLoaderServiceClient {
-  return new (distrainProto().DataLoaderService)(address, creds(), { ...clientOptions(), ...options });
+export function dataLoaderClient(
+  address: string,
+  options?: ChannelOptions,
+  security?: ClientSecurity,
+): DataLoaderServiceClient {
+  return new (distrainProto().DataLoaderService)(address, ...channel(security, options));
 }
 
 /** A ParameterServerService client for `address` (host:port). */
 export function parameterServerClient(
   address: string,
   options?: ChannelOptions,
+  security?: ClientSecurity,
 ): ParameterServerServiceClient {
-  return new (distrainProto().ParameterServerService)(address, creds(), { ...clientOptions(), ...options });
+  return new (distrainProto().ParameterServerService)(address, ...channel(security, options));
 }
 
 /** A JobService client for `address` (host:port). */
-export function jobClient(address: string, options?: ChannelOptions): JobServiceClient {
-  return new (distrainProto().JobService)(address, creds(), { ...clientOptions(), ...options });
+export function jobClient(
+  address: string,
+  options?: ChannelOptions,
+  security?: ClientSecurity,
+): JobServiceClient {
+  return new (distrainProto().JobService)(address, ...channel(security, options));
 }
 
 /** A WorkerService client for `address` (host:port). */
-export function workerClient(address: string, options?: ChannelOptions): WorkerServiceClient {
-  return new (distrainProto().WorkerService)(address, creds(), { ...clientOptions(), ...options });
+export function workerClient(
+  address: string,
+  options?: ChannelOptions,
+  security?: ClientSecurity,
+): WorkerServiceClient {
+  return new (distrainProto().WorkerService)(address, ...channel(security, options));
 }

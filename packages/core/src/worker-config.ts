@@ -39,8 +39,14 @@ export interface WorkerConfig {
    * one) or `grpc`. Env DISTRAIN_DATA_PLANE overrides it. @default 'zmq'
    */
   dataPlane?: 'grpc' | 'zmq';
-  /** Per-job credential sent as metadata `authorization` (empty: none). */
+  /**
+   * Per-job credential, sent as `authorization: Bearer` on every call (gRPC metadata, the ZeroMQ
+   * token frame) and checked by the coordinator, loader and shards (empty: the deployment runs
+   * with `--auth none`).
+   */
   token?: string;
+  /** TLS of the worker's calls: the services' CA (PEM), and a client certificate under mutual TLS. */
+  tls?: { ca?: string; cert?: string; key?: string };
   /**
    * Where the worker serves Prometheus `/metrics` (port 0: any free port, reported to the coordinator
    * in heartbeats). Absent: no metrics endpoint.
@@ -56,6 +62,9 @@ export const DATA_PLANE_ENV = 'DISTRAIN_DATA_PLANE';
 
 /** Env variable carrying the per-job credential (Kubernetes: a `secretKeyRef` to the job's Secret). */
 export const JOB_TOKEN_ENV = 'DISTRAIN_JOB_TOKEN';
+
+/** Env variable carrying the workers' TLS client key under mutual TLS (Kubernetes: from the job's Secret). */
+export const JOB_TLS_KEY_ENV = 'DISTRAIN_JOB_TLS_KEY';
 
 /** Reads the worker config from the environment map given (main.ts passes `process.env`). */
 export function readWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
@@ -97,6 +106,8 @@ export function readWorkerConfig(env: Record<string, string | undefined>): Worke
   // On Kubernetes the credential comes from the job's Secret, apart from the plain config.
   const token = env[JOB_TOKEN_ENV];
   if (c.token === undefined && token !== undefined && token !== '') c.token = token;
+  const tlsKey = env[JOB_TLS_KEY_ENV];
+  if (c.tls && c.tls.key === undefined && tlsKey) c.tls = { ...c.tls, key: tlsKey };
   return c as WorkerConfig;
 }
 

@@ -27,6 +27,7 @@ import type { JobRecord } from './jobs/record.ts';
 import { restoreJobs } from './jobs/restore.ts';
 import type { JobResults } from './jobs/results.ts';
 import { WorkerSupervisor } from './jobs/supervisor.ts';
+import type { WorkerSecurity } from './jobs/supervisor.ts';
 import type { Launcher } from './launcher.ts';
 import { systemClock } from './ports.ts';
 import type { Clock, DatasetCatalog, JobRecordStore, ParameterServerAdmin } from './ports.ts';
@@ -73,6 +74,8 @@ export interface JobManagerOptions {
   workerMetrics?: { host: string; port: number };
   /** Transport of the workers' PushPull and Pull (`WorkerConfig.dataPlane`). @default the workers' default (zmq) */
   dataPlane?: DataPlaneKind;
+  /** What workers authenticate with: their job's credential, and TLS (`WorkerConfig.token`, `.tls`). @default none */
+  workerSecurity?: WorkerSecurity;
   /**
    * On close, leave running jobs running (their records stay in the store and the next coordinator
    * re-adopts them) instead of cancelling them. For launchers whose workers outlive the coordinator
@@ -118,6 +121,7 @@ export class JobManager {
       coordinatorAddress: options.coordinatorAddress,
       ...(options.workerMetrics ? { workerMetrics: options.workerMetrics } : {}),
       ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
+      ...(options.workerSecurity ? { workerSecurity: options.workerSecurity } : {}),
       ...(options.monitorIntervalMs === undefined ? {} : { monitorIntervalMs: options.monitorIntervalMs }),
     });
     this.progress = new ProgressTracker(this.book, this.lifecycle);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Pod, V1PodTemplate } from '@kubernetes/client-node';
 import type { WorkerConfig } from '@distrain/core';
+import { readWorkerConfig } from '@distrain/core';
 import { config, template } from './k8s-test-fixtures.ts';
 import {
   KubernetesApiError,
@@ -60,6 +61,32 @@ test('a trainer pod gets the job labels, owner, command, env with the secret ref
     secretKeyRef: { name: 'distrain-job-demo-abc123', key: 'token' },
   });
   assert.equal(template.template?.spec?.containers[0]?.command, undefined, 'the template is not modified');
+});
+
+test("mutual TLS: the workers' client key goes through the job Secret, never the pod spec", () => {
+  const cfg = {
+    ...config('trainer', 0, { replicas: 1 }),
+    tls: { ca: 'CA', cert: 'CERT', key: 'PRIVATE-KEY-PEM' },
+  };
+  assert.deepEqual(jobSecret(cfg, 'rel').stringData, { token: 'secret', tlsKey: 'PRIVATE-KEY-PEM' });
+  const pod = workerPod(cfg, 0, template, { secretName: 's', secretUid: 'u' }, OPTIONS);
+  const env = pod.spec?.containers[0]?.env ?? [];
+  const publicConfig = JSON.parse(
+    env.find((e) => e.name === 'DISTRAIN_WORKER_CONFIG')?.value ?? '{}',
+  ) as WorkerConfig;
+  assert.deepEqual(publicConfig.tls, { ca: 'CA', cert: 'CERT' });
+  assert.ok(!JSON.stringify(pod).includes('PRIVATE-KEY-PEM'));
+  assert.deepEqual(env.find((e) => e.name === 'DISTRAIN_JOB_TLS_KEY')?.valueFrom, {
+    secretKeyRef: { name: 's', key: 'tlsKey' },
+  });
+  // The worker puts it back together.
+  const read = readWorkerConfig({
+    DISTRAIN_WORKER_CONFIG: JSON.stringify(publicConfig),
+    DISTRAIN_JOB_TOKEN: 'secret',
+    DISTRAIN_JOB_TLS_KEY: 'PRIVATE-KEY-PEM',
+  });
+  assert.deepEqual(read.tls, { ca: 'CA', cert: 'CERT', key: 'PRIVATE-KEY-PEM' });
+  assert.equal(read.token, 'secret');
 });
 
 test('the evaluator and CPU trainers ask for no GPU', () => {

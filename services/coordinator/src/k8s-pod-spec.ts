@@ -12,7 +12,7 @@ import type {
   V1ResourceRequirements,
   V1Secret,
 } from '@kubernetes/client-node';
-import { DistrainError, JOB_TOKEN_ENV, WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
+import { DistrainError, JOB_TLS_KEY_ENV, JOB_TOKEN_ENV, WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
 import type { WorkerConfig } from '@distrain/core';
 import type { WorkerExit } from './launcher.ts';
 
@@ -108,7 +108,11 @@ export function jobSecret(config: WorkerConfig, instance: string): V1Secret {
       name: jobSecretName(config.jobId),
       labels: { ...jobLabels(instance, config.jobId), [Labels.component]: 'job' },
     },
-    stringData: { token: config.token ?? randomBytes(24).toString('hex') },
+    stringData: {
+      token: config.token ?? randomBytes(24).toString('hex'),
+      // Mutual TLS: the workers' client key stays out of the pod spec.
+      ...(config.tls?.key ? { tlsKey: config.tls.key } : {}),
+    },
   };
 }
 
@@ -149,12 +153,17 @@ export function workerPod(
       jobId: config.jobId,
     });
   const name = dnsLabel(`${config.jobId}-${config.role}-${config.rank}-${attempt}`);
-  const { token: _token, ...publicConfig } = config;
+  const { token: _token, tls, ...rest } = config;
+  const { key: tlsKey, ...publicTls } = tls ?? {};
+  const publicConfig = tls ? { ...rest, tls: publicTls } : rest;
   const env: V1EnvVar[] = [
     ...(container.env ?? []),
     ...Object.entries(options.env ?? {}).map(([k, v]) => ({ name: k, value: v })),
     { name: WORKER_CONFIG_ENV, value: JSON.stringify(publicConfig) },
     { name: JOB_TOKEN_ENV, valueFrom: { secretKeyRef: { name: owner.secretName, key: 'token' } } },
+    ...(tlsKey
+      ? [{ name: JOB_TLS_KEY_ENV, valueFrom: { secretKeyRef: { name: owner.secretName, key: 'tlsKey' } } }]
+      : []),
   ];
   container.env = env;
   container.command = [

@@ -17,6 +17,19 @@ export interface LocalLauncherOptions {
 }
 
 /** Runs workers as local child processes (`distrain run` / `distrain up`). */
+/** The coordinator's env without its own secrets: a worker holds only its job's credential. */
+function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of [
+    'DISTRAIN_AUTH_TOKEN',
+    'DISTRAIN_AUTH_TOKEN_FILE',
+    'DISTRAIN_TLS_KEY',
+    'DISTRAIN_TLS_CERT',
+  ])
+    delete out[k];
+  return out;
+}
+
 export class LocalLauncher implements Launcher {
   readonly kind = 'local';
   private readonly jobs = new Map<string, Set<LocalWorker>>();
@@ -26,7 +39,7 @@ export class LocalLauncher implements Launcher {
   launch(config: WorkerConfig, attempt: number): Promise<WorkerHandle> {
     const { entry, execArgv } = roleEntry(config.role);
     const child = spawn(process.execPath, [...execArgv, entry], {
-      env: { ...process.env, ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
+      env: { ...workerEnv(process.env), ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const worker = new LocalWorker(

@@ -9,6 +9,9 @@ import { FileBlobStore, NatsJobStore } from '@distrain/core/events';
 import { join } from 'node:path';
 import type { CoordinatorMetrics } from '@distrain/core/metrics';
 import { intFlag, runService } from '@distrain/core/service';
+import type { ServiceSecurity } from '@distrain/core/service';
+import type { AccessRules } from '@distrain/core';
+import type { WorkerSecurity } from './jobs/supervisor.ts';
 import { exportLayersModel } from './export.ts';
 import { EventBus } from './event-bus.ts';
 import { JobManager } from './job-manager.ts';
@@ -16,6 +19,27 @@ import { JobResults } from './jobs/results.ts';
 import { LocalLauncher } from './local-launcher.ts';
 import { coordinatorServices } from './job-service.ts';
 import { grpcPorts } from './wiring.ts';
+
+/** Users call the JobService with the deployment token; workers call the WorkerService with their job's credential. */
+const COORDINATOR_ACCESS: AccessRules = {
+  'distrain.v1.JobService': 'service',
+  'distrain.v1.WorkerService': 'job',
+};
+
+/** What workers get: their job's credential, and the TLS material of this coordinator's own calls. */
+function workerSecurity(security: ServiceSecurity): WorkerSecurity {
+  const pem = (p: string | Buffer | undefined): string | undefined =>
+    p === undefined ? undefined : p.toString();
+  const t = security.client.tls;
+  const tls = t
+    ? {
+        ...(t.ca ? { ca: pem(t.ca) } : {}),
+        ...(t.cert ? { cert: pem(t.cert) } : {}),
+        ...(t.key ? { key: pem(t.key) } : {}),
+      }
+    : undefined;
+  return { credential: (jobId) => security.authenticator.jobCredential(jobId), ...(tls ? { tls } : {}) };
+}
 
 await runService({
   role: 'coordinator',
@@ -48,7 +72,7 @@ await runService({
     // `true`: act as the TrainingJob operator (crd-operator.ts) in --namespace, with --kubeconfig or in-cluster config.
     'watch-crds': { env: 'DISTRAIN_WATCH_CRDS', default: 'false', help: 'true|false' },
   },
-  async start({ flags, logger, registry, host, address }) {
+  async start({ flags, logger, registry, host, address, security }) {
     if (!flags.loader) throw new ValidationError('--loader', 'is required: the data-loader HOST:PORT');
     if (!flags.ps)
       throw new ValidationError('--ps', 'is required: the parameter-server shards HOST:PORT[,HOST:PORT...]');
@@ -137,6 +161,7 @@ await runService({
       dataPlane,
       maxEndedJobs,
       ...(results ? { results } : {}),
+      workerSecurity: workerSecurity(security),
       ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
       ...(workerMetricsPort === undefined
         ? {}
@@ -159,6 +184,8 @@ await runService({
     const server = await startGrpcServer({
       address,
       logger,
+      auth: { authenticator: security.authenticator, rules: COORDINATOR_ACCESS },
+      ...(security.tls ? { tls: security.tls } : {}),
       services: coordinatorServices(
         manager,
         events,

@@ -4,7 +4,13 @@ import { AbortedError, OverloadError, ValidationError, toGrpcStatus, unaryHandle
 import type { StatusObject } from '@distrain/core';
 import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '@distrain/core';
 import { startGrpcServer } from '@distrain/core';
-import type { RunningGrpcServer, ServiceBinding } from '@distrain/core';
+import type {
+  AccessRules,
+  Authenticator,
+  RunningGrpcServer,
+  ServerTls,
+  ServiceBinding,
+} from '@distrain/core';
 import { silentLogger } from '@distrain/core';
 import type { Logger } from '@distrain/core';
 import { epochOrder, rankSlice, stepsPerEpoch, validateBatchGeometry } from '@distrain/core';
@@ -333,7 +339,18 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
 export interface LoaderServerOptions extends LoaderServiceOptions {
   /** Address to bind. @default '127.0.0.1:0' */
   address?: string;
+  /** Credential checks ({@link LOADER_ACCESS} rules) and TLS. @default none: plaintext, every call accepted */
+  security?: { authenticator: Authenticator; tls?: ServerTls };
 }
+
+/**
+ * Who may call what: a job's workers stream that job's batches (the job credential); describing
+ * datasets and releasing jobs is the coordinator's (the deployment token).
+ */
+export const LOADER_ACCESS: AccessRules = {
+  'distrain.v1.DataLoaderService': 'service',
+  'distrain.v1.DataLoaderService/StreamBatches': 'job',
+};
 
 /** A running data-loader: the gRPC server and the service behind it. */
 export interface RunningLoader {
@@ -352,6 +369,12 @@ export async function startLoaderServer(options: LoaderServerOptions = {}): Prom
     address: options.address ?? '127.0.0.1:0',
     maxMessageBytes,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.security
+      ? {
+          auth: { authenticator: options.security.authenticator, rules: LOADER_ACCESS },
+          ...(options.security.tls ? { tls: options.security.tls } : {}),
+        }
+      : {}),
   });
   return {
     server,

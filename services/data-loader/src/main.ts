@@ -20,7 +20,7 @@ await runService({
     host: 'DISTRAIN_LOADER_HOST',
     'metrics-port': 'DISTRAIN_LOADER_METRICS_PORT',
   },
-  async start({ registry, address, maxMessageBytes, logger }) {
+  async start({ registry, address, maxMessageBytes, logger, security }) {
     // The gauges read the service at scrape time, after `loader` below exists.
     const metrics: LoaderMetrics = createLoaderMetrics(registry, {
       streams: () => loader.service.openStreams(),
@@ -30,6 +30,7 @@ await runService({
       address,
       maxMessageBytes,
       logger,
+      security,
       onBatch: (b) => metrics.batch(b),
       onRelease: (jobId) => metrics.released(jobId),
     });

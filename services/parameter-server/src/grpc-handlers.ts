@@ -1,6 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { distrainProto, unaryHandler } from '@distrain/core';
-import type { Logger, ParameterServerServiceHandlers, ServiceBinding } from '@distrain/core';
+import type { AccessRules, Logger, ParameterServerServiceHandlers, ServiceBinding } from '@distrain/core';
 import type {
   EndJobRequest__Output,
   ExchangeStatsRequest__Output,
@@ -13,6 +13,19 @@ import type {
 } from '@distrain/core/ps';
 import type { ParameterServerService } from './ps-service.ts';
 import type { CallContext } from './wait.ts';
+
+/**
+ * Who may call what: a job's workers push and pull that job (the job credential, also on the
+ * ZeroMQ data plane); DataPlane only names a port; InitJob, SetMembers, EndJob (the coordinator) and
+ * ShareNorms (shard to shard) need the deployment token.
+ */
+export const PS_ACCESS: AccessRules = {
+  'distrain.v1.ParameterServerService': 'service',
+  'distrain.v1.ParameterServerService/PushPull': 'job',
+  'distrain.v1.ParameterServerService/Pull': 'job',
+  'distrain.v1.ParameterServerService/ExchangeStats': 'job',
+  'distrain.v1.ParameterServerService/DataPlane': 'open',
+};
 
 /**
  * The thin gRPC layer over a {@link ParameterServerService}, through the core's one handler adapter

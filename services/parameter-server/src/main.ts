@@ -18,6 +18,7 @@ import { ValidationError, startGrpcServer } from '@distrain/core';
 import { createPsMetrics } from '@distrain/core/ps';
 import { intFlag, runService } from '@distrain/core/service';
 import { ParameterServerService } from './ps-service.ts';
+import { PS_ACCESS } from './grpc-handlers.ts';
 import { startZmqDataPlane } from './zmq-data-plane.ts';
 
 /** `ps-2` (a StatefulSet pod name) or `2`; unset: the shard accepts whatever index InitJob names. */
@@ -52,10 +53,15 @@ await runService({
     },
   },
   bindings: (flags) => ({ shard: shardIndexOf(flags['shard-index']) ?? -1 }),
-  async start({ flags, logger, registry, host, address, maxMessageBytes }) {
-    const dataPlane = flags['data-plane'] ?? 'zmq';
+  async start({ flags, logger, registry, host, address, maxMessageBytes, security }) {
+    let dataPlane = flags['data-plane'] ?? 'zmq';
     if (dataPlane !== 'zmq' && dataPlane !== 'grpc') {
       throw new ValidationError('--data-plane', `must be grpc or zmq, got "${dataPlane}"`);
+    }
+    if (security.tls && dataPlane === 'zmq') {
+      // The ZeroMQ data plane is plaintext: under TLS, PushPull and Pull stay on (encrypted) gRPC.
+      logger.info('TLS: the ZeroMQ data plane is off, PushPull and Pull go over gRPC');
+      dataPlane = 'grpc';
     }
     const shardIndex = shardIndexOf(flags['shard-index']);
     const dataPort = intFlag(flags['data-port'], 'data-port', 0, 65_535);
@@ -65,7 +71,14 @@ await runService({
       observer,
       ...(shardIndex === undefined ? {} : { shardIndex }),
     });
-    const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });
+    const grpc = await startGrpcServer({
+      services: [service.binding()],
+      address,
+      maxMessageBytes,
+      logger,
+      auth: { authenticator: security.authenticator, rules: PS_ACCESS },
+      ...(security.tls ? { tls: security.tls } : {}),
+    });
     // The tensor data plane (PushPull and Pull over ZeroMQ); `--data-plane grpc` serves them on gRPC only.
     const data =
       dataPlane === 'zmq'
@@ -75,6 +88,7 @@ await runService({
             logger,
             observer,
             maxWaitMs: service.defaultWaitMs,
+            authenticator: security.authenticator,
           })
         : undefined;
     if (data) service.dataPlane = { port: data.port, transport: 'zmq' };

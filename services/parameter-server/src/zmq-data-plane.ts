@@ -6,7 +6,7 @@ import {
   encodePullResponse,
   encodePushPullResponse,
 } from '@distrain/core/ps';
-import type { Logger } from '@distrain/core';
+import type { Authenticator, Logger } from '@distrain/core';
 import type {
   ExchangeStatsRequest__Output,
   PsObserver,
@@ -34,6 +34,8 @@ export interface ZmqDataPlaneOptions {
   observer: PsObserver;
   /** Longest wait of a request whose timeout frame is missing or bad. */
   maxWaitMs: number;
+  /** Checks the token frame: the job credential of the request's job. @default none: not checked */
+  authenticator?: Authenticator;
 }
 
 /**
@@ -41,7 +43,8 @@ export interface ZmqDataPlaneOptions {
  * `packages/core/src/ps/zmq-channel.ts`), with the same message bytes and the same errors as the
  * gRPC handlers. Requests run concurrently (a push waits at the barrier while others arrive);
  * replies are queued in order because zeromq.js allows one send in progress per socket. The token
- * frame is kept with the request for the security work; it is not checked yet.
+ * frame must be the job credential of the request's job (as the gRPC `authorization` metadata):
+ * missing or forged: UNAUTHENTICATED, another job's: PERMISSION_DENIED.
  */
 export async function startZmqDataPlane(
   service: ParameterServerService,
@@ -63,22 +66,33 @@ export async function startZmqDataPlane(
       .catch((err: unknown) => options.logger.warn({ err }, 'data-plane reply not sent'));
   };
   let closed = false;
-  const handle = async (identity: Buffer, method: string, id: Buffer, timeout: string, body: Buffer) => {
+  const handle = async (
+    identity: Buffer,
+    method: string,
+    id: Buffer,
+    token: string,
+    timeout: string,
+    body: Buffer,
+  ) => {
     const ms = Number(timeout);
     const ctx: CallContext = { deadlineMs: Date.now() + (ms > 0 ? ms : options.maxWaitMs) };
     let encoded: Buffer | undefined;
     try {
       const message = body.subarray(DATA_PLANE_PAD_BYTES);
       if (method === 'PushPull') {
-        const res = await service.pushPull(decodePushPullRequest(message), ctx);
+        const req = decodePushPullRequest(message);
+        options.authenticator?.checkJob(token, req.jobId);
+        const res = await service.pushPull(req, ctx);
         encoded = encodeWithPad((b) => encodePushPullResponse(res, b), paramsBytes(res));
       } else if (method === 'Pull') {
         const req = pullDef.requestDeserialize(message) as PullRequest__Output;
+        options.authenticator?.checkJob(token, req.jobId);
         const res = await service.pull(req, ctx);
         encoded = encodeWithPad((b) => encodePullResponse(res, b), paramsBytes(res));
       } else if (method === 'ExchangeStats') {
         // Synchronized batch norm's all-gather (small vectors): protobufjs both ways.
         const req = statsDef.requestDeserialize(message) as ExchangeStatsRequest__Output;
+        options.authenticator?.checkJob(token, req.jobId);
         const res = await service.exchangeStats(req, ctx);
         encoded = Buffer.concat([Buffer.alloc(DATA_PLANE_PAD_BYTES), statsDef.responseSerialize(res)]);
       } else {
@@ -100,12 +114,12 @@ export async function startZmqDataPlane(
   void (async () => {
     try {
       for await (const frames of router) {
-        const [identity, method, id, , timeout, body] = frames;
+        const [identity, method, id, token, timeout, body] = frames;
         if (!identity || !method || !id || !timeout || !body) {
           options.logger.warn({ frames: frames.length }, 'data-plane request with missing frames dropped');
           continue;
         }
-        void handle(identity, method.toString(), id, timeout.toString(), body);
+        void handle(identity, method.toString(), id, token?.toString() ?? '', timeout.toString(), body);
       }
     } catch (err) {
       if (!closed) options.logger.error({ err }, 'data-plane receive loop ended');

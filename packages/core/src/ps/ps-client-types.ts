@@ -26,7 +26,10 @@ export interface ParameterClientOptions {
    * the same message bytes. @default 'zmq'
    */
   dataPlane?: DataPlaneKind;
-  /** The job credential, sent in every data-plane request. @default '' */
+  /**
+   * The job credential, sent on every call (gRPC `authorization` metadata and the ZeroMQ token
+   * frame). @default the process's (`setDefaultClientSecurity`)
+   */
   token?: string;
 }
 

@@ -8,6 +8,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { isServiceError } from '../errors.ts';
 import { unary } from '../grpc-client.ts';
 import { parameterServerClient } from '../proto.ts';
+import { defaultClientSecurity } from '../auth/security.ts';
 import { encodeTensor, sizeOf } from '../tensor-codec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
 import {
@@ -90,7 +91,11 @@ export class ParameterClient {
     );
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retries = options.retries ?? 2;
-    this.clients = options.shardAddresses.map((a) => parameterServerClient(a, options.channelOptions));
+    // The token given, on gRPC too (else the process's default credential).
+    const security = options.token ? { ...defaultClientSecurity(), token: options.token } : undefined;
+    this.clients = options.shardAddresses.map((a) =>
+      parameterServerClient(a, options.channelOptions, security),
+    );
     this.activeShards = this.plan.byShard.flatMap((parts, s) => (parts.length > 0 ? [s] : []));
     this.buffers = new Map(options.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
     this.requestBuffers = options.shardAddresses.map(() => Buffer.allocUnsafeSlow(0));
@@ -101,7 +106,8 @@ export class ParameterClient {
         `must be one of ${DATA_PLANE_KINDS.join(', ')}, got "${String(dataPlane)}"`,
       );
     this.dataPlane = dataPlane;
-    this.token = options.token ?? '';
+    // The ZeroMQ token frame: the job credential, else this process's (a service's deployment token).
+    this.token = options.token ?? defaultClientSecurity().token ?? '';
   }
 
   /**

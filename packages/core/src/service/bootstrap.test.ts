@@ -3,7 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ValidationError } from '../errors.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../logger.ts';
 import { COMMON_SERVICE_FLAGS, intFlag, readFlags } from './bootstrap.ts';
+import { readServiceSecurity } from './security-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -45,6 +50,7 @@ test('a service given a bad flag exits 2 and names the flag on stderr', () => {
     ['data-loader', ['--port', 'x'], /data-loader: --port: must be an integer in 0\.\.65535/],
     ['data-loader', ['--epochs', '3'], /data-loader: argv: .*--epochs/],
     ['coordinator', ['--ps', '127.0.0.1:1'], /coordinator: --loader: is required/],
+    ['parameter-server', ['--auth', 'maybe'], /parameter-server: --auth: must be token or none/],
   ] as const) {
     const r = spawnSync(
       process.execPath,
@@ -52,9 +58,51 @@ test('a service given a bad flag exits 2 and names the flag on stderr', () => {
       {
         encoding: 'utf8',
         timeout: 60_000,
+        env: { ...process.env, DISTRAIN_AUTH_TOKEN: 'a-token' },
       },
     );
     assert.equal(r.status, 2, `${role} ${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, pattern);
+  }
+});
+
+test('security flags: token from the file, else the env; none only when asked; TLS flags go together', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'distrain-sec-'));
+  try {
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-file\n');
+    const base = { auth: 'token', 'tls-client-auth': 'false' } as Record<string, string | undefined>;
+    const flags = (extra: Record<string, string>) =>
+      ({ ...base, ...extra }) as Parameters<typeof readServiceSecurity>[0];
+    const logger = silentLogger();
+    const fromFile = readServiceSecurity(
+      flags({ 'auth-token-file': file }),
+      { DISTRAIN_AUTH_TOKEN: 'env' },
+      logger,
+    );
+    assert.equal(fromFile.client.token, 'from-file');
+    assert.equal(fromFile.authenticator.enabled, true);
+    assert.equal(readServiceSecurity(flags({}), { DISTRAIN_AUTH_TOKEN: 'env' }, logger).client.token, 'env');
+    assert.throws(
+      () => readServiceSecurity(flags({}), {}, logger),
+      /--auth-token-file: no deployment token.*--auth none/,
+    );
+    assert.throws(
+      () => readServiceSecurity(flags({ 'auth-token-file': join(dir, 'missing') }), {}, logger),
+      /--auth-token-file: cannot read/,
+    );
+    const none = readServiceSecurity(flags({ auth: 'none' }), { DISTRAIN_AUTH_TOKEN: 'env' }, logger);
+    assert.equal(none.authenticator.enabled, false);
+    assert.equal(none.client.token, undefined);
+    assert.throws(
+      () => readServiceSecurity(flags({ 'tls-cert': file }), { DISTRAIN_AUTH_TOKEN: 'env' }, logger),
+      /--tls-key: TLS needs both/,
+    );
+    assert.throws(
+      () => readServiceSecurity(flags({ 'tls-ca': file }), { DISTRAIN_AUTH_TOKEN: 'env' }, logger),
+      /--tls-ca: cannot read .*not a PEM file/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

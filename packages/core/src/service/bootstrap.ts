@@ -9,6 +9,9 @@ import type { WorkerConfig } from '../worker-config.ts';
 import { createRoleRegistry } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/server.ts';
 import type { MetricsServer, MetricsServerOptions } from '../metrics/server.ts';
+import { setDefaultClientSecurity } from '../auth/security.ts';
+import { SECURITY_FLAGS, readServiceSecurity } from './security-flags.ts';
+import type { ServiceSecurity } from './security-flags.ts';
 
 /** One flag of a service: `--name value`, else the first set env name, else the default. */
 export interface FlagSpec {
@@ -39,6 +42,7 @@ export const COMMON_SERVICE_FLAGS = {
     default: String(DEFAULT_MAX_MESSAGE_BYTES),
     help: 'largest gRPC message accepted',
   },
+  ...SECURITY_FLAGS,
 } as const satisfies Record<string, FlagSpec>;
 
 type CommonFlag = keyof typeof COMMON_SERVICE_FLAGS;
@@ -87,6 +91,11 @@ export interface ServiceContext<K extends string> {
   /** `host:port` (IPv6 hosts bracketed). */
   address: string;
   maxMessageBytes: number;
+  /**
+   * The service's authenticator and server TLS, for its `startGrpcServer` (its own clients already
+   * use `security.client`: it is the process default).
+   */
+  security: ServiceSecurity;
 }
 
 /** A started service. */
@@ -154,11 +163,18 @@ export async function runService<const K extends string = never>(def: ServiceDef
     level: flags['log-level'] ?? 'info',
     ...(def.bindings ? { bindings: def.bindings(flags) } : {}),
   });
+  let security: ServiceSecurity;
+  try {
+    security = readServiceSecurity(flags, process.env, logger);
+  } catch (err) {
+    fail(def.role, err);
+  }
+  setDefaultClientSecurity(security.client);
   const registry = createRoleRegistry();
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   let started: StartedService;
   try {
-    started = await def.start({ flags, logger, registry, host, port, address, maxMessageBytes });
+    started = await def.start({ flags, logger, registry, host, port, address, maxMessageBytes, security });
   } catch (err) {
     if (err instanceof ValidationError) fail(def.role, err);
     logger.fatal({ err }, `${def.role} failed to start`);
@@ -230,6 +246,11 @@ export async function runWorker<M>(def: {
     role: def.role,
     level: process.env['DISTRAIN_LOG_LEVEL'] ?? 'info',
     bindings: { jobId: config.jobId, ...(def.role === 'trainer' ? { rank: config.rank } : {}) },
+  });
+  // Every call of this worker carries its job's credential, over TLS when the coordinator says so.
+  setDefaultClientSecurity({
+    ...(config.token ? { token: config.token } : {}),
+    ...(config.tls ? { tls: config.tls } : {}),
   });
   process.once('SIGTERM', () => process.exit(143));
   try {

@@ -8,6 +8,14 @@ import type { JobEnds } from './lifecycle.ts';
 import { slotName } from './record.ts';
 import type { JobRecord, WorkerSlot } from './record.ts';
 
+/** The credential and TLS material the coordinator hands each job's workers. */
+export interface WorkerSecurity {
+  /** The job's credential (`jobCredential` of the deployment token; empty: no auth). */
+  credential(jobId: string): string;
+  /** The services' CA and, under mutual TLS, a client certificate (PEM). */
+  tls?: { ca?: string; cert?: string; key?: string };
+}
+
 /** Extra time a worker still starting gets: process start plus backend and dataset loading. */
 export const STARTING_GRACE_MS = 60_000;
 
@@ -29,6 +37,8 @@ export interface WorkerSupervisorOptions {
   workerMetrics?: { host: string; port: number };
   /** Transport of the workers' PushPull and Pull (`WorkerConfig.dataPlane`). @default the workers' default (zmq) */
   dataPlane?: DataPlaneKind;
+  /** What workers authenticate with (`WorkerConfig.token`, `.tls`). @default none */
+  workerSecurity?: WorkerSecurity;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
 }
@@ -69,7 +79,15 @@ export class WorkerSupervisor {
       stepsPerEpoch: record.stepsPerEpoch,
       ...(this.options.workerMetrics ? { metrics: this.options.workerMetrics } : {}),
       ...(this.options.dataPlane ? { dataPlane: this.options.dataPlane } : {}),
+      ...this.securityOf(record.id),
     };
+  }
+
+  private securityOf(jobId: string): Pick<WorkerConfig, 'token' | 'tls'> {
+    const s = this.options.workerSecurity;
+    if (!s) return {};
+    const token = s.credential(jobId);
+    return { ...(token ? { token } : {}), ...(s.tls ? { tls: s.tls } : {}) };
   }
 
   private async launch(record: JobRecord, slot: WorkerSlot): Promise<void> {
