@@ -69,6 +69,11 @@ export class AbortedError extends DistrainError {
   override name = 'AbortedError';
 }
 
+/** A service this one depends on cannot be reached (e.g. the data-loader is down); worth retrying later. */
+export class UnavailableError extends DistrainError {
+  override name = 'UnavailableError';
+}
+
 /** A wait ran past its deadline. */
 export class TimeoutError extends DistrainError {
   override name = 'TimeoutError';
@@ -93,6 +98,7 @@ export function toGrpcStatus(err: unknown, onInternal?: (err: unknown) => void):
   if (err instanceof OverloadError) return { code: GrpcStatus.RESOURCE_EXHAUSTED, details: err.message };
   if (err instanceof AbortedError) return { code: GrpcStatus.ABORTED, details: err.message };
   if (err instanceof TimeoutError) return { code: GrpcStatus.DEADLINE_EXCEEDED, details: err.message };
+  if (err instanceof UnavailableError) return { code: GrpcStatus.UNAVAILABLE, details: err.message };
   if (isServiceError(err)) return { code: err.code, details: err.details };
   onInternal?.(err);
   const message = err instanceof Error ? err.message : String(err);
