@@ -147,6 +147,11 @@ const withClient = (c: Command): Command =>
     .option('--tls-key <file>', 'TLS: client private key (PEM), with --tls-cert');
 
 let exitCode = 0;
+/** A supervised service died, was restarted or given up on (`distrain run`/`up`): one line on stderr. */
+function printNotice(notice: { level: string; message: string }): void {
+  process.stderr.write(`distrain: ${notice.level === 'error' ? 'error: ' : ''}${notice.message}\n`);
+}
+
 const program = new Command('distrain')
   .description('data-parallel training on Kubernetes or your laptop')
   .showHelpAfterError()
@@ -191,6 +196,7 @@ withOverrides(
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
+        onNotice: printNotice,
       });
       let interrupted = false;
       const client = connect(stack.coordinator);
@@ -242,6 +248,8 @@ program
         onLog: await serviceLogPrinter(),
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
+        superviseCoordinator: true,
+        onNotice: printNotice,
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts })}\n`,
