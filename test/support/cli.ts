@@ -58,13 +58,19 @@ export function runCli(
 export interface UpStack {
   coordinator: string;
   child: ChildProcess;
+  /** Its stderr so far (the last 5000 characters). */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
 /** Starts `distrain up --port 0` and waits for its address. */
-export function startUp(args: string[] = []): Promise<UpStack> {
+export function startUp(
+  args: string[] = [],
+  options: { env?: Record<string, string> } = {},
+): Promise<UpStack> {
   const child = spawn(process.execPath, [BIN, 'up', '--port', '0', ...args], {
     cwd: ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -84,6 +90,7 @@ export function startUp(args: string[] = []): Promise<UpStack> {
         resolve({
           coordinator: msg.coordinator,
           child,
+          stderr: () => stderr,
           stop: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null) return done();

@@ -50,6 +50,12 @@ export interface ParentWatch {
  * not keep the process alive (the channel is unref'd), so a worker still exits when its work ends.
  */
 export function watchParent(watch: ParentWatch): boolean {
+  // The link closed while this process was still loading (its parent died during its startup):
+  // `disconnect` was emitted before anyone listened.
+  if (process.connected === false) {
+    watch.onLoss();
+    return true;
+  }
   if (!process.channel) return false;
   process.on('disconnect', () => watch.onLoss());
   process.on('message', (message: unknown) => {
