@@ -61,9 +61,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
   };
   const onNotice = (notice: ParentNotice): void => {
-    // The coordinator puts it in every active job's events (and it cannot hear of its own death).
+    // The coordinator puts it in every active job's events (and it cannot hear of its own death);
+    // with a callback, a failed send cannot become an 'error' event that ends the CLI.
     const child = coordinator?.child;
-    if (child?.connected && notice.service !== 'coordinator') child.send(notice);
+    if (child?.connected && notice.service !== 'coordinator') child.send(notice, () => undefined);
     options.onNotice?.(notice);
   };
   const noRestarts: RestartPolicy = { maxRestarts: 0 };

@@ -1,3 +1,4 @@
+// Over 400 lines: one stream state machine (reconnects, flow control, idle timeout) in one class.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { AbortedError, DistrainError, isServiceError, TimeoutError, UnavailableError } from '../errors.ts';
