@@ -76,14 +76,20 @@ export interface UpStack {
   /** The deployment token `distrain up` wrote (this process's core clients send it by default). */
   token: string;
   child: ChildProcess;
+  /** Its stderr so far (the last 5000 characters). */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
 /** Starts `distrain up --port 0` (its state folder a fresh temporary one) and waits for its address. */
-export function startUp(args: string[] = []): Promise<UpStack> {
+export function startUp(
+  args: string[] = [],
+  options: { env?: Record<string, string> } = {},
+): Promise<UpStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'distrain-up-state-'));
   const child = spawn(process.execPath, [BIN, 'up', '--port', '0', '--state-dir', stateDir, ...args], {
     cwd: ROOT,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -106,6 +112,7 @@ export function startUp(args: string[] = []): Promise<UpStack> {
           coordinator: msg.coordinator,
           token,
           child,
+          stderr: () => stderr,
           stop: () =>
             new Promise<void>((done) => {
               const finish = (): void => {

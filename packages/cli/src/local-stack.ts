@@ -1,15 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { roleEntry, startServiceProcess } from '@distrain/core';
+import { roleEntry } from '@distrain/core';
+import type { ParentNotice } from '@distrain/core';
 import { localAuth } from './local-auth.ts';
-
-/** A service started as a local child process. */
-interface LocalService {
-  name: string;
-  child: ChildProcess;
-  address: string;
-  /** Port of its Prometheus `/metrics` endpoint. */
-  metricsPort: number;
-}
+import { superviseService } from './service-supervisor.ts';
+import type { RestartPolicy, SupervisedService } from './service-supervisor.ts';
 
 /** Options of {@link startLocalStack}. */
 export interface LocalStackOptions {
@@ -34,9 +27,24 @@ export interface LocalStackOptions {
   dataPlane?: 'grpc' | 'zmq';
   /** Deployment token every service requires (see local-auth.ts). @default a fresh random one */
   token?: string;
+  /**
+   * Restart a dead data-loader or parameter-server shard (and the coordinator, with
+   * `superviseCoordinator`) on the same ports, as Kubernetes restarts a pod. @default the policy's defaults
+   */
+  restartPolicy?: RestartPolicy;
+  /** Restart the coordinator too (`distrain up`; `run` ends with its job). @default false */
+  superviseCoordinator?: boolean;
+  /**
+   * Receives every service death, restart and giving up (after it went to the coordinator, which
+   * adds it to the events of every active job). @default drop
+   */
+  onNotice?: (notice: ParentNotice) => void;
 }
 
-/** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
+/**
+ * The embedded stack: data-loader, parameter-server shards and coordinator as local processes, each
+ * linked to this process (they exit when it dies, even by SIGKILL) and restarted when they die.
+ */
 export interface LocalStack {
   coordinator: string;
   loader: string;
@@ -48,79 +56,72 @@ export interface LocalStack {
   metricsPorts: { coordinator: number; loader: number; ps: number[] };
   /** The deployment token the services require (`authorization: Bearer`). */
   token: string;
+  /** The supervised services (their current processes, restarts), for tests and tools. */
+  services: readonly SupervisedService[];
   stop(): Promise<void>;
 }
 
-async function startService(
-  name: string,
-  role: string,
-  args: string[],
-  options: LocalStackOptions & { authEnv: Record<string, string> },
-  started: ChildProcess[],
-): Promise<LocalService> {
-  const service = await startServiceProcess({
-    name,
-    ...roleEntry(role),
-    args,
-    env: {
-      DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn',
-      ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
-      ...options.authEnv,
-    },
-    onLog: (n, line) => options.onLog?.(n, line),
-    onSpawn: (child) => started.push(child),
-  });
-  return {
-    name,
-    child: service.child,
-    address: `${options.host ?? '127.0.0.1'}:${service.port}`,
-    metricsPort: service.metricsPort,
-  };
-}
-
-/** Starts the services of `distrain run` / `distrain up`; `stop()` ends them all (SIGTERM, then SIGKILL). */
-export async function startLocalStack(stackOptions: LocalStackOptions = {}): Promise<LocalStack> {
-  const auth = localAuth(stackOptions.token);
-  const options = { ...stackOptions, authEnv: auth.env };
+/** Starts the services of `distrain run` / `distrain up`, supervised; `stop()` ends them all (SIGTERM, then SIGKILL). */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const auth = localAuth(options.token);
   const host = options.host ?? '127.0.0.1';
-  const started: ChildProcess[] = [];
-  const stop = async (): Promise<void> => {
-    await Promise.all(
-      started.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            child.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
+  const started: SupervisedService[] = [];
+  let coordinator: SupervisedService | undefined;
+  const env = {
+    DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn',
+    ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
+    ...auth.env,
+  };
+  const onNotice = (notice: ParentNotice): void => {
+    // The coordinator puts it in every active job's events (and it cannot hear of its own death);
+    // with a callback, a failed send cannot become an 'error' event that ends the CLI.
+    const child = coordinator?.child;
+    if (child?.connected && notice.service !== 'coordinator') child.send(notice, () => undefined);
+    options.onNotice?.(notice);
+  };
+  const noRestarts: RestartPolicy = { maxRestarts: 0 };
+  const start = async (
+    name: string,
+    role: string,
+    args: string[],
+    supervised = true,
+  ): Promise<SupervisedService> => {
+    const service = await superviseService(
+      {
+        name,
+        ...roleEntry(role),
+        args,
+        env,
+        host,
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      },
+      supervised ? (options.restartPolicy ?? {}) : noRestarts,
+      onNotice,
     );
+    started.push(service);
+    return service;
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((s) => s.stop()));
   };
   try {
     const shards = Math.max(1, options.shards ?? 1);
     const [loader, ...ps] = await Promise.all([
-      startService(
-        'data-loader',
-        'data-loader',
-        ['--host', host, '--port', '0', '--metrics-port', '0'],
-        options,
-        started,
-      ),
+      start('data-loader', 'data-loader', ['--host', host, '--port', '0', '--metrics-port', '0']),
       ...Array.from({ length: shards }, (_, i) =>
-        startService(
-          `parameter-server-${i}`,
-          'parameter-server',
-          ['--host', host, '--port', '0', '--shard-index', String(i), '--metrics-port', '0'],
-          options,
-          started,
-        ),
+        start(`parameter-server-${i}`, 'parameter-server', [
+          '--host',
+          host,
+          '--port',
+          '0',
+          '--shard-index',
+          String(i),
+          '--metrics-port',
+          '0',
+        ]),
       ),
     ]);
-    const coordinator = await startService(
+    coordinator = await start(
       'coordinator',
       'coordinator',
       [
@@ -129,7 +130,7 @@ export async function startLocalStack(stackOptions: LocalStackOptions = {}): Pro
         '--port',
         String(options.coordinatorPort ?? 0),
         '--loader',
-        (loader as LocalService).address,
+        (loader as SupervisedService).address,
         '--ps',
         ps.map((p) => p.address).join(','),
         '--metrics-port',
@@ -137,20 +138,19 @@ export async function startLocalStack(stackOptions: LocalStackOptions = {}): Pro
         ...(options.nats ? ['--nats', options.nats] : []),
         ...(options.stateDir ? ['--state-dir', options.stateDir] : []),
       ],
-      options,
-      started,
+      options.superviseCoordinator ?? false,
     );
-    for (const child of started) child.removeAllListeners('exit');
     return {
       coordinator: coordinator.address,
-      loader: (loader as LocalService).address,
+      loader: (loader as SupervisedService).address,
       ps: ps.map((p) => p.address),
       metricsPorts: {
         coordinator: coordinator.metricsPort,
-        loader: (loader as LocalService).metricsPort,
+        loader: (loader as SupervisedService).metricsPort,
         ps: ps.map((p) => p.metricsPort),
       },
       token: auth.token,
+      services: started,
       stop,
     };
   } catch (err) {

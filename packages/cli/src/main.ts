@@ -182,6 +182,11 @@ const STATUS_NAMES: readonly string[] = [
 ];
 
 let exitCode = 0;
+/** A supervised service died, was restarted or given up on (`distrain run`/`up`): one line on stderr. */
+function printNotice(notice: { level: string; message: string }): void {
+  process.stderr.write(`distrain: ${notice.level === 'error' ? 'error: ' : ''}${notice.message}\n`);
+}
+
 const program = new Command('distrain')
   .description('data-parallel training on Kubernetes or your laptop')
   .showHelpAfterError()
@@ -236,6 +241,7 @@ withOverrides(
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+        onNotice: printNotice,
       });
       let interrupted = false;
       const client = connect(stack.coordinator, { token: stack.token });
@@ -297,6 +303,8 @@ program
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
         stateDir: flags.stateDir,
+        superviseCoordinator: true,
+        onNotice: printNotice,
       });
       process.stdout.write(
         `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts, tokenFile })}\n`,

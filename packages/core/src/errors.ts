@@ -69,6 +69,11 @@ export class AbortedError extends DistrainError {
   override name = 'AbortedError';
 }
 
+/** A service this one depends on cannot be reached (e.g. the data-loader is down); worth retrying later. */
+export class UnavailableError extends DistrainError {
+  override name = 'UnavailableError';
+}
+
 /** A wait ran past its deadline. */
 export class TimeoutError extends DistrainError {
   override name = 'TimeoutError';
@@ -106,6 +111,7 @@ export function toGrpcStatus(err: unknown, onInternal?: (err: unknown) => void):
   if (err instanceof UnauthenticatedError) return { code: GrpcStatus.UNAUTHENTICATED, details: err.message };
   if (err instanceof PermissionDeniedError)
     return { code: GrpcStatus.PERMISSION_DENIED, details: err.message };
+  if (err instanceof UnavailableError) return { code: GrpcStatus.UNAVAILABLE, details: err.message };
   if (isServiceError(err)) return { code: err.code, details: err.details };
   onInternal?.(err);
   const message = err instanceof Error ? err.message : String(err);

@@ -22,6 +22,7 @@ export * from './job-validate.ts';
 export * from './worker-config.ts';
 export type * from './wire.ts';
 export * from './service-process.ts';
+export * from './parent-link.ts';
 export * from './role-entry.ts';
 export * from './retry.ts';
 export * from './grpc-handlers.ts';

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { LINKED_STDIO } from './parent-link.ts';
 
 /** A service started as a child process, once it has printed its `listening` line. */
 export interface ServiceProcess {
@@ -40,7 +42,9 @@ export interface ServiceProcessOptions {
 
 /**
  * Spawns a distrain service and waits for the `{"event":"listening","port":N,...}` line every
- * `main.ts` prints on stdout. Rejects (and kills the child) if it exits or stays silent first.
+ * `main.ts` prints on stdout. Rejects (and kills the child) if it exits or stays silent first. The
+ * child is linked to this process (an IPC channel, `parent-link.ts`): it exits when this process
+ * dies, and `child.send(notice)` reaches its `onNotice`.
  */
 export function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const { name, entry } = options;
@@ -48,11 +52,14 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
   const child = spawn(process.execPath, [...execArgv, entry, ...(options.args ?? [])], {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // Linked: the service exits when this process dies (see parent-link.ts).
+    stdio: [...LINKED_STDIO],
   });
+  const stdout = child.stdout as Readable;
+  const stderr = child.stderr as Readable;
   options.onSpawn?.(child);
   let log = '';
-  createInterface({ input: child.stderr }).on('line', (line) => {
+  createInterface({ input: stderr }).on('line', (line) => {
     log = `${log}${line}\n`.slice(-8000);
     options.onLog?.(name, line);
   });
@@ -77,7 +84,7 @@ export function startServiceProcess(options: ServiceProcessOptions): Promise<Ser
       reject(new Error(`${name} exited (${code ?? signal}) before listening: ${log}`));
     };
     child.once('exit', onExit);
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: stdout }).on('line', (line) => {
       if (!started && line.startsWith('{')) {
         let msg: Record<string, unknown> | undefined;
         try {

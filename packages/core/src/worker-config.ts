@@ -52,7 +52,24 @@ export interface WorkerConfig {
    * in heartbeats). Absent: no metrics endpoint.
    */
   metrics?: { host: string; port: number };
+  /**
+   * The worker stops when it has not reached the coordinator for this long (an orphan: its
+   * coordinator died). The Kubernetes launcher sets it longer so a restarted coordinator pod can
+   * re-adopt the job. @default DEFAULT_COORDINATOR_LOSS_MS (15 s)
+   */
+  coordinatorLossMs?: number;
+  /**
+   * How long a batch stream keeps reconnecting to an unreachable data-loader (a restart, an outage)
+   * before the worker fails. @default DEFAULT_LOADER_RETRY_BUDGET_MS (60 s)
+   */
+  loaderRetryBudgetMs?: number;
 }
+
+/** Default of {@link WorkerConfig.coordinatorLossMs}. */
+export const DEFAULT_COORDINATOR_LOSS_MS = 15_000;
+
+/** Default of {@link WorkerConfig.loaderRetryBudgetMs}. */
+export const DEFAULT_LOADER_RETRY_BUDGET_MS = 60_000;
 
 /** Env variable carrying the JSON {@link WorkerConfig}. */
 export const WORKER_CONFIG_ENV = 'DISTRAIN_WORKER_CONFIG';
@@ -90,6 +107,14 @@ export function readWorkerConfig(env: Record<string, string | undefined>): Worke
     'stepsPerEpoch',
   ] as const) {
     if (c[key] === undefined) throw new ValidationError(`${WORKER_CONFIG_ENV}.${key}`, 'is required');
+  }
+  for (const key of ['coordinatorLossMs', 'loaderRetryBudgetMs'] as const) {
+    const v = c[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1_000 || v > 86_400_000))
+      throw new ValidationError(
+        `${WORKER_CONFIG_ENV}.${key}`,
+        `must be an integer number of milliseconds in 1000..86400000, got ${JSON.stringify(v)}`,
+      );
   }
   const dataPlane = env[DATA_PLANE_ENV];
   if (dataPlane !== undefined && dataPlane !== '') {

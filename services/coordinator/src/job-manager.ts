@@ -28,6 +28,7 @@ import { restoreJobs } from './jobs/restore.ts';
 import type { JobResults } from './jobs/results.ts';
 import { WorkerSupervisor } from './jobs/supervisor.ts';
 import type { WorkerSecurity } from './jobs/supervisor.ts';
+import type { WorkerLimits } from './jobs/supervisor.ts';
 import type { Launcher } from './launcher.ts';
 import { systemClock } from './ports.ts';
 import type { Clock, DatasetCatalog, JobRecordStore, ParameterServerAdmin } from './ports.ts';
@@ -76,6 +77,8 @@ export interface JobManagerOptions {
   dataPlane?: DataPlaneKind;
   /** What workers authenticate with: their job's credential, and TLS (`WorkerConfig.token`, `.tls`). @default none */
   workerSecurity?: WorkerSecurity;
+  /** How long workers wait for an unreachable coordinator and data-loader. @default the workers' (15 s, 60 s) */
+  workerLimits?: WorkerLimits;
   /**
    * On close, leave running jobs running (their records stay in the store and the next coordinator
    * re-adopts them) instead of cancelling them. For launchers whose workers outlive the coordinator
@@ -122,6 +125,7 @@ export class JobManager {
       ...(options.workerMetrics ? { workerMetrics: options.workerMetrics } : {}),
       ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
       ...(options.workerSecurity ? { workerSecurity: options.workerSecurity } : {}),
+      ...(options.workerLimits ? { workerLimits: options.workerLimits } : {}),
       ...(options.monitorIntervalMs === undefined ? {} : { monitorIntervalMs: options.monitorIntervalMs }),
     });
     this.progress = new ProgressTracker(this.book, this.lifecycle);
@@ -184,6 +188,16 @@ export class JobManager {
   /** Forwards one worker log line to the job's log events (warnings and errors only). */
   workerLog(jobId: string, source: string, line: string): void {
     this.progress.workerLog(jobId, source, line);
+  }
+
+  /**
+   * A notice about a service this coordinator depends on (the local stack restarted the data-loader
+   * or a parameter-server shard): a `log` event in every job that is not over.
+   */
+  serviceNotice(level: string, message: string): void {
+    for (const record of this.book.jobs.values()) {
+      if (!isTerminal(record.state)) this.book.log(record, level, message);
+    }
   }
 
   /** Records the backend a trainer reported. */

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
+import type { Readable } from 'node:stream';
+import { LINKED_STDIO, WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import type { Launcher, WorkerExit, WorkerHandle } from './launcher.ts';
 
@@ -40,14 +41,15 @@ export class LocalLauncher implements Launcher {
     const { entry, execArgv } = roleEntry(config.role);
     const child = spawn(process.execPath, [...execArgv, entry], {
       env: { ...workerEnv(process.env), ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // Linked: the worker exits at once when this coordinator dies, even by SIGKILL (parent-link.ts).
+      stdio: [...LINKED_STDIO],
     });
     const worker = new LocalWorker(
       child,
       `${config.jobId}/${config.role}-${config.rank}#${attempt}`,
       this.options.stopGraceMs ?? 5_000,
     );
-    for (const stream of [child.stdout, child.stderr]) {
+    for (const stream of [child.stdout as Readable, child.stderr as Readable]) {
       createInterface({ input: stream }).on('line', (line) => {
         worker.remember(line);
         this.options.onLog?.(config, line);

@@ -69,6 +69,11 @@ await runService({
     'state-dir': { env: 'DISTRAIN_STATE_DIR' },
     // Most ended jobs kept in memory; older ones are answered from NATS (records, events, artifacts).
     'max-ended-jobs': { env: 'DISTRAIN_MAX_ENDED_JOBS', default: '100' },
+    // How long workers keep going with the coordinator unreachable (then exit: orphans) and keep
+    // reconnecting to an unreachable data-loader (then fail and are restarted). Defaults: 15 s (2 min
+    // with the Kubernetes launcher, so a restarted coordinator pod can re-adopt them) and 60 s.
+    'worker-coordinator-loss-ms': { env: 'DISTRAIN_WORKER_COORDINATOR_LOSS_MS' },
+    'worker-loader-retry-ms': { env: 'DISTRAIN_WORKER_LOADER_RETRY_MS', default: '60000' },
     // `true`: act as the TrainingJob operator (crd-operator.ts) in --namespace, with --kubeconfig or in-cluster config.
     'watch-crds': { env: 'DISTRAIN_WATCH_CRDS', default: 'false', help: 'true|false' },
   },
@@ -91,6 +96,20 @@ await runService({
       flags['worker-metrics-port'] === 'off'
         ? undefined
         : intFlag(flags['worker-metrics-port'], 'worker-metrics-port', 0, 65_535);
+    const workerLimits = {
+      coordinatorLossMs: intFlag(
+        flags['worker-coordinator-loss-ms'] ?? (flags.launcher === 'kubernetes' ? '120000' : '15000'),
+        'worker-coordinator-loss-ms',
+        1_000,
+        86_400_000,
+      ),
+      loaderRetryBudgetMs: intFlag(
+        flags['worker-loader-retry-ms'],
+        'worker-loader-retry-ms',
+        1_000,
+        86_400_000,
+      ),
+    };
     // Assigned once the manager exists; the jobs gauge reads it at scrape time.
     let jobsByState: () => ReturnType<JobManager['countByState']> = () => ({
       pending: 0,
@@ -162,6 +181,7 @@ await runService({
       maxEndedJobs,
       ...(results ? { results } : {}),
       workerSecurity: workerSecurity(security),
+      workerLimits,
       ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
       ...(workerMetricsPort === undefined
         ? {}
@@ -198,6 +218,8 @@ await runService({
       port: server.port,
       listening: { address: server.address },
       metricsRoutes: { '/sd/workers': () => manager.scrapeTargets() },
+      // The local stack (`distrain up`/`run`) says when it restarted a service: every active job's events.
+      onParentNotice: (n) => manager.serviceNotice(n.level, n.message),
       shutdown: async () => {
         await operator?.stop();
         await manager.close();

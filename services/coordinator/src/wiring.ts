@@ -1,4 +1,5 @@
-import { dataLoaderClient, datasetSpecToWire, unary } from '@distrain/core';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { UnavailableError, dataLoaderClient, datasetSpecToWire, isServiceError, unary } from '@distrain/core';
 import { ParameterClient } from '@distrain/core/ps';
 import type { DataLoaderServiceClient, DatasetInfo } from '@distrain/core';
 import type { DatasetCatalog, DescribedDataset, ParameterServerAdmin } from './ports.ts';
@@ -30,7 +31,15 @@ export function grpcPorts(options: GrpcPortsOptions): GrpcPorts {
         loader.describeDataset,
         { dataset: datasetSpecToWire(dataset), includeText: true },
         { timeoutMs, retries: 3 },
-      );
+      ).catch((err: unknown) => {
+        // Not the dataset's fault: the loader is down or restarting (UNAVAILABLE for the caller).
+        if (isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE)
+          throw new UnavailableError(
+            `data-loader at ${options.loaderAddress} unreachable (${err.details}); retry when it is back`,
+            { cause: err },
+          );
+        throw err;
+      });
       const text = res.featureDtype === 'DTYPE_INT32';
       const info: DatasetInfo = {
         datasetId: res.datasetId,

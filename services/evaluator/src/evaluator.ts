@@ -2,7 +2,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { datasetSpecToWire, isServiceError, sleep, unary, workerClient } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_EVALUATOR_METRICS } from '@distrain/core/metrics';
-import { openWorkerSession } from '@distrain/core/worker';
+import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
 import type { EvaluationResult, Logger, WorkerConfig } from '@distrain/core';
 import type { ParameterClient } from '@distrain/core/ps';
 import type { EvaluatorMetrics } from '@distrain/core/metrics';
@@ -139,7 +139,7 @@ export async function runEvaluator(
           seed: spec.seed,
           startStep: 0,
         },
-        { signal },
+        loaderStreamOptions(config, logger, signal),
       )) {
         const out = runtime.evaluate(
           batch.features.data,

@@ -1,7 +1,7 @@
 import { ValidationError, datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
-import { openWorkerSession } from '@distrain/core/worker';
+import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import { StatExchangeClient } from '@distrain/core/ps';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
@@ -79,7 +79,7 @@ export async function runTrainer(
           seed: spec.seed,
           startStep: version % spe,
         },
-        { signal: heartbeat.signal },
+        loaderStreamOptions(config, logger, heartbeat.signal),
       );
       const timing = { dataMs: 0, computeMs: 0, psMs: 0, applyMs: 0, steps: 0 };
       let mark = performance.now();

@@ -1,6 +1,7 @@
+// Over 400 lines: one stream state machine (reconnects, flow control, idle timeout) in one class.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import { AbortedError, DistrainError, isServiceError, TimeoutError } from '../errors.ts';
+import { AbortedError, DistrainError, isServiceError, TimeoutError, UnavailableError } from '../errors.ts';
 import { decodeTensor } from '../tensor-codec.ts';
 import type { HostTensor } from '../tensor-codec.ts';
 import type { DataLoaderServiceClient } from '../generated/distrain/v1/DataLoaderService.ts';
@@ -9,6 +10,7 @@ import type { StreamBatchesResponse__Output } from '../generated/distrain/v1/Str
 import { distrainProto } from '../proto.ts';
 import { decodeBatchMessage } from './batch-decoder.ts';
 import { backoffDelay } from '../retry.ts';
+import { DEFAULT_LOADER_RETRY_BUDGET_MS } from '../worker-config.ts';
 
 /** One batch as a trainer or the evaluator receives it: rank's slice of global batch `step`. */
 export interface DataBatch {
@@ -35,10 +37,24 @@ export interface DataBatch {
 export interface BatchStreamOptions {
   /** Batches decoded ahead of the consumer; the gRPC stream is paused when this many wait. @default 4 */
   prefetch?: number;
-  /** Reconnects after UNAVAILABLE, a broken stream or an idle timeout, counted since the last batch. @default 5 */
+  /** Reconnects after UNAVAILABLE, a broken stream or an idle timeout, counted since the last batch. @default unbounded (the time budget bounds them) */
   retries?: number;
-  /** First reconnect backoff, doubled per consecutive failure with full jitter, at most 5 s. @default 200 */
+  /**
+   * How long the stream keeps reconnecting to an unreachable data-loader, from the first failure
+   * since the last batch; then `next()` rejects with an UnavailableError naming the address.
+   * @default DEFAULT_LOADER_RETRY_BUDGET_MS (60 s)
+   */
+  retryBudgetMs?: number;
+  /** First reconnect backoff, doubled per consecutive failure with full jitter, at most `maxBackoffMs`. @default 200 */
   backoffMs?: number;
+  /** Largest reconnect backoff (so a loader that is back is found within about this long). @default 2000 */
+  maxBackoffMs?: number;
+  /** The data-loader's host:port, for messages. @default the client's channel target */
+  address?: string;
+  /** Called at the first failed attempt of an outage (the stream is reconnecting). */
+  onOutage?: (info: { address: string; step: number; error: unknown }) => void;
+  /** Called when a batch arrives after an outage, with how long the stream waited. */
+  onRecovered?: (info: { address: string; step: number; waitedMs: number; reconnects: number }) => void;
   /** Longest wait for the next message while the consumer is waiting; then the call is retried. @default 60000 */
   idleTimeoutMs?: number;
   /** Cancels the stream; a waiting `next()` rejects with an AbortedError. */
@@ -69,6 +85,16 @@ function streamMethod(): StreamMethod {
   };
   return method;
 }
+
+/**
+ * Channel options for a data-loader client that streams batches: grpc-js backs off reconnecting a
+ * dead peer up to 120 s by default, so a loader back after a 30 s outage would be found only ~15 s
+ * later; with these the channel retries its connection at least every 2 s.
+ */
+export const LOADER_CHANNEL_OPTIONS = {
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+} as const;
 
 const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
 
@@ -114,6 +140,8 @@ class BatchStreamImpl implements BatchStream {
   private nextStep: number;
   private endStep: number;
   private failures = 0;
+  /** When the current outage began (the first failure since the last batch); 0: none. */
+  private outageSinceMs = 0;
   private paused = false;
   private finished = false;
   private failure: unknown = null;
@@ -121,7 +149,10 @@ class BatchStreamImpl implements BatchStream {
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly prefetch: number;
   private readonly retries: number;
+  private readonly retryBudgetMs: number;
   private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly address: string;
   private readonly idleTimeoutMs: number;
   reconnects = 0;
 
@@ -131,8 +162,11 @@ class BatchStreamImpl implements BatchStream {
     private readonly options: BatchStreamOptions,
   ) {
     this.prefetch = Math.max(1, options.prefetch ?? 4);
-    this.retries = options.retries ?? 5;
+    this.retries = options.retries ?? Number.POSITIVE_INFINITY;
+    this.retryBudgetMs = options.retryBudgetMs ?? DEFAULT_LOADER_RETRY_BUDGET_MS;
     this.backoffMs = options.backoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
+    this.address = options.address ?? client.getChannel().getTarget().replace(/^dns:/, '');
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.nextStep = request.startStep ?? 0;
     this.endStep = request.endStep ?? 0;
@@ -189,6 +223,15 @@ class BatchStreamImpl implements BatchStream {
   private onData(batch: DataBatch): void {
     const m = batch;
     if (m.step < this.nextStep) return; // already delivered before a reconnect
+    if (this.outageSinceMs !== 0) {
+      this.options.onRecovered?.({
+        address: this.address,
+        step: m.step,
+        waitedMs: Date.now() - this.outageSinceMs,
+        reconnects: this.reconnects,
+      });
+      this.outageSinceMs = 0;
+    }
     this.failures = 0;
     this.nextStep = m.step + 1;
     if (this.endStep === 0) this.endStep = m.stepsInEpoch;
@@ -229,11 +272,31 @@ class BatchStreamImpl implements BatchStream {
 
   private retry(err: unknown, retryable: boolean): void {
     this.closeCall();
-    if (!retryable || this.failures >= this.retries) {
+    if (!retryable) {
       this.fail(err);
       return;
     }
-    const delay = backoffDelay(this.failures, this.backoffMs);
+    const now = Date.now();
+    if (this.outageSinceMs === 0) {
+      this.outageSinceMs = now;
+      this.options.onOutage?.({ address: this.address, step: this.nextStep, error: err });
+    }
+    const waitedMs = now - this.outageSinceMs;
+    if (this.failures >= this.retries || waitedMs >= this.retryBudgetMs) {
+      const last = isServiceError(err) ? err.details : err instanceof Error ? err.message : String(err);
+      this.fail(
+        new UnavailableError(
+          `data-loader at ${this.address} unreachable: no batch for ${Math.round(waitedMs / 1000)} s after ${this.failures} reconnects (last error: ${last})`,
+          { cause: err, jobId: this.request.jobId, step: this.nextStep },
+        ),
+      );
+      return;
+    }
+    // Never wait past the budget's end: the last attempt lands on it.
+    const delay = Math.min(
+      backoffDelay(this.failures, this.backoffMs, this.maxBackoffMs),
+      this.retryBudgetMs - waitedMs,
+    );
     this.failures++;
     this.reconnects++;
     this.retryTimer = setTimeout(() => {
@@ -338,8 +401,9 @@ class BatchStreamImpl implements BatchStream {
  * iterator. Up to `prefetch` batches are decoded ahead (the gRPC stream is paused while they wait),
  * so the network overlaps the consumer's compute. On UNAVAILABLE, a broken stream or an idle
  * timeout it reopens the stream from the next undelivered step (`start_step`) with jittered
- * backoff, up to `retries` times in a row; other errors (INVALID_ARGUMENT, ...) reject `next()` as
- * the grpc-js ServiceError. Breaking out of a `for await` loop (or `cancel()`) cancels the call.
+ * backoff (at most `maxBackoffMs`) for up to `retryBudgetMs` without a batch (a data-loader restart
+ * or outage), then rejects `next()` with an UnavailableError "data-loader at ADDR unreachable";
+ * other errors (INVALID_ARGUMENT, ...) reject `next()` as the grpc-js ServiceError. Breaking out of a `for await` loop (or `cancel()`) cancels the call.
  */
 export function streamBatches(
   client: DataLoaderServiceClient,

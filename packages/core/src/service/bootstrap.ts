@@ -5,6 +5,8 @@ import { createLogger } from '../logger.ts';
 import type { Logger } from '../logger.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../proto.ts';
 import { readWorkerConfig } from '../worker-config.ts';
+import { watchParent } from '../parent-link.ts';
+import type { ParentNotice } from '../parent-link.ts';
 import type { WorkerConfig } from '../worker-config.ts';
 import { createRoleRegistry } from '../metrics/registry.ts';
 import { startMetricsServer } from '../metrics/server.ts';
@@ -106,9 +108,14 @@ export interface StartedService {
   listening?: Record<string, unknown>;
   /** More routes for the metrics server (e.g. `/sd/workers`). */
   metricsRoutes?: MetricsServerOptions['routes'];
-  /** Graceful stop on SIGTERM/SIGINT. */
+  /** Graceful stop on SIGTERM/SIGINT (and when the parent that started it dies). */
   shutdown(): Promise<void>;
+  /** A notice from the parent process (the CLI's local stack). @default ignored */
+  onParentNotice?(notice: ParentNotice): void;
 }
+
+/** After the parent died, the longest a graceful shutdown may take before the process exits anyway. */
+export const ORPHAN_SHUTDOWN_MS = 10_000;
 
 /** What {@link runService} runs. */
 export interface ServiceDefinition<K extends string> {
@@ -133,7 +140,8 @@ function fail(role: string, err: unknown): never {
  * parameter server): reads and validates the common and the role's flags (bad ones exit 2 naming
  * the flag), creates the logger and the metrics registry, starts the service, serves `/metrics`
  * when asked, prints `{"event":"listening","port":N,...}` on stdout for a parent process, and on
- * SIGTERM/SIGINT runs the service's shutdown once, then exits 0 (1 if it failed).
+ * SIGTERM/SIGINT runs the service's shutdown once, then exits 0 (1 if it failed). A service started
+ * by a local parent (`parent-link.ts`) shuts down the same way when that parent dies.
  */
 export async function runService<const K extends string = never>(def: ServiceDefinition<K>): Promise<void> {
   const spec = { ...COMMON_SERVICE_FLAGS } as Record<string, FlagSpec>;
@@ -212,6 +220,15 @@ export async function runService<const K extends string = never>(def: ServiceDef
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // Started by a local parent (`distrain up`/`run`): its death is a SIGTERM, bounded in time.
+  watchParent({
+    onLoss: () => {
+      logger.warn('the parent process is gone; shutting down');
+      setTimeout(() => process.exit(1), ORPHAN_SHUTDOWN_MS).unref();
+      stop('parent-exit');
+    },
+    ...(started.onParentNotice ? { onNotice: (n: ParentNotice) => started.onParentNotice?.(n) } : {}),
+  });
 }
 
 /** What a worker's `run` gets. */
@@ -227,7 +244,8 @@ export interface WorkerContext<M> {
  * The one bootstrap of the job workers (trainer, evaluator): reads the WorkerConfig from the env,
  * creates the logger and the role's metrics, serves `/metrics` where the coordinator says, runs the
  * worker, and exits 0 when it returns, 1 when it throws (logged; or the code `exitCode` maps the
- * error to, e.g. `EXIT_CONFIG` for a failure that every restart would repeat), 143 on SIGTERM.
+ * error to, e.g. `EXIT_CONFIG` for a failure that every restart would repeat), 143 on SIGTERM or
+ * when the local coordinator that launched it dies.
  */
 export async function runWorker<M>(def: {
   role: string;
@@ -253,6 +271,13 @@ export async function runWorker<M>(def: {
     ...(config.tls ? { tls: config.tls } : {}),
   });
   process.once('SIGTERM', () => process.exit(143));
+  // Launched by a local coordinator: exit at once when it dies (SIGKILL included), as on SIGTERM.
+  watchParent({
+    onLoss: () => {
+      logger.warn('the coordinator process that launched this worker is gone; exiting');
+      process.exit(143);
+    },
+  });
   try {
     const registry = createRoleRegistry();
     const metrics = def.metrics(registry, config);

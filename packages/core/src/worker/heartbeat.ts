@@ -2,13 +2,17 @@ import { unary } from '../grpc-client.ts';
 import type { Logger } from '../logger.ts';
 import { workerClient } from '../proto.ts';
 import type { JobProgress } from '../generated/distrain/v1/JobProgress.ts';
+import { DEFAULT_COORDINATOR_LOSS_MS } from '../worker-config.ts';
 import type { WorkerConfig } from '../worker-config.ts';
 
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatOptions {
   /** @default 1000 */
   intervalMs?: number;
-  /** The worker gives up (and stops) when the coordinator is unreachable this long. @default 120000 */
+  /**
+   * The worker gives up (and stops) when the coordinator is unreachable this long.
+   * @default the config's `coordinatorLossMs`, else DEFAULT_COORDINATOR_LOSS_MS (15 s)
+   */
   giveUpMs?: number;
 }
 
@@ -81,7 +85,8 @@ export class Heartbeat {
       }
     } catch (err) {
       if (
-        Date.now() - this.lastOkMs > (this.options.giveUpMs ?? 120_000) &&
+        Date.now() - this.lastOkMs >
+          (this.options.giveUpMs ?? this.config.coordinatorLossMs ?? DEFAULT_COORDINATOR_LOSS_MS) &&
         !this.controller.signal.aborted
       ) {
         this.stopReason = `coordinator unreachable for ${Math.round((Date.now() - this.lastOkMs) / 1000)} s`;

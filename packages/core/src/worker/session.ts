@@ -4,6 +4,7 @@ import { ModelRuntime } from '../model/model-runtime.ts';
 import { selectBackend } from '../model/backend.ts';
 import { ParameterClient } from '../ps/ps-client.ts';
 import { dataLoaderClient } from '../proto.ts';
+import { LOADER_CHANNEL_OPTIONS } from '../datasets/batch-stream.ts';
 import type { DataLoaderServiceClient } from '../generated/distrain/v1/DataLoaderService.ts';
 import type { WorkerConfig } from '../worker-config.ts';
 
@@ -57,7 +58,7 @@ export async function openWorkerSession(
     dataPlane: config.dataPlane ?? 'zmq',
     ...(config.token ? { token: config.token } : {}),
   });
-  const loader = dataLoaderClient(config.loader);
+  const loader = dataLoaderClient(config.loader, LOADER_CHANNEL_OPTIONS);
   return {
     backend: chosen.backend,
     runtime,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   JobStates,
   OverloadError,
+  UnavailableError,
   ValidationError,
   isTerminal,
   stepsPerEpoch,
@@ -91,6 +92,7 @@ async function describeDataset(catalog: DatasetCatalog, job: TrainingJob): Promi
   try {
     return await catalog.describe(job.spec.dataset);
   } catch (err) {
+    if (err instanceof UnavailableError) throw err; // the loader is down: not the spec's fault
     const e = err as { details?: string; message: string };
     throw new ValidationError('spec.dataset', e.details ?? e.message, { cause: err });
   }

@@ -41,7 +41,12 @@ export interface WorkerSupervisorOptions {
   workerSecurity?: WorkerSecurity;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
+  /** The workers' own time limits (`WorkerConfig.coordinatorLossMs`, `.loaderRetryBudgetMs`). @default the workers' */
+  workerLimits?: WorkerLimits;
 }
+
+/** How long workers wait for an unreachable coordinator and data-loader (see WorkerConfig). */
+export type WorkerLimits = Pick<WorkerConfig, 'coordinatorLossMs' | 'loaderRetryBudgetMs'>;
 
 /**
  * Launches a job's trainers and evaluator, watches their exits and heartbeats (the straggler
@@ -80,6 +85,7 @@ export class WorkerSupervisor {
       ...(this.options.workerMetrics ? { metrics: this.options.workerMetrics } : {}),
       ...(this.options.dataPlane ? { dataPlane: this.options.dataPlane } : {}),
       ...this.securityOf(record.id),
+      ...this.options.workerLimits,
     };
   }
 
