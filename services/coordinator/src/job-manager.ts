@@ -312,7 +312,11 @@ export class JobManager {
 
   /** Takes over the jobs a previous coordinator left in the store (once, before serving); see `jobs/restore.ts`. */
   async restore(stored: readonly unknown[]): Promise<void> {
-    await restoreJobs(stored, this.book, this.options.parameterServers, this.lifecycle);
+    const relaunch =
+      this.options.launcher.workersOutliveCoordinator === false
+        ? (record: JobRecord) => this.supervisor.relaunchUnfinished(record)
+        : undefined;
+    await restoreJobs(stored, this.book, this.options.parameterServers, this.lifecycle, relaunch);
   }
 
   /**

@@ -24,6 +24,12 @@ export interface WorkerHandle {
  */
 export interface Launcher {
   readonly kind: string;
+  /**
+   * Whether workers keep running when the coordinator process dies (pods: yes; local child
+   * processes: no, they are linked to it). A restarted coordinator relaunches a re-adopted job's
+   * workers at once when they do not. @default true
+   */
+  readonly workersOutliveCoordinator?: boolean;
   launch(config: WorkerConfig, attempt: number): Promise<WorkerHandle>;
   /** Stops every worker of a job (cancel, completion, failure). */
   stopJob(jobId: string): Promise<void>;

@@ -33,6 +33,8 @@ function workerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 export class LocalLauncher implements Launcher {
   readonly kind = 'local';
+  /** Workers are linked child processes: they exit with this coordinator (parent-link.ts). */
+  readonly workersOutliveCoordinator = false;
   private readonly jobs = new Map<string, Set<LocalWorker>>();
 
   constructor(private readonly options: LocalLauncherOptions) {}

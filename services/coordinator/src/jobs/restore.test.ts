@@ -10,7 +10,11 @@ import { beat, fakeCoordinator, jobDoc, settle, statesOf, idOf } from './test-fa
  * Coordinator A runs a job and goes away leaving its workers (keepJobsOnClose); coordinator B starts
  * on the same record store and parameter servers and restores.
  */
-async function restarted(spec: Record<string, unknown> = {}, prepare?: (ps: FakeParameterServers) => void) {
+async function restarted(
+  spec: Record<string, unknown> = {},
+  prepare?: (ps: FakeParameterServers) => void,
+  linked = false,
+) {
   const a = fakeCoordinator({ keepJobsOnClose: true });
   const id = idOf(await a.manager.submit(jobDoc(spec)));
   await settle();
@@ -19,6 +23,7 @@ async function restarted(spec: Record<string, unknown> = {}, prepare?: (ps: Fake
   await a.manager.close();
   prepare?.(a.ps);
   const b = fakeCoordinator({ parameterServers: a.ps, store: a.store });
+  if (linked) b.launcher.workersOutliveCoordinator = false;
   await b.manager.restore(await a.store.loadJobs());
   await settle();
   return { a, b, id };
@@ -58,6 +63,21 @@ test('a re-adopted worker that stays silent is relaunched at once (no handle to 
   assert.equal(relaunched.config.coordinator, 'coordinator:1');
   assert.equal(relaunched.config.jobId, id);
   assert.equal(b.launcher.launched.length, 1, 'the rank that was done is not relaunched');
+});
+
+test('workers linked to the previous coordinator (local processes) are relaunched at once, not counted as restarts', async () => {
+  const { b, id } = await restarted({ fault: { stragglerTimeoutMs: 60_000 } }, undefined, true);
+  const relaunched = b.launcher.latest('trainer', 0);
+  assert.equal(relaunched.attempt, 0, 'a relaunch after a coordinator restart is not a restart');
+  assert.equal(relaunched.config.jobId, id);
+  const roles = b.launcher.launched.map((w) => `${w.config.role}-${w.config.rank}`).sort();
+  assert.deepEqual(roles, ['trainer-0'], 'the rank that was done is not relaunched');
+  const logs = b.published.filter((e) => e.event === 'log').map((e) => String(e.log?.message));
+  assert.ok(
+    logs.some((m) => m.includes('relaunched now')),
+    logs.join(),
+  );
+  assert.equal(b.manager.get(id).state, JobStates.running);
 });
 
 test('a job that trained to its end while no coordinator listened finishes at once, its epochs timed by the shards', async () => {

@@ -13,7 +13,8 @@ import type { JobRecord } from './record.ts';
  * was still Pending cannot be resumed and fails with the reason. A Running job is re-adopted when
  * its parameter servers still hold its state: its workers keep heartbeating here (same address),
  * and any that stay silent past the straggler timeout are relaunched from the parameter server's
- * version; when that version is the job's last step its trainers are done (a "done" beat sent while
+ * version (with `relaunch`, for launchers whose workers die with their coordinator, the unfinished
+ * ones are relaunched at once); when that version is the job's last step its trainers are done (a "done" beat sent while
  * no coordinator listened is not waited for); otherwise it fails with the reason. Nothing is left at Running without an owner.
  */
 export async function restoreJobs(
@@ -21,6 +22,7 @@ export async function restoreJobs(
   book: JobBook,
   parameterServers: ParameterServerAdmin,
   ends: JobEnds,
+  relaunch?: (record: JobRecord) => Promise<void>,
 ): Promise<void> {
   // The model door (tfjs) is loaded only to describe the models of jobs that are still active.
   if (stored.some((d) => isStoredJobV1(d) && !isTerminal(d.state))) await modelDoor();
@@ -36,7 +38,7 @@ export async function restoreJobs(
     const record = fromStored(doc, book.clock.now(), { describe: !isTerminal(doc.state) });
     book.jobs.set(record.id, record);
     if (isTerminal(record.state)) continue;
-    await adopt(record, book, parameterServers, ends);
+    await adopt(record, book, parameterServers, ends, relaunch);
   }
   book.evictEnded();
 }
@@ -46,6 +48,7 @@ async function adopt(
   book: JobBook,
   parameterServers: ParameterServerAdmin,
   ends: JobEnds,
+  relaunch: ((record: JobRecord) => Promise<void>) | undefined,
 ): Promise<void> {
   // A text job's vocabulary and test texts, kept durably at submission.
   if (record.dataset?.featureDtype === 'int32' && book.results) {
@@ -87,8 +90,11 @@ async function adopt(
   book.log(
     record,
     'warn',
-    `the coordinator restarted; re-adopted the job at step ${version}${trained ? ' (every step applied: the trainers are done)' : ''}: workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`,
+    `the coordinator restarted; re-adopted the job at step ${version}${trained ? ' (every step applied: the trainers are done)' : ''}: ${relaunch ? 'its workers ended with the previous coordinator and are relaunched now' : `workers that do not heartbeat within ${record.job.spec.fault.stragglerTimeoutMs} ms are relaunched`}`,
   );
   book.save(record);
   await ends.maybeFinish(record);
+  // Local workers are linked to the coordinator that started them (they exit with it): relaunch
+  // the unfinished ones at once instead of waiting out the straggler timeout.
+  if (relaunch && record.state === JobStates.running) await relaunch(record);
 }

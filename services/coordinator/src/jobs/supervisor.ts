@@ -70,6 +70,15 @@ export class WorkerSupervisor {
     await Promise.all([...record.workers.values()].map((slot) => this.launch(record, slot)));
   }
 
+  /**
+   * Relaunches a re-adopted job's unfinished workers now (their processes ended with the previous
+   * coordinator); not counted as restarts.
+   */
+  async relaunchUnfinished(record: JobRecord): Promise<void> {
+    const slots = [...record.workers.values()].filter((s) => s.status !== 'done' && !s.handle);
+    await Promise.all(slots.map((slot) => this.launch(record, slot)));
+  }
+
   private workerConfig(record: JobRecord, slot: WorkerSlot): WorkerConfig {
     return {
       jobId: record.id,

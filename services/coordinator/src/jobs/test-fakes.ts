@@ -91,6 +91,8 @@ export class FakeWorker implements WorkerHandle {
 /** Records launches and stops; `failNextLaunch` makes the next launch reject. */
 export class FakeLauncher implements Launcher {
   readonly kind = 'fake';
+  /** false: like local processes, workers end with the coordinator. */
+  workersOutliveCoordinator = true;
   readonly launched: FakeWorker[] = [];
   readonly stoppedJobs: string[] = [];
   failNextLaunch: Error | undefined;
