@@ -1,9 +1,10 @@
 /**
- * The coordinator dies (SIGKILL) mid-job and stays down while the job trains to its end: the
- * trainers' "done" beats and the evaluator's first reports reach nobody. A new coordinator on the
- * same NATS re-adopts the job, recognises the finished training from the shards' version and takes
- * the evaluator's retried reports: the job ends Succeeded within seconds (not after the straggler
- * timeout), with real epoch durations and the accuracy of a clean run of the same spec and seed.
+ * The coordinator dies (SIGKILL) mid-job: its local workers, linked to it, exit within seconds (no
+ * orphans). A new coordinator on the same NATS re-adopts the job from its record and the shards'
+ * version and relaunches the unfinished workers at once: the job ends Succeeded well before the
+ * straggler timeout, with real epoch durations and the accuracy of a clean run of the same spec and
+ * seed. (A job whose steps all ran while no coordinator listened, as with pods that outlive it, is
+ * recognised from the shards' version: `jobs/restore.test.ts`.)
  * A job that ended before the restart still exports and predicts the same bytes (final artifacts in
  * the JetStream Object Store), and with `--max-ended-jobs 0` every ended job is answered from NATS
  * (record, history, artifacts) rather than from memory.
@@ -23,7 +24,7 @@ import { startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
 const EPOCHS = 3;
-const STRAGGLER_TIMEOUT_MS = 60_000;
+const STRAGGLER_TIMEOUT_MS = 120_000;
 let nats: NatsServer;
 let loader: ServiceProcess;
 let ps: ServiceProcess;
@@ -142,7 +143,7 @@ async function predictions(id: string): Promise<Buffer> {
 }
 
 test(
-  'SIGKILL the coordinator mid-job, restart it after training ended: Succeeded at once, same accuracy; earlier jobs still export',
+  'SIGKILL the coordinator mid-job: workers exit with it; restarted, it relaunches them at once: Succeeded, same accuracy; earlier jobs still export',
   { timeout: 300_000 },
   async () => {
     // A clean run of the spec.
@@ -159,13 +160,13 @@ test(
     const id = await submit();
     await waitFor(id, (j) => j.epochs.length >= 1, 180_000);
     await coordinator.stop('SIGKILL');
-    // The trainers keep training without a coordinator, finish every step and exit.
+    // Its workers are linked to it: they exit within seconds, leaving no orphans.
     const downSince = Date.now();
-    while (workerPids('trainer').length > 0) {
-      assert.ok(Date.now() - downSince < 120_000, 'the trainers finish without a coordinator');
+    while (workerPids().length > 0) {
+      assert.ok(Date.now() - downSince < 20_000, 'the workers exit with their coordinator');
       await sleep(200);
     }
-    const trainedAt = Date.now();
+    const downAt = Date.now();
     coordinator = await startService('coordinator', [...coordinatorArgs, '--max-ended-jobs', '0']);
     const listeningAt = Date.now();
     const final = await waitFor(id, ended, STRAGGLER_TIMEOUT_MS);
@@ -174,7 +175,7 @@ test(
     const accuracy = Number(final.epochs.at(-1)?.testAccuracy);
     console.log(
       JSON.stringify({
-        startupMs: listeningAt - trainedAt,
+        startupMs: listeningAt - downAt,
         restartToEndMs,
         epochSeconds: seconds,
         accuracy,
@@ -184,7 +185,7 @@ test(
     );
     assert.equal(final.state, 'JOB_STATE_SUCCEEDED', final.reason);
     assert.ok(
-      restartToEndMs < STRAGGLER_TIMEOUT_MS / 4,
+      restartToEndMs < STRAGGLER_TIMEOUT_MS / 2,
       `ended ${restartToEndMs} ms after the new coordinator listened, not after the ${STRAGGLER_TIMEOUT_MS} ms straggler timeout`,
     );
     assert.deepEqual(
@@ -200,7 +201,7 @@ test(
       seconds.every((s) => s > 0.2),
       `epoch durations ${seconds.join(', ')}`,
     );
-    assert.ok(seconds.reduce((a, b) => a + b, 0) <= (trainedAt - Number(final.startedAtMs)) / 1000 + 1);
+    assert.ok(seconds.reduce((a, b) => a + b, 0) <= (Date.now() - Number(final.startedAtMs)) / 1000 + 1);
     assert.ok(Math.abs(Number(final.trainSeconds) - seconds.reduce((a, b) => a + b, 0)) < 0.01);
 
     // --max-ended-jobs 0: both ended jobs are answered from NATS, and the one that ended before the
