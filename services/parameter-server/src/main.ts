@@ -6,12 +6,12 @@
  *
  *   node --import tsx services/parameter-server/src/main.ts [--port N] [--host H] [--shard-index I]
  *        [--metrics-port M] [--max-message-bytes B] [--log-level L] [--data-plane zmq|grpc]
- *        [--data-port D]
+ *        [--data-port D] [--checkpoint-dir DIR]
  *
  * Env (the shared bootstrap, @distrain/core/service): DISTRAIN_PORT or DISTRAIN_PS_PORT, DISTRAIN_HOST or
  * DISTRAIN_PS_HOST, DISTRAIN_PS_SHARD_INDEX (a StatefulSet pod name such as
  * `ps-2` also works), DISTRAIN_PS_METRICS_PORT, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL,
- * DISTRAIN_DATA_PLANE, DISTRAIN_PS_DATA_PORT. The listening line names the data plane's port as
+ * DISTRAIN_DATA_PLANE, DISTRAIN_PS_DATA_PORT, DISTRAIN_PS_CHECKPOINT_DIR. The listening line names the data plane's port as
  * `dataPort` (ZeroMQ, PushPull and Pull; see DataPlane in parameter_server.proto).
  */
 import { ValidationError, startGrpcServer } from '@distrain/core';
@@ -50,6 +50,10 @@ await runService({
       default: '0',
       help: 'ZeroMQ data-plane port (0: any free port)',
     },
+    'checkpoint-dir': {
+      env: 'DISTRAIN_PS_CHECKPOINT_DIR',
+      help: 'folder (a volume) for the checkpoints of jobs whose spec names none: <dir>/<job>/shard-<i>',
+    },
   },
   bindings: (flags) => ({ shard: shardIndexOf(flags['shard-index']) ?? -1 }),
   async start({ flags, logger, registry, host, address, maxMessageBytes }) {
@@ -60,9 +64,11 @@ await runService({
     const shardIndex = shardIndexOf(flags['shard-index']);
     const dataPort = intFlag(flags['data-port'], 'data-port', 0, 65_535);
     const observer = createPsMetrics(registry, shardIndex ?? 0);
+    const checkpointDir = flags['checkpoint-dir'];
     const service = new ParameterServerService({
       logger,
       observer,
+      ...(checkpointDir ? { checkpointDir } : {}),
       ...(shardIndex === undefined ? {} : { shardIndex }),
     });
     const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });

@@ -13,12 +13,19 @@ export {
 export type { OptimizerSettings } from './optimizers.ts';
 export {
   checkpointFileName,
+  decodeCheckpoint,
+  doomedCheckpoints,
+  encodeCheckpoint,
   latestCheckpoint,
+  listCheckpoints,
+  parseCheckpointName,
   pruneCheckpoints,
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.ts';
-export type { ShardCheckpoint } from './checkpoint.ts';
+export type { CheckpointEntry, ShardCheckpoint } from './checkpoint.ts';
+export { DirCheckpointStore, shardCheckpointDir } from './checkpoint-store.ts';
+export type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.ts';
 export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } from './wire.ts';
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
@@ -43,6 +50,7 @@ export type {
   PsPullResult,
   PsPushPullInput,
   PsPushPullResult,
+  PsShardInit,
   PsStepTiming,
 } from './ps-client-types.ts';
 // Wire types of ParameterServerService for the service implementation (NamedTensor and the handlers
