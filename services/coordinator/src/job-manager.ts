@@ -24,6 +24,7 @@ import type { ScrapeTargetGroup } from './jobs/read-model.ts';
 import type { JobRecord } from './jobs/record.ts';
 import { restoreJobs } from './jobs/restore.ts';
 import { WorkerSupervisor } from './jobs/supervisor.ts';
+import { ShardWatch } from './jobs/shard-watch.ts';
 import type { Launcher } from './launcher.ts';
 import { systemClock } from './ports.ts';
 import type { Clock, DatasetCatalog, JobRecordStore, ParameterServerAdmin } from './ports.ts';
@@ -55,6 +56,8 @@ export interface JobManagerOptions {
   maxActiveJobs?: number;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
+  /** How often running jobs' parameter-server shards are checked (restart, disagreement). @default 1000 */
+  psWatchIntervalMs?: number;
   /** Keeps job records beyond this process (NATS KV). @default none: records live in memory only */
   store?: JobRecordStore;
   /** Coordinator metrics. @default no-op */
@@ -82,6 +85,8 @@ export class JobManager {
   private readonly lifecycle: JobLifecycle;
   private readonly supervisor: WorkerSupervisor;
   private readonly progress: ProgressTracker;
+  /** Restores restarted parameter-server shards of running jobs. */
+  readonly shardWatch: ShardWatch;
 
   constructor(private readonly options: JobManagerOptions) {
     this.book = new JobBook({
@@ -109,6 +114,12 @@ export class JobManager {
       ...(options.monitorIntervalMs === undefined ? {} : { monitorIntervalMs: options.monitorIntervalMs }),
     });
     this.progress = new ProgressTracker(this.book, this.lifecycle);
+    this.shardWatch = new ShardWatch(
+      this.book,
+      this.lifecycle,
+      options.psWatchIntervalMs === undefined ? {} : { intervalMs: options.psWatchIntervalMs },
+    );
+    this.shardWatch.start();
   }
 
   /** Validates a TrainingJob document, checks it against its dataset, and starts it. */
@@ -227,6 +238,7 @@ export class JobManager {
    */
   async close(): Promise<void> {
     this.supervisor.close();
+    this.shardWatch.close();
     if (this.options.keepJobsOnClose && this.options.store) {
       for (const r of this.book.jobs.values()) {
         r.abort.abort();

@@ -78,7 +78,7 @@ test('the job fails when a worker fails past the restart limit', async () => {
   assert.equal(record.state, JobStates.failed);
   assert.equal(record.reason, 'trainer rank 0 failed 2 times (restart limit 1): boom again');
   assert.deepEqual(c.launcher.stoppedJobs, [c.id]);
-  assert.equal(c.clock.pending, 1, 'only the liveness monitor is left');
+  assert.equal(c.clock.pending, 2, 'only the liveness monitor and the shard watch are left');
 });
 
 test('onTrainerFailure: fail ends the job at the first trainer failure', async () => {
