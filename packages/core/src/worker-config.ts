@@ -46,6 +46,13 @@ export interface WorkerConfig {
    * in heartbeats). Absent: no metrics endpoint.
    */
   metrics?: { host: string; port: number };
+  /**
+   * How long the worker rides out a parameter-server outage (a shard restarting and restoring its
+   * checkpoint) before it gives up. @default 120000
+   */
+  psOutageMs?: number;
+  /** Evaluator: the first epoch to evaluate (a restarted evaluator skips the epochs already reported). @default 1 */
+  firstEpoch?: number;
 }
 
 /** Env variable carrying the JSON {@link WorkerConfig}. */

@@ -30,6 +30,8 @@ export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } 
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
 export { ParameterClient } from './ps-client.ts';
+export { DEFAULT_PS_OUTAGE_MS, psFailureKind, pullConsistent } from './ps-recovery.ts';
+export type { PsResyncOptions } from './ps-recovery.ts';
 export { DATA_PLANE_KINDS } from './ps-client-types.ts';
 export {
   decodePullResponse,
