@@ -1,12 +1,13 @@
 /**
  * A parameter-server shard killed mid-job (SIGKILL) and restarted by its supervisor (here the test,
- * as Kubernetes or `distrain up` would) on the same ports with the same checkpoint folder: the
- * coordinator re-initializes it from its newest checkpoint and rolls every shard back to one
- * version; the trainers ride out the outage, pull the restored parameters and redo at most
- * `checkpoint.everySteps` steps; the job ends Succeeded with the accuracy of a clean run of the same
- * spec and seed (2 trainers, 2 shards, digits).
+ * as Kubernetes or `distrain up` would) on the same ports: the coordinator re-initializes it from
+ * its newest checkpoint and rolls every shard back to one version; the trainers ride out the
+ * outage, pull the restored parameters and redo at most `checkpoint.everySteps` steps; the job ends
+ * Succeeded with the accuracy of a clean run of the same spec and seed (2 trainers, 2 shards,
+ * digits). Once with the same checkpoint folder (a volume), once with NATS: the restarted shard gets
+ * a fresh empty folder (another node) and restores from the JetStream Object Store.
  */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,17 +16,22 @@ import { parse as parseYaml } from 'yaml';
 import { DistrainClient } from '@distrain/client';
 import type { TrainingJobInput, WatchEvent } from '@distrain/client';
 import { ROOT } from '../support/cli.ts';
+import { startNatsServer } from '../support/nats.ts';
+import type { NatsServer } from '../support/nats.ts';
 import { freePort } from '../support/prometheus.ts';
 import { startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
 const EVERY = 25;
+const STEPS_PER_EPOCH = 75;
 const dir = mkdtempSync(join(tmpdir(), 'distrain-fault-ps-'));
-let loader: ServiceProcess;
-let coordinator: ServiceProcess;
-const shards: ServiceProcess[] = [];
-const shardArgs: string[][] = [];
-let client: DistrainClient;
+const cleanups: (() => Promise<void>)[] = [];
+let cleanAccuracy: number | undefined;
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function spec(): TrainingJobInput {
   const job = parseYaml(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')) as TrainingJobInput;
@@ -39,32 +45,22 @@ function spec(): TrainingJobInput {
   return job;
 }
 
-before(async () => {
-  loader = await startService('data-loader', ['--port', '0']);
+interface Stack {
+  client: DistrainClient;
+  /** SIGKILLs shard `i` and starts it again on the same ports, with `checkpointDir`. */
+  restartShard(i: number, checkpointDir: string): Promise<void>;
+}
+
+async function startStack(name: string, nats?: NatsServer): Promise<Stack> {
+  const loader = await startService('data-loader', ['--port', '0']);
+  const shards: ServiceProcess[] = [];
+  const natsArgs = nats ? ['--nats', nats.url] : [];
   for (let i = 0; i < 2; i++) {
-    const s = await startService('parameter-server', [
-      '--port',
-      '0',
-      '--shard-index',
-      String(i),
-      '--checkpoint-dir',
-      join(dir, `ps-${i}`),
-    ]);
-    shards.push(s);
-    // A restart reuses the ports (a StatefulSet pod keeps its name and Service).
-    shardArgs.push([
-      '--port',
-      String(s.port),
-      '--data-port',
-      String(s.listening['dataPort']),
-      '--shard-index',
-      String(i),
-      '--checkpoint-dir',
-      join(dir, `ps-${i}`),
-    ]);
+    const args = ['--shard-index', String(i), '--checkpoint-dir', join(dir, name, `ps-${i}`), ...natsArgs];
+    shards.push(await startService('parameter-server', ['--port', '0', ...args]));
   }
   const port = await freePort();
-  coordinator = await startService('coordinator', [
+  const coordinator = await startService('coordinator', [
     '--port',
     String(port),
     '--loader',
@@ -72,19 +68,39 @@ before(async () => {
     '--ps',
     shards.map((s) => `127.0.0.1:${s.port}`).join(','),
   ]);
-  client = new DistrainClient({ address: `127.0.0.1:${port}` });
-});
-
-after(async () => {
-  client?.close();
-  await coordinator?.stop();
-  await Promise.all(shards.map((s) => s.stop()));
-  await loader?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+  const client = new DistrainClient({ address: `127.0.0.1:${port}` });
+  cleanups.push(async () => {
+    client.close();
+    await coordinator.stop();
+    await Promise.all(shards.map((s) => s.stop()));
+    await loader.stop();
+  });
+  return {
+    client,
+    async restartShard(i, checkpointDir) {
+      const old = shards[i] as ServiceProcess;
+      await old.stop('SIGKILL');
+      // The same ports: a StatefulSet pod keeps its name and Service.
+      shards[i] = await startService('parameter-server', [
+        '--port',
+        String(old.port),
+        '--data-port',
+        String(old.listening['dataPort']),
+        '--shard-index',
+        String(i),
+        '--checkpoint-dir',
+        checkpointDir,
+        ...natsArgs,
+      ]);
+    },
+  };
+}
 
 /** Runs the job to its end; `onStep` sees every step event. Returns every event. */
-async function run(onStep?: (globalStep: number) => Promise<void>): Promise<WatchEvent[]> {
+async function run(
+  client: DistrainClient,
+  onStep?: (globalStep: number) => Promise<void>,
+): Promise<WatchEvent[]> {
   const job = await client.submit(spec());
   const events: WatchEvent[] = [];
   for await (const e of client.watch(job.id)) {
@@ -95,60 +111,79 @@ async function run(onStep?: (globalStep: number) => Promise<void>): Promise<Watc
 }
 
 const finalState = (events: WatchEvent[]) =>
-  events.filter((e) => e.event === 'state').at(-1) as Extract<WatchEvent, { event: 'state' }>;
+  (events.filter((e) => e.event === 'state').at(-1) as Extract<WatchEvent, { event: 'state' }>).state;
 const accuracies = (events: WatchEvent[]) =>
   events.flatMap((e) => (e.event === 'epoch' ? [Number(e.epoch.testAccuracy)] : []));
 
+/** Kills shard 1 past two checkpoints, restarts it, and checks the job's recovery and result. */
+async function faultRun(stack: Stack, restartDir: string): Promise<void> {
+  let killedAt = 0;
+  let restart: Promise<void> | undefined;
+  const t0 = Date.now();
+  const events = await run(stack.client, (step) => {
+    if (killedAt > 0 || step < 2 * EVERY + 10) return Promise.resolve();
+    killedAt = step;
+    // Not awaited here: the watch keeps reading while the shard restarts.
+    restart = stack.restartShard(1, restartDir);
+    return Promise.resolve();
+  });
+  await restart;
+  assert.ok(killedAt > 0, 'the shard was killed mid-job');
+  const end = finalState(events);
+  assert.equal(end.state, 'JOB_STATE_SUCCEEDED', end.reason);
+  const logs = events.flatMap((e) => (e.event === 'log' ? [e.log.message] : []));
+  const recovery = logs.find((m) => m.startsWith('parameter server shard 1 restarted'));
+  assert.ok(recovery, `the job's events say what happened:\n${logs.join('\n')}`);
+  const m = /restored from step (\d+);.*redoing (\d+) steps/.exec(recovery);
+  assert.ok(m, recovery);
+  const [restored, redone] = [Number(m[1]), Number(m[2])];
+  assert.ok(
+    restored > 0 && (restored % EVERY === 0 || restored % STEPS_PER_EPOCH === 0),
+    `restored from a checkpoint: ${restored}`,
+  );
+  assert.ok(redone <= EVERY, `redone ${redone} steps, the interval is ${EVERY}`);
+  const acc = accuracies(events);
+  assert.equal(acc.length, 3, 'every epoch evaluated once');
+  assert.ok(cleanAccuracy !== undefined);
+  assert.ok(
+    Math.abs((acc.at(-1) as number) - cleanAccuracy) <= 0.01,
+    `accuracy ${acc.at(-1)} vs clean ${cleanAccuracy}`,
+  );
+  console.log(
+    JSON.stringify({
+      recovery,
+      killedAt,
+      restored,
+      redone,
+      accuracy: acc.at(-1),
+      clean: cleanAccuracy,
+      ms: Date.now() - t0,
+    }),
+  );
+}
+
 test(
-  'SIGKILL of a shard mid-job: restored from its checkpoint, at most everySteps redone, same accuracy as a clean run',
+  'SIGKILL of a shard mid-job: restored from its checkpoint folder, at most everySteps redone, the accuracy of a clean run',
   { timeout: 300_000 },
   async () => {
+    const stack = await startStack('dir');
     const t0 = Date.now();
-    const clean = await run();
-    assert.equal(finalState(clean).state.state, 'JOB_STATE_SUCCEEDED', finalState(clean).state.reason);
-    const cleanAcc = accuracies(clean);
-    assert.equal(cleanAcc.length, 3);
-    const cleanMs = Date.now() - t0;
+    const clean = await run(stack.client);
+    assert.equal(finalState(clean).state, 'JOB_STATE_SUCCEEDED', finalState(clean).reason);
+    assert.equal(accuracies(clean).length, 3);
+    cleanAccuracy = accuracies(clean).at(-1);
+    console.log(JSON.stringify({ clean: cleanAccuracy, ms: Date.now() - t0 }));
+    await faultRun(stack, join(dir, 'dir', 'ps-1'));
+  },
+);
 
-    let killedAt = 0;
-    const t1 = Date.now();
-    const faulty = await run(async (step) => {
-      if (killedAt > 0 || step < 2 * EVERY + 10) return;
-      killedAt = step;
-      await shards[1]?.stop('SIGKILL');
-      shards[1] = await startService('parameter-server', shardArgs[1] as string[]);
-    });
-    const faultyMs = Date.now() - t1;
-    assert.ok(killedAt > 0, 'the shard was killed mid-job');
-    const end = finalState(faulty);
-    assert.equal(end.state.state, 'JOB_STATE_SUCCEEDED', end.state.reason);
-    const logs = faulty.flatMap((e) => (e.event === 'log' ? [e.log.message] : []));
-    const recovery = logs.find((m) => m.startsWith('parameter server shard 1 restarted'));
-    assert.ok(recovery, `the job's events say what happened:\n${logs.join('\n')}`);
-    const m = /restored from step (\d+);.*redoing (\d+) steps/.exec(recovery);
-    assert.ok(m, recovery);
-    const [restored, redone] = [Number(m[1]), Number(m[2])];
-    assert.ok(
-      (restored > 0 && restored % EVERY === 0) || restored % 75 === 0,
-      `restored from a checkpoint: ${restored}`,
-    );
-    assert.ok(redone <= EVERY, `redone ${redone} steps, the interval is ${EVERY}`);
-    const acc = accuracies(faulty);
-    assert.equal(acc.length, 3, 'every epoch evaluated once');
-    assert.ok(
-      Math.abs((acc.at(-1) as number) - (cleanAcc.at(-1) as number)) <= 0.01,
-      `accuracy ${acc.at(-1)} vs clean ${cleanAcc.at(-1)}`,
-    );
-    console.log(
-      JSON.stringify({
-        killedAt,
-        restored,
-        redone,
-        accuracy: acc.at(-1),
-        clean: cleanAcc.at(-1),
-        cleanMs,
-        faultyMs,
-      }),
-    );
+test(
+  'with NATS: the restarted shard has an empty folder and restores from the JetStream Object Store',
+  { timeout: 300_000 },
+  async () => {
+    const nats = await startNatsServer();
+    cleanups.push(() => nats.stop());
+    const stack = await startStack('nats', nats);
+    await faultRun(stack, join(dir, 'nats', 'ps-1-fresh'));
   },
 );

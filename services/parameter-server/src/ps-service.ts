@@ -402,6 +402,6 @@ function initResponse(job: ShardJob, created: boolean, checkpointVersions: numbe
     partCount: job.parts.length,
     resumedEpochs: job.resumedEpochs,
     created,
-    restoredVersion: created ? job.restoredVersion : 0,
+    restoredVersion: job.restoredVersion,
   };
 }

@@ -77,7 +77,7 @@ export interface PsShardInit {
   resumedEpochs: number;
   /** The call created the job's state (the shard did not hold it: new job, or a restarted shard). */
   created: boolean;
-  /** Version of the checkpoint the shard loaded in this call (0: none). */
+  /** Version of the checkpoint the shard's held state was loaded from (0: none, a fresh job). */
   restoredVersion: number;
   /** With `resume`: versions of the checkpoints the shard's stores hold, oldest first. */
   checkpointVersions: number[];

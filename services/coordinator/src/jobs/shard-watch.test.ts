@@ -33,12 +33,18 @@ test('planRecovery: nothing when the shards agree; else the newest version all s
   assert.equal(planRecovery([shard(0, 8, [2, 4, 8]), shard(1, 6, [2, 4, 6], true)])?.target, 4);
   // No common checkpoint: the fresh initial state.
   assert.equal(planRecovery([shard(0, 3, [2]), shard(1, 0, [], true)])?.target, 0);
-  // Shards disagree without a restart (a trainer died between two shards' pushes): the older live version.
-  assert.deepEqual(planRecovery([shard(0, 5, [4]), shard(1, 4, [4])]), {
+  // Shards differ by a step without a restart: a step applied on one shard first; wait and see.
+  assert.equal(planRecovery([shard(0, 5, [4]), shard(1, 4, [4])]), undefined);
+  assert.equal(planRecovery([shard(0, 5, [4]), shard(1, 4, [4])], [4, 4]), undefined);
+  // The same disagreement twice (a trainer died between two shards' pushes): the older live version.
+  assert.deepEqual(planRecovery([shard(0, 5, [4]), shard(1, 4, [4])], [5, 4]), {
     target: 4,
     rollback: true,
     restarted: [],
   });
+  // A restarted shard found by an earlier, failed check: it sits at the checkpoint it restored.
+  const found = { ...shard(1, 50, [25, 50]), restoredVersion: 50 };
+  assert.deepEqual(planRecovery([shard(0, 61, [25, 50]), found], [61, 50])?.restarted, [found]);
 });
 
 test('a restarted shard: every shard rolled back to one version, the job says so and keeps running', async () => {

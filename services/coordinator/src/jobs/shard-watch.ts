@@ -31,25 +31,37 @@ export function psInitOptions(record: JobRecord): PsInitOptions {
 }
 
 /**
- * What to do after every shard of a job answered InitJob{resume}: nothing when none restarted and
- * they agree; otherwise the version every shard must be at: the newest version that every shard
- * holds in checkpoints (or its live state), no newer than any restarted shard's, 0 (the fresh
- * initial state) when there is none. `rollback` is false when the shards already agree on it.
+ * What to do after every shard of a job answered InitJob{resume}: nothing when they agree and none
+ * restarted, or when they differ without a restart for the first time (a step is applied on one
+ * shard a moment before the other: `previous` is the versions of the last check, and only a
+ * disagreement seen twice is acted on: a trainer that died between two shards' pushes). Otherwise
+ * the version every shard must be at: the newest version every shard holds in checkpoints (or its
+ * live state), no newer than any shard's, 0 (the fresh initial state) when there is none.
+ * `rollback` is false when the shards already agree on it; `restarted` are the shards that
+ * restarted (created by this check, or sitting at the checkpoint they restored).
  */
 export function planRecovery(
   seen: readonly PsShardInit[],
+  previous?: readonly number[],
 ): { target: number; rollback: boolean; restarted: PsShardInit[] } | undefined {
-  const restarted = seen.filter((s) => s.created);
-  const versions = new Set(seen.map((s) => s.version));
-  if (restarted.length === 0 && versions.size === 1) return undefined;
-  if (versions.size === 1) return { target: seen[0]?.version ?? 0, rollback: false, restarted };
-  const ceiling = Math.min(...seen.map((s) => s.version));
+  const versions = seen.map((s) => s.version);
+  const ceiling = Math.min(...versions);
+  const created = seen.filter((s) => s.created);
+  const agree = versions.every((v) => v === ceiling);
+  if (agree)
+    return created.length === 0 ? undefined : { target: ceiling, rollback: false, restarted: created };
+  const stuck = previous !== undefined && previous.join(',') === versions.join(',');
+  if (created.length === 0 && !stuck) return undefined;
   let target = 0;
   const first = seen[0] as PsShardInit;
   for (const v of new Set([...first.checkpointVersions, first.version])) {
     if (v > ceiling || v <= target) continue;
     if (seen.every((s) => s.version === v || s.checkpointVersions.includes(v))) target = v;
   }
+  const restarted =
+    created.length > 0
+      ? created
+      : seen.filter((s) => s.version === ceiling && s.restoredVersion > 0 && s.restoredVersion === s.version);
   return { target, rollback: true, restarted };
 }
 
@@ -66,6 +78,8 @@ export class ShardWatch {
   private cancel: CancelTimer | undefined;
   private readonly busy = new Set<string>();
   private readonly downSince = new Map<string, number>();
+  /** Per job: the shards' versions at the last check (a disagreement is acted on when seen twice). */
+  private readonly lastVersions = new Map<string, number[]>();
   /** Every recovery done: the version the job went back to and the steps it redoes. */
   readonly recoveries: { jobId: string; target: number; redoneSteps: number }[] = [];
 
@@ -116,14 +130,19 @@ export class ShardWatch {
         return;
       }
       this.downSince.delete(record.id);
-      const plan = planRecovery(seen);
+      const plan = planRecovery(seen, this.lastVersions.get(record.id));
+      this.lastVersions.set(
+        record.id,
+        seen.map((s) => s.version),
+      );
       if (!plan || record.state !== JobStates.running) return;
+      this.lastVersions.delete(record.id);
       const reached = Math.max(Number(record.progress.globalStep ?? 0), ...seen.map((s) => s.version));
       if (plan.rollback) await ps.ensure({ ...options, rollbackTo: plan.target });
       const who = plan.restarted.map((s) => s.shardIndex).join(', ');
       const from =
         plan.restarted.length === 0
-          ? 'shards disagreed'
+          ? `parameter-server shards disagreed (versions ${seen.map((s) => s.version).join(', ')})`
           : `parameter server shard ${who} restarted; restored from step ${Math.min(...plan.restarted.map((s) => s.restoredVersion))}`;
       const redo = Math.max(0, reached - plan.target);
       this.book.log(

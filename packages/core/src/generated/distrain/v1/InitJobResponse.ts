@@ -15,7 +15,7 @@ export interface InitJobResponse {
    */
   'created'?: (boolean);
   /**
-   * The version of the checkpoint loaded by this call (0: none was loaded).
+   * The version of the checkpoint the held job state was loaded from (0: none, a fresh job).
    */
   'restoredVersion'?: (number | string | Long);
   /**
@@ -38,7 +38,7 @@ export interface InitJobResponse__Output {
    */
   'created': (boolean);
   /**
-   * The version of the checkpoint loaded by this call (0: none was loaded).
+   * The version of the checkpoint the held job state was loaded from (0: none, a fresh job).
    */
   'restoredVersion': (number);
   /**
