@@ -1,4 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { roleEntry, startServiceProcess } from '@distrain/core';
 
 /** A service started as a local child process. */
@@ -22,8 +25,16 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Receives every log line of every service. @default drop */
   onLog?: (service: string, line: string) => void;
-  /** NATS server URL for the coordinator (job events in JetStream, job records in KV). @default none: in-process events */
+  /**
+   * NATS server URL for the coordinator (job events in JetStream, job records in KV) and the shards
+   * (checkpoints in the Object Store). @default none: in-process events
+   */
   nats?: string;
+  /**
+   * The shards' checkpoint folder (shard i uses `<dir>/ps-<i>`; a restarted shard restores from it).
+   * @default a temporary folder removed by `stop()`
+   */
+  checkpointDir?: string;
   /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
   dataPlane?: 'grpc' | 'zmq';
 }
@@ -71,6 +82,7 @@ async function startService(
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
   const started: ChildProcess[] = [];
+  const checkpointRoot = options.checkpointDir ?? (await mkdtemp(join(tmpdir(), 'distrain-checkpoints-')));
   const stop = async (): Promise<void> => {
     await Promise.all(
       started.map(
@@ -86,6 +98,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           }),
       ),
     );
+    if (options.checkpointDir === undefined) await rm(checkpointRoot, { recursive: true, force: true });
   };
   try {
     const shards = Math.max(1, options.shards ?? 1);
@@ -101,7 +114,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         startService(
           `parameter-server-${i}`,
           'parameter-server',
-          ['--host', host, '--port', '0', '--shard-index', String(i), '--metrics-port', '0'],
+          [
+            ...['--host', host, '--port', '0', '--shard-index', String(i), '--metrics-port', '0'],
+            ...['--checkpoint-dir', join(checkpointRoot, `ps-${i}`)],
+            ...(options.nats ? ['--nats', options.nats] : []),
+          ],
           options,
           started,
         ),
