@@ -25,13 +25,16 @@ import type { ServiceProcess } from '../support/services.ts';
 const EVERY = 25;
 const STEPS_PER_EPOCH = 75;
 const dir = mkdtempSync(join(tmpdir(), 'distrain-fault-ps-'));
-const cleanups: (() => Promise<void>)[] = [];
 let cleanAccuracy: number | undefined;
 
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `stop`, giving up after `ms` (a stuck stop must not hang the suite; SIGKILL follows). */
+async function bounded(stop: () => Promise<void>, ms = 20_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([stop(), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
 
 function spec(): TrainingJobInput {
   const job = parseYaml(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')) as TrainingJobInput;
@@ -47,6 +50,8 @@ function spec(): TrainingJobInput {
 
 interface Stack {
   client: DistrainClient;
+  /** Stops every process of the stack (SIGTERM, SIGKILL after 5 s). */
+  stop(): Promise<void>;
   /** SIGKILLs shard `i` and starts it again on the same ports, with `checkpointDir`. */
   restartShard(i: number, checkpointDir: string): Promise<void>;
 }
@@ -69,14 +74,16 @@ async function startStack(name: string, nats?: NatsServer): Promise<Stack> {
     shards.map((s) => `127.0.0.1:${s.port}`).join(','),
   ]);
   const client = new DistrainClient({ address: `127.0.0.1:${port}` });
-  cleanups.push(async () => {
-    client.close();
-    await coordinator.stop();
-    await Promise.all(shards.map((s) => s.stop()));
-    await loader.stop();
-  });
   return {
     client,
+    async stop() {
+      client.close();
+      await bounded(() => coordinator.stop('SIGTERM', 5_000));
+      await bounded(() => Promise.all(shards.map((s) => s.stop('SIGTERM', 5_000))).then(() => undefined));
+      await bounded(() => loader.stop('SIGTERM', 5_000));
+      for (const p of [coordinator, loader, ...shards])
+        if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    },
     async restartShard(i, checkpointDir) {
       const old = shards[i] as ServiceProcess;
       await old.stop('SIGKILL');
@@ -182,8 +189,15 @@ test(
   { timeout: 300_000 },
   async () => {
     const nats = await startNatsServer();
-    cleanups.push(() => nats.stop());
-    const stack = await startStack('nats', nats);
-    await faultRun(stack, join(dir, 'nats', 'ps-1-fresh'));
+    try {
+      const stack = await startStack('nats', nats);
+      try {
+        await faultRun(stack, join(dir, 'nats', 'ps-1-fresh'));
+      } finally {
+        await stack.stop();
+      }
+    } finally {
+      await bounded(() => nats.stop(), 10_000);
+    }
   },
 );
