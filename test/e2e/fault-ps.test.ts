@@ -174,13 +174,17 @@ test(
   { timeout: 300_000 },
   async () => {
     const stack = await startStack('dir');
-    const t0 = Date.now();
-    const clean = await run(stack.client);
-    assert.equal(finalState(clean).state, 'JOB_STATE_SUCCEEDED', finalState(clean).reason);
-    assert.equal(accuracies(clean).length, 3);
-    cleanAccuracy = accuracies(clean).at(-1);
-    console.log(JSON.stringify({ clean: cleanAccuracy, ms: Date.now() - t0 }));
-    await faultRun(stack, join(dir, 'dir', 'ps-1'));
+    try {
+      const t0 = Date.now();
+      const clean = await run(stack.client);
+      assert.equal(finalState(clean).state, 'JOB_STATE_SUCCEEDED', finalState(clean).reason);
+      assert.equal(accuracies(clean).length, 3);
+      cleanAccuracy = accuracies(clean).at(-1);
+      console.log(JSON.stringify({ clean: cleanAccuracy, ms: Date.now() - t0 }));
+      await faultRun(stack, join(dir, 'dir', 'ps-1'));
+    } finally {
+      await stack.stop();
+    }
   },
 );
 
