@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: every operation of one shard in one transport-free class (init with resume and rollback, push, pull from snapshots or checkpoints, members, end).
 import {
   AbortedError,
   ConflictError,
