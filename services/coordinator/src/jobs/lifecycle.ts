@@ -51,9 +51,10 @@ export class JobLifecycle implements JobEnds {
       variables: record.variables ?? [],
     });
     record.ps = ps;
-    // The same options the shard watch re-sends (with `resume`) to a restarted shard; the initial
-    // values (pretrained embeddings) are kept for a shard that restarts before its first checkpoint.
+    // The same options the shard watch re-sends (with `resume`) to a restarted shard, less the
+    // initial values (pretrained embeddings, too large to re-send every second).
     await ps.init(psInitOptions(record));
+    delete record.initialValues;
     if (isTerminal(record.state)) return false;
     const now = this.book.clock.now();
     record.startedAtMs = now;
