@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { roleEntry } from '@distrain/core';
 import type { ParentNotice } from '@distrain/core';
 import { localAuth } from './local-auth.ts';
@@ -16,13 +19,21 @@ export interface LocalStackOptions {
   logLevel?: string;
   /** Receives every log line of every service. @default drop */
   onLog?: (service: string, line: string) => void;
-  /** NATS server URL for the coordinator (job events in JetStream, job records in KV). @default none: in-process events */
+  /**
+   * NATS server URL for the coordinator (job events in JetStream, job records in KV) and the shards
+   * (checkpoints in the Object Store). @default none: in-process events
+   */
   nats?: string;
   /**
    * Coordinator's state folder: ended jobs' final artifacts as files when there is no NATS.
    * @default none: they stay in the coordinator's memory
    */
   stateDir?: string;
+  /**
+   * The shards' checkpoint folder (shard i uses `<dir>/ps-<i>`; a restarted shard restores from it).
+   * @default a temporary folder removed by `stop()`
+   */
+  checkpointDir?: string;
   /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
   dataPlane?: 'grpc' | 'zmq';
   /** Deployment token every service requires (see local-auth.ts). @default a fresh random one */
@@ -101,8 +112,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     started.push(service);
     return service;
   };
+  const checkpointRoot = options.checkpointDir ?? (await mkdtemp(join(tmpdir(), 'distrain-checkpoints-')));
   const stop = async (): Promise<void> => {
     await Promise.all(started.map((s) => s.stop()));
+    if (options.checkpointDir === undefined) await rm(checkpointRoot, { recursive: true, force: true });
   };
   try {
     const shards = Math.max(1, options.shards ?? 1);
@@ -110,14 +123,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       start('data-loader', 'data-loader', ['--host', host, '--port', '0', '--metrics-port', '0']),
       ...Array.from({ length: shards }, (_, i) =>
         start(`parameter-server-${i}`, 'parameter-server', [
-          '--host',
-          host,
-          '--port',
-          '0',
-          '--shard-index',
-          String(i),
-          '--metrics-port',
-          '0',
+          ...['--host', host, '--port', '0', '--shard-index', String(i), '--metrics-port', '0'],
+          ...['--checkpoint-dir', join(checkpointRoot, `ps-${i}`)],
+          ...(options.nats ? ['--nats', options.nats] : []),
         ]),
       ),
     ]);

@@ -207,9 +207,13 @@ export interface DistrainTrainingJob {
     };
     checkpoint?: {
       /**
-       * Folder for per-epoch parameter-server checkpoints.
+       * Folder for the parameter-server checkpoints (each shard writes under <dir>/<job id>/shard-<i>); absent: the shards' own --checkpoint-dir, if any.
        */
       dir?: string;
+      /**
+       * A checkpoint every this many applied steps, besides each epoch end (0: epoch ends only). A restarted shard redoes at most this many steps.
+       */
+      everySteps?: number;
     };
     fault?: {
       stragglerTimeoutMs?: number;

@@ -302,7 +302,7 @@ export interface TrainingJobSpec {
   trainers: TrainersConfig;
   parameterServer: { shards: number };
   evaluation: { enabled: boolean; batchSize: number };
-  checkpoint: { dir?: string };
+  checkpoint: { dir?: string; everySteps: number };
   fault: FaultConfig;
 }
 

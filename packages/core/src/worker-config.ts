@@ -63,6 +63,13 @@ export interface WorkerConfig {
    * before the worker fails. @default DEFAULT_LOADER_RETRY_BUDGET_MS (60 s)
    */
   loaderRetryBudgetMs?: number;
+  /**
+   * How long the worker rides out a parameter-server outage (a shard restarting and restoring its
+   * checkpoint) before it gives up. @default 120000
+   */
+  psOutageMs?: number;
+  /** Evaluator: the first epoch to evaluate (a restarted evaluator skips the epochs already reported). @default 1 */
+  firstEpoch?: number;
 }
 
 /** Default of {@link WorkerConfig.coordinatorLossMs}. */

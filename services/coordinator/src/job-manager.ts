@@ -29,6 +29,7 @@ import type { JobResults } from './jobs/results.ts';
 import { WorkerSupervisor } from './jobs/supervisor.ts';
 import type { WorkerSecurity } from './jobs/supervisor.ts';
 import type { WorkerLimits } from './jobs/supervisor.ts';
+import { ShardWatch } from './jobs/shard-watch.ts';
 import type { Launcher } from './launcher.ts';
 import { systemClock } from './ports.ts';
 import type { Clock, DatasetCatalog, JobRecordStore, ParameterServerAdmin } from './ports.ts';
@@ -60,6 +61,8 @@ export interface JobManagerOptions {
   maxActiveJobs?: number;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
+  /** How often running jobs' parameter-server shards are checked (restart, disagreement). @default 1000 */
+  psWatchIntervalMs?: number;
   /** Keeps job records beyond this process (NATS KV). @default none: records live in memory only */
   store?: JobRecordStore;
   /**
@@ -98,6 +101,8 @@ export class JobManager {
   private readonly lifecycle: JobLifecycle;
   private readonly supervisor: WorkerSupervisor;
   private readonly progress: ProgressTracker;
+  /** Restores restarted parameter-server shards of running jobs. */
+  readonly shardWatch: ShardWatch;
 
   constructor(private readonly options: JobManagerOptions) {
     this.book = new JobBook({
@@ -130,6 +135,12 @@ export class JobManager {
     });
     this.progress = new ProgressTracker(this.book, this.lifecycle);
     this.book.onEvict.push((id) => this.progress.forget(id));
+    this.shardWatch = new ShardWatch(
+      this.book,
+      this.lifecycle,
+      options.psWatchIntervalMs === undefined ? {} : { intervalMs: options.psWatchIntervalMs },
+    );
+    this.shardWatch.start();
   }
 
   /** Validates a TrainingJob document, checks it against its dataset, and starts it. */
@@ -325,6 +336,7 @@ export class JobManager {
    */
   async close(): Promise<void> {
     this.supervisor.close();
+    this.shardWatch.close();
     if (this.options.keepJobsOnClose && this.options.store) {
       for (const r of this.book.jobs.values()) {
         r.abort.abort();

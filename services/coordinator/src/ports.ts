@@ -1,5 +1,5 @@
 import type { DatasetInfo, JobEvent, ParamMap, TrainingJob, VariableInfo } from '@distrain/core';
-import type { PsInitOptions } from '@distrain/core/ps';
+import type { PsInitOptions, PsShardInit } from '@distrain/core/ps';
 import type { TextArtifacts } from './text-job.ts';
 
 /**
@@ -25,6 +25,11 @@ export type DescribedDataset = DatasetInfo & { text?: TextArtifacts };
 export interface JobParameters {
   /** InitJob on every shard. */
   init(options: PsInitOptions): Promise<void>;
+  /**
+   * InitJob on every shard, each shard's answer (with `resume`: a restarted shard restores its
+   * checkpoint; with `rollbackTo`: every shard is brought to that version). The shard watch's call.
+   */
+  ensure(options: PsInitOptions): Promise<PsShardInit[]>;
   /** The current parameters and the version every shard is at. */
   pull(): Promise<{ params: ParamMap; version: number }>;
   /** EndJob on every shard (frees the job's state). */

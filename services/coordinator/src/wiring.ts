@@ -69,6 +69,7 @@ export function grpcPorts(options: GrpcPortsOptions): GrpcPorts {
         async init(o) {
           await ps.init(o);
         },
+        ensure: (o) => ps.initEach(o),
         async pull() {
           const { params, version } = await ps.pull({});
           return { params, version };

@@ -1,7 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { datasetSpecToWire, isServiceError, sleep, unary, workerClient } from '@distrain/core';
+import { backoffDelay, datasetSpecToWire, isServiceError, sleep, unary, workerClient } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_EVALUATOR_METRICS } from '@distrain/core/metrics';
+import { DEFAULT_PS_OUTAGE_MS, psFailureKind } from '@distrain/core/ps';
 import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
 import type { EvaluationResult, Logger, WorkerConfig } from '@distrain/core';
 import type { ParameterClient } from '@distrain/core/ps';
@@ -119,9 +120,12 @@ export async function runEvaluator(
   const coordinator = workerClient(config.coordinator);
   const signal = heartbeat.signal;
   try {
-    for (let epoch = 1; epoch <= spec.epochs && !signal.aborted; epoch++) {
-      const snapshot = await pullSnapshot(ps, epoch, signal, logger);
-      if (!snapshot) continue;
+    // A restarted evaluator starts at the first epoch the coordinator has no result for.
+    const first = Math.max(1, config.firstEpoch ?? 1);
+    const outageMs = config.psOutageMs ?? DEFAULT_PS_OUTAGE_MS;
+    for (let epoch = first; epoch <= spec.epochs && !signal.aborted; epoch++) {
+      const snapshot = await pullSnapshot(ps, epoch, signal, logger, outageMs);
+      if (!snapshot) break; // aborted
       const started = performance.now();
       runtime.setParameters(snapshot.params);
       const acc = new EpochEvaluation(dataset.numClasses);
@@ -183,27 +187,49 @@ export async function runEvaluator(
   }
 }
 
-/** Waits for the snapshot of `epoch` (training may still be in it); null when it no longer exists. */
-async function pullSnapshot(
-  ps: ParameterClient,
+/** The evaluator cannot get an epoch's parameters: the job fails with this reason, no epoch is skipped. */
+export class EpochUnavailableError extends Error {
+  override readonly name = 'EpochUnavailableError';
+  constructor(epoch: number, why: string, options?: { cause?: unknown }) {
+    super(`cannot evaluate epoch ${epoch}: ${why}`, options);
+  }
+}
+
+/**
+ * Waits for the snapshot of `epoch` (training may still be in it; a shard that restarted serves it
+ * from its epoch checkpoint). Rides out a shard outage or restore of up to `outageMs`; throws
+ * {@link EpochUnavailableError} when the epoch's parameters no longer exist anywhere, so the job
+ * fails with the reason instead of skipping the epoch. Null only when the signal aborted.
+ */
+export async function pullSnapshot(
+  ps: Pick<ParameterClient, 'pull'>,
   epoch: number,
   signal: AbortSignal,
   logger: Logger,
+  outageMs = DEFAULT_PS_OUTAGE_MS,
 ): Promise<Awaited<ReturnType<ParameterClient['pull']>> | null> {
-  while (!signal.aborted) {
+  let troubleSince: number | undefined;
+  for (let attempt = 0; !signal.aborted; attempt++) {
     try {
       return await ps.pull({ epoch, release: true });
     } catch (err) {
       if (isServiceError(err) && err.code === GrpcStatus.DEADLINE_EXCEEDED) continue; // epoch still training
-      if (isServiceError(err) && err.code === GrpcStatus.UNAVAILABLE) {
-        await sleep(500, signal);
-        continue;
+      const gone =
+        isServiceError(err) && err.code === GrpcStatus.NOT_FOUND && !/unknown job/.test(err.details);
+      if (gone) throw new EpochUnavailableError(epoch, err.details, { cause: err });
+      // A shard down, restarted and not yet restored, rolled back, or shards disagreeing for a moment.
+      if (psFailureKind(err) === 'fatal') throw err;
+      troubleSince ??= Date.now();
+      if (Date.now() - troubleSince >= outageMs) {
+        throw new EpochUnavailableError(
+          epoch,
+          `the parameter server did not serve it for ${Math.round(outageMs / 1000)} s: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
-      if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) {
-        logger.warn({ epoch, details: err.details }, 'snapshot gone; skipping the epoch');
-        return null;
-      }
-      throw err;
+      if (attempt % 5 === 0)
+        logger.warn({ epoch, err: (err as Error).message }, 'waiting for the epoch snapshot');
+      await sleep(200 + backoffDelay(attempt, 200, 5_000), signal);
     }
   }
   return null;

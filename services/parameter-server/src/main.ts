@@ -6,12 +6,12 @@
  *
  *   node --import tsx services/parameter-server/src/main.ts [--port N] [--host H] [--shard-index I]
  *        [--metrics-port M] [--max-message-bytes B] [--log-level L] [--data-plane zmq|grpc]
- *        [--data-port D]
+ *        [--data-port D] [--checkpoint-dir DIR] [--nats HOST:PORT]
  *
  * Env (the shared bootstrap, @distrain/core/service): DISTRAIN_PORT or DISTRAIN_PS_PORT, DISTRAIN_HOST or
  * DISTRAIN_PS_HOST, DISTRAIN_PS_SHARD_INDEX (a StatefulSet pod name such as
  * `ps-2` also works), DISTRAIN_PS_METRICS_PORT, DISTRAIN_MAX_MESSAGE_BYTES, DISTRAIN_LOG_LEVEL,
- * DISTRAIN_DATA_PLANE, DISTRAIN_PS_DATA_PORT. The listening line names the data plane's port as
+ * DISTRAIN_DATA_PLANE, DISTRAIN_PS_DATA_PORT, DISTRAIN_PS_CHECKPOINT_DIR, DISTRAIN_NATS_URL. The listening line names the data plane's port as
  * `dataPort` (ZeroMQ, PushPull and Pull; see DataPlane in parameter_server.proto).
  */
 import { ValidationError, startGrpcServer } from '@distrain/core';
@@ -51,6 +51,14 @@ await runService({
       default: '0',
       help: 'ZeroMQ data-plane port (0: any free port)',
     },
+    'checkpoint-dir': {
+      env: 'DISTRAIN_PS_CHECKPOINT_DIR',
+      help: 'folder (a volume) for the checkpoints of jobs whose spec names none: <dir>/<job>/shard-<i>',
+    },
+    nats: {
+      env: 'DISTRAIN_NATS_URL',
+      help: 'NATS HOST:PORT[,...]: checkpoints also go to the JetStream Object Store bucket distrain-checkpoints',
+    },
   },
   bindings: (flags) => ({ shard: shardIndexOf(flags['shard-index']) ?? -1 }),
   async start({ flags, logger, registry, host, address, maxMessageBytes, security }) {
@@ -66,9 +74,26 @@ await runService({
     const shardIndex = shardIndexOf(flags['shard-index']);
     const dataPort = intFlag(flags['data-port'], 'data-port', 0, 65_535);
     const observer = createPsMetrics(registry, shardIndex ?? 0);
+    const checkpointDir = flags['checkpoint-dir'];
+    // Loaded only with --nats: a shard without NATS never loads the client.
+    const events = flags.nats ? await import('@distrain/core/events') : undefined;
+    const bucket =
+      events && flags.nats
+        ? await events.openCheckpointBucket(flags.nats, {
+            name: `distrain-parameter-server-${shardIndex ?? 'any'}`,
+          })
+        : undefined;
     const service = new ParameterServerService({
       logger,
       observer,
+      ...(checkpointDir ? { checkpointDir } : {}),
+      ...(bucket && events
+        ? {
+            checkpointStores: (jobId: string, index: number) => [
+              new events.NatsCheckpointStore(bucket, jobId, index),
+            ],
+          }
+        : {}),
       ...(shardIndex === undefined ? {} : { shardIndex }),
     });
     const grpc = await startGrpcServer({
@@ -98,6 +123,7 @@ await runService({
       // Abort waiting pushes first: otherwise tryShutdown would wait for barriers that never fill.
       shutdown: async () => {
         await service.close();
+        await bucket?.close();
         await data?.close();
         await grpc.shutdown(5_000);
       },

@@ -1,7 +1,17 @@
-import { AbortedError, ConflictError, NotFoundError, ValidationError, silentLogger } from '@distrain/core';
-import { NOOP_PS_OBSERVER } from '@distrain/core/ps';
+// Over 400 lines on purpose: every operation of one shard in one transport-free class (init with resume and rollback, push, pull from snapshots or checkpoints, members, end).
+import {
+  AbortedError,
+  ConflictError,
+  NotFoundError,
+  StateError,
+  ValidationError,
+  silentLogger,
+} from '@distrain/core';
+import { DirCheckpointStore, NOOP_PS_OBSERVER, shardCheckpointDir } from '@distrain/core/ps';
+import { join } from 'node:path';
 import type { Logger, ServiceBinding } from '@distrain/core';
 import type {
+  CheckpointStore,
   EndJobRequest__Output,
   EndJobResponse,
   ExchangeStatsRequest__Output,
@@ -18,7 +28,12 @@ import type {
   ShareNormsRequest__Output,
   ShareNormsResponse,
 } from '@distrain/core/ps';
-import { loadLatestCheckpoint, queueCheckpoint } from './checkpointing.ts';
+import {
+  checkpointVersions,
+  epochCheckpointParams,
+  loadCheckpoint,
+  queueCheckpoint,
+} from './checkpointing.ts';
 import { psGrpcBinding } from './grpc-handlers.ts';
 import { validatePush } from './push-validation.ts';
 import type { Contribution } from './push-validation.ts';
@@ -49,8 +64,15 @@ export interface ParameterServerOptions {
   maxWaitMs?: number;
   /** Epoch snapshots kept per job for the evaluator; older ones are dropped. @default 4 */
   maxSnapshots?: number;
-  /** Checkpoints kept per shard and job. @default 2 */
+  /** Newest checkpoints kept per shard, job and store (epoch checkpoints besides: `maxSnapshots`). @default 3 */
   keepCheckpoints?: number;
+  /**
+   * This shard's checkpoint folder (a volume): a job whose InitJob names no `checkpoint_dir` keeps
+   * its checkpoints under `<dir>/<job id>/shard-<index>`. @default none
+   */
+  checkpointDir?: string;
+  /** More checkpoint stores of a job (JetStream Object Store with `--nats`). @default none */
+  checkpointStores?: (jobId: string, shardIndex: number) => CheckpointStore[];
   /**
    * How long a released snapshot stays pullable: a client whose pull succeeded on one shard and timed
    * out on another retries on both, and must not find the first one gone. @default 30000
@@ -89,7 +111,7 @@ export class ParameterServerService {
     this.observer = options.observer ?? NOOP_PS_OBSERVER;
     this.maxWaitMs = options.maxWaitMs ?? 300_000;
     this.maxSnapshots = options.maxSnapshots ?? 4;
-    this.keepCheckpoints = options.keepCheckpoints ?? 2;
+    this.keepCheckpoints = options.keepCheckpoints ?? 3;
     this.releaseGraceMs = options.releaseGraceMs ?? 30_000;
   }
 
@@ -121,7 +143,11 @@ export class ParameterServerService {
     return this.jobs.get(jobId)?.barrier.version;
   }
 
-  /** Creates (or, for an identical request, returns) a job's state on this shard. */
+  /**
+   * Creates (or, for an identical request, returns) a job's state on this shard; with `resume`
+   * from the newest checkpoint, with `rollback` at exactly `resume_version` (a held job at another
+   * version is dropped and rebuilt).
+   */
   async initJob(req: InitJobRequest__Output): Promise<InitJobResponse> {
     if (this.closed) throw new AbortedError('parameter server is shutting down');
     if (!req.jobId) throw new ValidationError('job_id', 'must not be empty');
@@ -134,12 +160,29 @@ export class ParameterServerService {
           jobId: req.jobId,
         });
       }
-      return initResponse(existing);
+      const target = Number(req.resumeVersion ?? 0);
+      if (!(req.resume && req.rollback) || existing.barrier.version === target)
+        return initResponse(existing, false, req.resume ? await checkpointVersions(existing) : []);
     }
     const promise = this.createJob(req);
     this.initializing.set(req.jobId, promise);
     try {
       const job = await promise;
+      if (existing) {
+        // Roll back (the other shards of the job are at the target): the held state is dropped only
+        // once the checkpoint loaded, and checkpoints of the abandoned steps are deleted.
+        this.logger.warn(
+          { jobId: job.jobId, from: existing.barrier.version, to: job.barrier.version },
+          'rolled the job back to a checkpoint',
+        );
+        this.jobs.delete(req.jobId);
+        this.abortJob(
+          existing,
+          `job ${req.jobId} rolled back to version ${job.barrier.version}; retry from there`,
+        );
+        await existing.checkpointChain;
+        await Promise.all(job.checkpointStores.map((s) => s.discardAfter(job.barrier.version)));
+      }
       this.jobs.set(job.jobId, job);
       this.observer.onVersion(job.jobId, job.barrier.version);
       this.logger.info(
@@ -152,10 +195,23 @@ export class ParameterServerService {
         },
         'job initialized',
       );
-      return initResponse(job);
+      return initResponse(job, true, req.resume ? await checkpointVersions(job) : []);
     } finally {
       this.initializing.delete(req.jobId);
     }
+  }
+
+  /** The job's checkpoint stores: its InitJob folder or this shard's, plus any others configured. */
+  private storesFor(req: InitJobRequest__Output): CheckpointStore[] {
+    const stores: CheckpointStore[] = [];
+    if (req.checkpointDir)
+      stores.push(new DirCheckpointStore(join(req.checkpointDir, `shard-${req.shardIndex}`)));
+    else if (this.options.checkpointDir)
+      stores.push(
+        new DirCheckpointStore(shardCheckpointDir(this.options.checkpointDir, req.jobId, req.shardIndex)),
+      );
+    stores.push(...(this.options.checkpointStores?.(req.jobId, req.shardIndex) ?? []));
+    return stores;
   }
 
   private async createJob(req: InitJobRequest__Output): Promise<ShardJob> {
@@ -166,15 +222,24 @@ export class ParameterServerService {
         releaseGraceMs: this.releaseGraceMs,
         logger: this.logger,
       },
+      checkpointStores: this.storesFor(req),
       onComplete: (j, ordered, version, waiting, norm) =>
         this.completeStep(j, ordered, version, waiting, norm),
       normDeadlineMs: () => Date.now() + this.maxWaitMs,
     });
-    if (req.resume) {
-      const loaded = await loadLatestCheckpoint(job);
+    const want = req.rollback ? Number(req.resumeVersion ?? 0) : undefined;
+    if (req.resume && want !== 0) {
+      const loaded = await loadCheckpoint(job, want);
+      if (!loaded && want !== undefined) {
+        throw new StateError(
+          `no checkpoint of job ${job.jobId} at version ${want} on shard ${job.shardIndex} (${job.checkpointStores.map((s) => s.location).join(', ') || 'no checkpoint store'})`,
+          { jobId: job.jobId },
+        );
+      }
       if (loaded) {
         job.barrier.version = loaded.version;
         job.resumedEpochs = loaded.epoch;
+        job.restoredVersion = loaded.version;
         // The evaluator of a restarted job may still need the last epoch it had not evaluated.
         if (loaded.epoch > 0 && loaded.version === loaded.epoch * job.stepsPerEpoch) {
           job.snapshots.take(
@@ -184,7 +249,7 @@ export class ParameterServerService {
           );
         }
         this.logger.info(
-          { jobId: job.jobId, file: loaded.path, version: loaded.version, epoch: loaded.epoch },
+          { jobId: job.jobId, from: loaded.location, version: loaded.version, epoch: loaded.epoch },
           'resumed from checkpoint',
         );
       }
@@ -223,6 +288,12 @@ export class ParameterServerService {
     this.observer.onAggregate(job.jobId, seconds, bytesIn, responseBytes(response) * waiting);
     this.observer.onVersion(job.jobId, version);
     this.observer.onStep?.(job.jobId, learningRate, norm, clipped);
+    const writes = {
+      keep: this.keepCheckpoints,
+      keepEpochs: this.maxSnapshots,
+      logger: this.logger,
+      observer: this.observer,
+    };
     if (version % job.stepsPerEpoch === 0) {
       const epoch = version / job.stepsPerEpoch;
       const snapshot = job.snapshots.take(
@@ -230,11 +301,9 @@ export class ParameterServerService {
         version,
         job.parts.map((p) => [p.info.key, p.params]),
       );
-      queueCheckpoint(job, snapshot, epoch, {
-        keep: this.keepCheckpoints,
-        logger: this.logger,
-        observer: this.observer,
-      });
+      queueCheckpoint(job, epoch, true, snapshot.params, writes);
+    } else if (job.checkpointEverySteps > 0 && version % job.checkpointEverySteps === 0) {
+      queueCheckpoint(job, Math.floor(version / job.stepsPerEpoch), false, undefined, writes);
     }
     return response;
   }
@@ -244,6 +313,20 @@ export class ParameterServerService {
     const job = this.job(req.jobId);
     if (req.epoch === 0) return { version: job.barrier.version, params: job.paramTensors };
     const passed = job.barrier.version >= req.epoch * job.stepsPerEpoch;
+    if (passed && !job.snapshots.has(req.epoch)) {
+      // Released, dropped, or lost with a restart: the epoch checkpoint holds the same values.
+      const saved = await epochCheckpointParams(job, req.epoch);
+      if (!saved) {
+        throw new NotFoundError(
+          `snapshot of epoch ${req.epoch} of job ${job.jobId} was released or dropped and no epoch checkpoint holds it`,
+          { jobId: job.jobId },
+        );
+      }
+      return {
+        version: saved.version,
+        params: encodeParts(job.parts, (p) => saved.params.get(p.info.key) as Float32Array),
+      };
+    }
     const snapshot = await job.snapshots.get(req.epoch, passed, ctx, () => job.barrier.version);
     const res: PullResponse = {
       version: snapshot.version,
@@ -333,6 +416,13 @@ export class ParameterServerService {
   }
 }
 
-function initResponse(job: ShardJob): InitJobResponse {
-  return { version: job.barrier.version, partCount: job.parts.length, resumedEpochs: job.resumedEpochs };
+function initResponse(job: ShardJob, created: boolean, checkpointVersions: number[]): InitJobResponse {
+  return {
+    checkpointVersions,
+    version: job.barrier.version,
+    partCount: job.parts.length,
+    resumedEpochs: job.resumedEpochs,
+    created,
+    restoredVersion: job.restoredVersion,
+  };
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { ValidationError, decodeFloat32, encodeTensor } from '@distrain/core';
 import {
   DEFAULT_MAX_PART_BYTES,
@@ -14,6 +13,7 @@ import {
 } from '@distrain/core/ps';
 import type { NamedTensor, VariableInfo } from '@distrain/core';
 import type {
+  CheckpointStore,
   InitJobRequest__Output,
   OptimizerSettings,
   PartInfo,
@@ -62,13 +62,22 @@ export interface ShardJob {
   norms: NormExchange | undefined;
   stepsPerEpoch: number;
   resumedEpochs: number;
+  /** Version of the checkpoint this record was loaded from (0: none). */
+  restoredVersion: number;
   /** The step barrier; its `version` is the job's parameter version. */
   barrier: StepBarrier<Contribution, PushPullResponse>;
   lastMeanLoss: number;
   lastRanks: number;
   snapshots: SnapshotStore;
-  checkpointDir: string | undefined;
+  /** Where checkpoints go (a folder, an object store); empty: none. */
+  checkpointStores: CheckpointStore[];
+  /** A checkpoint every this many applied steps besides epoch ends; 0: epoch ends only. */
+  checkpointEverySteps: number;
   checkpointChain: Promise<void>;
+  /** Checkpoints queued and not yet written. */
+  checkpointsInFlight: number;
+  /** The newest written checkpoint and what it cost (copy on the step path, write in the background). */
+  lastCheckpoint: { version: number; copyMs: number; writeMs: number } | undefined;
 }
 
 const FINGERPRINT_FIELDS = [
@@ -101,6 +110,8 @@ export function createShardJob(
     /** The shard index this process is pinned to, if any. */
     shardIndex?: number;
     snapshots: SnapshotStoreOptions;
+    /** The job's checkpoint stores (from its `checkpoint_dir` or the shard's own). */
+    checkpointStores: CheckpointStore[];
     onComplete(
       job: ShardJob,
       ordered: Contribution[],
@@ -192,12 +203,16 @@ export function createShardJob(
         : undefined,
     stepsPerEpoch: req.stepsPerEpoch,
     resumedEpochs: 0,
+    restoredVersion: 0,
     barrier: undefined as unknown as ShardJob['barrier'],
     lastMeanLoss: 0,
     lastRanks: 0,
     snapshots: new SnapshotStore(req.jobId, options.snapshots),
-    checkpointDir: req.checkpointDir ? join(req.checkpointDir, `shard-${req.shardIndex}`) : undefined,
+    checkpointStores: options.checkpointStores,
+    checkpointEverySteps: req.checkpointEverySteps ?? 0,
     checkpointChain: Promise.resolve(),
+    checkpointsInFlight: 0,
+    lastCheckpoint: undefined,
   };
   job.barrier = new StepBarrier<Contribution, PushPullResponse>(req.jobId, req.worldSize, {
     prepare: (ordered, step) => prepareStep(job, ordered, step, options.normDeadlineMs()),

@@ -63,6 +63,11 @@ export class SnapshotStore {
     return snapshot;
   }
 
+  /** Whether the snapshot of `epoch` is held. */
+  has(epoch: number): boolean {
+    return this.snapshots.has(epoch);
+  }
+
   /**
    * The snapshot of `epoch`, waiting for it up to the call's deadline; NotFoundError when it was
    * already released or dropped (`passed`: the job is past that epoch).

@@ -1,17 +1,19 @@
-import { ValidationError, datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
+import { ValidationError, backoffDelay, datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
 import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
 import type { Logger, WorkerConfig } from '@distrain/core';
-import { StatExchangeClient } from '@distrain/core/ps';
+import { DEFAULT_PS_OUTAGE_MS, StatExchangeClient, psFailureKind, pullConsistent } from '@distrain/core/ps';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
 import type { TrainerMetrics } from '@distrain/core/metrics';
-import { status as GrpcStatus } from '@grpc/grpc-js';
 
 /**
  * One trainer rank: per step take its slice of the global batch (prefetched), zero the gradients,
  * forward in training mode, loss, backward, push the gradient sums and load the parameters the
  * parameter server answers with. Resumes from the parameter server's version after a restart.
+ * When the shards' state changes under it (a shard restarted and restored a checkpoint, the
+ * coordinator rolled every shard back to one version), it pulls the restored parameters and goes on
+ * from their version, re-requesting the batches from that step.
  */
 export async function runTrainer(
   config: WorkerConfig,
@@ -51,8 +53,10 @@ export async function runTrainer(
       "must be 1 for a model with batchNormalization layers and more than one trainer (synchronized batch norm normalizes each step's whole global batch)",
     );
   }
+  const outageMs = config.psOutageMs ?? DEFAULT_PS_OUTAGE_MS;
   try {
-    const start = await ps.pull({});
+    const start = await pullConsistent(ps, { signal: heartbeat.signal, logger, outageMs });
+    if (!start) return;
     runtime.setParameters(start.params);
     let version = start.version;
     heartbeat.start();
@@ -64,7 +68,10 @@ export async function runTrainer(
     // Per-step phases: medians logged at each epoch end and for the whole run (`distrain run -v`).
     const breakdown = new StepBreakdown();
     const overall = new StepBreakdown();
+    // Resyncs in a row without an applied step: a state that keeps changing is a fault, not an outage.
+    let resyncs = 0;
     while (version < totalSteps && !heartbeat.signal.aborted) {
+      let resync = false;
       const epoch = Math.floor(version / spe);
       const batches = streamBatches(
         loader,
@@ -122,12 +129,22 @@ export async function runTrainer(
         }
         const { grads, states, lossSum } = runtime.takeAccumulated();
         const t1 = performance.now();
-        const res = await pushWithRetry(
-          ps,
-          { rank: config.rank, step, sampleCount: count, grads, states, lossSum },
-          heartbeat.signal,
-          logger,
-        );
+        let res: PsPushPullResult;
+        try {
+          res = await pushWithRetry(
+            ps,
+            { rank: config.rank, step, sampleCount: count, grads, states, lossSum },
+            heartbeat.signal,
+            logger,
+            outageMs,
+          );
+        } catch (err) {
+          if (psFailureKind(err) !== 'resync' || heartbeat.signal.aborted || resyncs >= 20) throw err;
+          logger.warn({ step, err: (err as Error).message }, 'parameter-server state changed; resyncing');
+          resync = true;
+          break; // cancels the batch stream; it restarts from the restored version's step
+        }
+        resyncs = 0;
         const t2 = performance.now();
         runtime.setParameters(res.params);
         const stepStart = mark;
@@ -189,6 +206,19 @@ export async function runTrainer(
         if (version % spe === 0) void heartbeat.beat('running');
         if (version >= totalSteps) break;
       }
+      if (resync) {
+        resyncs++;
+        const now = await pullConsistent(ps, { signal: heartbeat.signal, logger, outageMs });
+        if (!now) break;
+        runtime.setParameters(now.params);
+        logger.warn(
+          { from: version, to: now.version, redo: Math.max(0, version - now.version) },
+          'resuming from the parameter server after a restore',
+        );
+        version = now.version;
+        heartbeat.update({ globalStep: version, epoch: Math.floor(version / spe), totalSteps });
+        continue;
+      }
       // The stream ended at the end of the epoch; the loop picks the next epoch from the version.
       logger.info({ epoch: epoch + 1, ...timing }, 'epoch timing (ms)');
       if (breakdown.steps > 0) {
@@ -210,26 +240,28 @@ export async function runTrainer(
   }
 }
 
-/** PushPull is idempotent per (rank, step), so a retry after UNAVAILABLE / DEADLINE_EXCEEDED is safe. */
+/**
+ * PushPull is idempotent per (rank, step), so a retry after UNAVAILABLE / DEADLINE_EXCEEDED is safe:
+ * retried with jittered backoff (0.2 s doubling to 5 s) for at most `outageMs`.
+ */
 async function pushWithRetry(
   ps: ParameterClient,
   req: PsPushPullInput,
   signal: AbortSignal,
   logger: Logger,
+  outageMs: number,
 ): Promise<PsPushPullResult> {
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return await ps.pushPull(req);
     } catch (err) {
-      const retryable =
-        isServiceError(err) &&
-        (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED);
-      if (!retryable || signal.aborted || attempt >= 20) throw err;
+      if (psFailureKind(err) !== 'retry' || signal.aborted || Date.now() - started >= outageMs) throw err;
       logger.warn(
-        { step: req.step, code: (err as { code: number }).code },
+        { step: req.step, code: (err as { code?: number }).code },
         'push-pull retry (waiting for other ranks or a shard)',
       );
-      await sleep(Math.min(200 * 2 ** attempt, 5_000), signal);
+      await sleep(100 + backoffDelay(attempt, 200, 5_000), signal);
     }
   }
 }

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { latestCheckpoint, pruneCheckpoints, readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import {
+  checkpointFileName,
+  doomedCheckpoints,
+  latestCheckpoint,
+  parseCheckpointName,
+  pruneCheckpoints,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.ts';
 
 void test('write/read round trip, newest wins, prune keeps the newest, corrupt files are named', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'distrain-ckpt-'));
@@ -22,12 +30,13 @@ void test('write/read round trip, newest wins, prune keeps the newest, corrupt f
         shardCount: 2,
         version: epoch * 5,
         epoch,
+        epochEnd: true,
         optimizer: 'momentum',
         tensors,
       });
     }
     const latest = await latestCheckpoint(dir);
-    assert.ok(latest?.endsWith('epoch-000010.ckpt'));
+    assert.ok(latest?.endsWith('v000000000050-epoch000010.ckpt'));
     const back = await readCheckpoint(latest as string);
     assert.equal(back.version, 50);
     assert.equal(back.epoch, 10);
@@ -36,14 +45,31 @@ void test('write/read round trip, newest wins, prune keeps the newest, corrupt f
     assert.deepEqual([...back.tensors.keys()], [...tensors.keys()]);
     for (const [k, val] of tensors) assert.deepEqual(back.tensors.get(k), val);
     assert.ok(!(await readdir(dir)).some((n) => n.includes('.tmp-')), 'no temp files left');
-    await pruneCheckpoints(dir, 2);
-    assert.deepEqual((await readdir(dir)).sort(), ['epoch-000002.ckpt', 'epoch-000010.ckpt']);
-    await writeFile(join(dir, 'epoch-000011.ckpt'), 'garbage');
-    await assert.rejects(readCheckpoint(join(dir, 'epoch-000011.ckpt')), {
+    assert.equal(back.epochEnd, true);
+    await pruneCheckpoints(dir, 2, 0);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      'v000000000010-epoch000002.ckpt',
+      'v000000000050-epoch000010.ckpt',
+    ]);
+    await writeFile(join(dir, 'v000000000055.ckpt'), 'garbage');
+    await assert.rejects(readCheckpoint(join(dir, 'v000000000055.ckpt')), {
       name: 'DatasetFileError',
-      message: /epoch-000011/,
+      message: /v000000000055/,
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+void test('prune keeps the newest checkpoints and, besides, the newest epoch checkpoints', () => {
+  const e = (version: number, epochEnd?: number) => ({ version, epochEnd });
+  const all = [e(100, 1), e(150), e(200, 2), e(250), e(300), e(350), e(400, 4 as number)];
+  const doomed = doomedCheckpoints(all, 2, 2).map((c) => c.version);
+  // Kept: 350, 400 (newest two), 200 and 400 (newest two epoch ends).
+  assert.deepEqual(doomed, [100, 150, 250, 300]);
+  assert.deepEqual(doomedCheckpoints(all, 10, 0), []);
+  assert.equal(parseCheckpointName('v000000000150.ckpt')?.version, 150);
+  assert.equal(parseCheckpointName('v000000000200-epoch000002.ckpt')?.epochEnd, 2);
+  assert.equal(parseCheckpointName('epoch-000002.ckpt'), undefined);
+  assert.equal(checkpointFileName(7, 1), 'v000000000007-epoch000001.ckpt');
 });

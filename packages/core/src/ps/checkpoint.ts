@@ -2,7 +2,7 @@ import { open, readFile, readdir, rename, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetFileError } from '../errors.ts';
 
-/** The state of one parameter-server shard for one job, as saved at an epoch end. */
+/** The state of one parameter-server shard for one job: parameters, optimizer slots and batch-norm state at `version`. */
 export interface ShardCheckpoint {
   jobId: string;
   shardIndex: number;
@@ -11,6 +11,8 @@ export interface ShardCheckpoint {
   version: number;
   /** Epochs completed at `version`. */
   epoch: number;
+  /** Whether `version` is the last step of epoch `epoch` (an epoch checkpoint, kept for the evaluator). */
+  epochEnd?: boolean;
   /** Optimizer type the slots belong to (resume refuses another one). */
   optimizer: string;
   /** Named float32 arrays: parts (`<var>#<i>`) and their slots (`<var>#<i>/m`), in a fixed order. */
@@ -25,27 +27,38 @@ interface Header {
   shardCount: number;
   version: number;
   epoch: number;
+  epochEnd?: boolean;
   optimizer: string;
   /** Element offset of each tensor inside the float32 body. */
   tensors: { name: string; offset: number; length: number }[];
 }
 
 const MAGIC = 'DTPS';
-const FILE_RE = /^epoch-(\d{6,})\.ckpt$/;
+const FILE_RE = /^v(\d{12})(?:-epoch(\d{6}))?\.ckpt$/;
 
-/** File name of the checkpoint of `epoch` (zero-padded so names sort by epoch). */
-export function checkpointFileName(epoch: number): string {
-  return `epoch-${String(epoch).padStart(6, '0')}.ckpt`;
+/** One checkpoint in a folder, as its file name says. */
+export interface CheckpointEntry {
+  version: number;
+  /** The epoch it ends, when it is an epoch checkpoint. */
+  epochEnd: number | undefined;
+  path: string;
 }
 
 /**
- * Writes a checkpoint into `dir` atomically: the file is written under a temporary name, flushed to
- * disk, then renamed, so a reader never sees a half-written checkpoint. Layout: `DTPS`, u32 LE header
- * length, UTF-8 JSON header, zero padding to a multiple of 4, then the raw little-endian float32 body.
- * Returns the path written.
+ * File name of the checkpoint at `version` (zero-padded so names sort by version); an epoch
+ * checkpoint is tagged with the epoch it ends.
  */
-export async function writeCheckpoint(dir: string, ckpt: ShardCheckpoint): Promise<string> {
-  await mkdir(dir, { recursive: true });
+export function checkpointFileName(version: number, epochEnd?: number): string {
+  const v = `v${String(version).padStart(12, '0')}`;
+  return epochEnd === undefined ? `${v}.ckpt` : `${v}-epoch${String(epochEnd).padStart(6, '0')}.ckpt`;
+}
+
+/**
+ * The bytes of a checkpoint: `DTPS`, u32 LE header length, UTF-8 JSON header, zero padding to a
+ * multiple of 4, then the raw little-endian float32 body. Returns the chunks (views, not copies, of
+ * the tensors) in order.
+ */
+export function encodeCheckpoint(ckpt: ShardCheckpoint): Uint8Array[] {
   const entries: Header['tensors'] = [];
   let offset = 0;
   for (const [name, data] of ckpt.tensors) {
@@ -60,6 +73,7 @@ export async function writeCheckpoint(dir: string, ckpt: ShardCheckpoint): Promi
     shardCount: ckpt.shardCount,
     version: ckpt.version,
     epoch: ckpt.epoch,
+    epochEnd: ckpt.epochEnd ?? false,
     optimizer: ckpt.optimizer,
     tensors: entries,
   };
@@ -70,15 +84,23 @@ export async function writeCheckpoint(dir: string, ckpt: ShardCheckpoint): Promi
   lead.write(MAGIC, 0, 'latin1');
   lead.writeUInt32LE(json.length, 4);
   json.copy(lead, 8);
+  const chunks: Uint8Array[] = [lead];
+  for (const data of ckpt.tensors.values())
+    if (data.length > 0) chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return chunks;
+}
 
-  const path = join(dir, checkpointFileName(ckpt.epoch));
+/**
+ * Writes a checkpoint into `dir` atomically: the file is written under a temporary name, flushed to
+ * disk, then renamed, so a reader never sees a half-written checkpoint. Returns the path written.
+ */
+export async function writeCheckpoint(dir: string, ckpt: ShardCheckpoint): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, checkpointFileName(ckpt.version, ckpt.epochEnd ? ckpt.epoch : undefined));
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const fh = await open(tmp, 'w');
   try {
-    await fh.write(lead);
-    for (const data of ckpt.tensors.values()) {
-      if (data.length > 0) await fh.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    }
+    for (const chunk of encodeCheckpoint(ckpt)) await fh.write(chunk);
     await fh.sync();
   } finally {
     await fh.close();
@@ -94,24 +116,29 @@ export async function writeCheckpoint(dir: string, ckpt: ShardCheckpoint): Promi
 
 /** Reads a checkpoint file written by {@link writeCheckpoint}; a corrupt file throws DatasetFileError naming it. */
 export async function readCheckpoint(path: string): Promise<ShardCheckpoint> {
-  const buf = await readFile(path);
+  return decodeCheckpoint(await readFile(path), path);
+}
+
+/** Decodes the bytes of {@link encodeCheckpoint}; `name` (a path or object name) is used in errors. */
+export function decodeCheckpoint(buf: Uint8Array, name: string): ShardCheckpoint {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   const bad = (why: string): DatasetFileError =>
-    new DatasetFileError(`checkpoint ${path}: ${why}`, { file: path });
-  if (buf.length < 8 || buf.toString('latin1', 0, 4) !== MAGIC)
+    new DatasetFileError(`checkpoint ${name}: ${why}`, { file: name });
+  if (b.length < 8 || b.toString('latin1', 0, 4) !== MAGIC)
     throw bad('not a distrain checkpoint (bad magic)');
-  const jsonLength = buf.readUInt32LE(4);
-  if (8 + jsonLength > buf.length) throw bad('truncated header');
+  const jsonLength = b.readUInt32LE(4);
+  if (8 + jsonLength > b.length) throw bad('truncated header');
   let header: Header;
   try {
-    header = JSON.parse(buf.toString('utf8', 8, 8 + jsonLength)) as Header;
+    header = JSON.parse(b.toString('utf8', 8, 8 + jsonLength)) as Header;
   } catch (err) {
-    throw new DatasetFileError(`checkpoint ${path}: header is not JSON`, { file: path, cause: err });
+    throw new DatasetFileError(`checkpoint ${name}: header is not JSON`, { file: name, cause: err });
   }
   if (header.format !== 'distrain-ps-checkpoint' || header.formatVersion !== 1)
     throw bad('unknown format or version');
   const bodyStart = 8 + jsonLength + ((4 - ((8 + jsonLength) % 4)) % 4);
-  const bodyElems = (buf.length - bodyStart) / 4;
-  // One aligned copy of the body; every tensor is an independent copy so callers may keep any of them.
+  const bodyElems = (b.length - bodyStart) / 4;
+  // Every tensor is an independent aligned copy so callers may keep any of them.
   const tensors = new Map<string, Float32Array>();
   for (const t of header.tensors) {
     if (
@@ -122,7 +149,7 @@ export async function readCheckpoint(path: string): Promise<ShardCheckpoint> {
     ) {
       throw bad(`tensor ${t.name} lies outside the file (truncated?)`);
     }
-    const bytes = buf.subarray(bodyStart + t.offset * 4, bodyStart + (t.offset + t.length) * 4);
+    const bytes = b.subarray(bodyStart + t.offset * 4, bodyStart + (t.offset + t.length) * 4);
     const data = new Float32Array(t.length);
     new Uint8Array(data.buffer).set(bytes);
     tensors.set(t.name, data);
@@ -133,43 +160,70 @@ export async function readCheckpoint(path: string): Promise<ShardCheckpoint> {
     shardCount: header.shardCount,
     version: header.version,
     epoch: header.epoch,
+    epochEnd: header.epochEnd ?? false,
     optimizer: header.optimizer,
     tensors,
   };
 }
 
-/** Path of the newest (highest epoch) checkpoint in `dir`, or undefined when there is none or no folder. */
-export async function latestCheckpoint(dir: string): Promise<string | undefined> {
+/** Parses a checkpoint file or object name; undefined for anything else. */
+export function parseCheckpointName(
+  name: string,
+): { version: number; epochEnd: number | undefined } | undefined {
+  const m = FILE_RE.exec(name);
+  if (!m) return undefined;
+  return { version: Number(m[1]), epochEnd: m[2] === undefined ? undefined : Number(m[2]) };
+}
+
+/** The checkpoints in `dir`, oldest version first; empty when there is no folder. */
+export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  let best: { epoch: number; name: string } | undefined;
+  const out: CheckpointEntry[] = [];
   for (const name of names) {
-    const m = FILE_RE.exec(name);
-    if (!m) continue;
-    const epoch = Number(m[1]);
-    if (!best || epoch > best.epoch) best = { epoch, name };
+    const parsed = parseCheckpointName(name);
+    if (parsed) out.push({ ...parsed, path: join(dir, name) });
   }
-  return best ? join(dir, best.name) : undefined;
+  return out.sort((a, b) => a.version - b.version);
+}
+
+/** Path of the newest (highest version) checkpoint in `dir`, or undefined when there is none or no folder. */
+export async function latestCheckpoint(dir: string): Promise<string | undefined> {
+  return (await listCheckpoints(dir)).at(-1)?.path;
 }
 
 /**
- * Deletes all but the newest `keep` checkpoints in `dir`.
- * @param keep @default 2
+ * Which checkpoints to delete so that the newest `keep` remain, plus the newest `keepEpochs` epoch
+ * checkpoints (the evaluator may still need them).
  */
-export async function pruneCheckpoints(dir: string, keep = 2): Promise<void> {
-  let names: string[];
+export function doomedCheckpoints<T extends { version: number; epochEnd: number | undefined }>(
+  entries: readonly T[],
+  keep: number,
+  keepEpochs: number,
+): T[] {
+  const sorted = [...entries].sort((a, b) => a.version - b.version);
+  const kept = new Set<T>(sorted.slice(Math.max(0, sorted.length - keep)));
+  const epochs = sorted.filter((e) => e.epochEnd !== undefined);
+  for (const e of epochs.slice(Math.max(0, epochs.length - keepEpochs))) kept.add(e);
+  return sorted.filter((e) => !kept.has(e));
+}
+
+/**
+ * Deletes all but the newest `keep` checkpoints in `dir` and the newest `keepEpochs` epoch checkpoints.
+ * @param keep @default 3
+ * @param keepEpochs @default 4
+ */
+export async function pruneCheckpoints(dir: string, keep = 3, keepEpochs = 4): Promise<void> {
+  let entries: CheckpointEntry[];
   try {
-    names = await readdir(dir);
+    entries = await listCheckpoints(dir);
   } catch {
     return;
   }
-  const epochOf = (n: string): number => Number(FILE_RE.exec(n)?.[1] ?? -1);
-  const ckpts = names.filter((n) => FILE_RE.test(n)).sort((a, b) => epochOf(a) - epochOf(b));
-  const doomed = ckpts.slice(0, Math.max(0, ckpts.length - keep));
-  await Promise.all(doomed.map((n) => rm(join(dir, n), { force: true })));
+  await Promise.all(doomedCheckpoints(entries, keep, keepEpochs).map((e) => rm(e.path, { force: true })));
 }

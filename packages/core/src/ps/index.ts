@@ -13,18 +13,27 @@ export {
 export type { OptimizerSettings } from './optimizers.ts';
 export {
   checkpointFileName,
+  decodeCheckpoint,
+  doomedCheckpoints,
+  encodeCheckpoint,
   latestCheckpoint,
+  listCheckpoints,
+  parseCheckpointName,
   pruneCheckpoints,
   readCheckpoint,
   writeCheckpoint,
 } from './checkpoint.ts';
-export type { ShardCheckpoint } from './checkpoint.ts';
+export type { CheckpointEntry, ShardCheckpoint } from './checkpoint.ts';
+export { DirCheckpointStore, shardCheckpointDir } from './checkpoint-store.ts';
+export type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.ts';
 export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } from './wire.ts';
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
 export { ParameterClient } from './ps-client.ts';
 export { StatExchangeClient } from './stat-exchange-client.ts';
 export type { StatExchangeClientOptions } from './stat-exchange-client.ts';
+export { DEFAULT_PS_OUTAGE_MS, psFailureKind, pullConsistent } from './ps-recovery.ts';
+export type { PsResyncOptions } from './ps-recovery.ts';
 export { DATA_PLANE_KINDS } from './ps-client-types.ts';
 export {
   decodePullResponse,
@@ -45,6 +54,7 @@ export type {
   PsPullResult,
   PsPushPullInput,
   PsPushPullResult,
+  PsShardInit,
   PsStepTiming,
 } from './ps-client-types.ts';
 // Wire types of ParameterServerService for the service implementation (NamedTensor and the handlers

@@ -47,10 +47,20 @@ export interface PsInitOptions {
   worldSize: number;
   /** Steps per epoch: a snapshot (and checkpoint) is taken when version % stepsPerEpoch == 0. */
   stepsPerEpoch: number;
-  /** Folder for per-epoch checkpoints; each shard writes under `shard-<i>/`. @default none */
+  /**
+   * Folder for checkpoints; each shard writes under `shard-<i>/`. @default the shards' own
+   * `--checkpoint-dir` (if any)
+   */
   checkpointDir?: string;
-  /** Resume from the newest checkpoint in `checkpointDir`. @default false */
+  /** A checkpoint every this many applied steps, besides each epoch end (0: epoch ends only). @default 0 */
+  checkpointEverySteps?: number;
+  /** Resume from the newest checkpoint when a shard does not hold the job. @default false */
   resume?: boolean;
+  /**
+   * With `resume`: bring every shard to exactly this version (a held job at another version is
+   * rebuilt from its checkpoint at it; 0: the fresh initial state). @default none (no rollback)
+   */
+  rollbackTo?: number;
   /** Whole-variable values replacing the seeded initializer (pretrained embeddings). @default none */
   initialValues?: ParamMap;
 }
@@ -61,6 +71,19 @@ export interface PsInitResult {
   version: number;
   /** Epochs completed according to the checkpoint resumed from (0 when none). */
   resumedEpochs: number;
+}
+
+/** What one shard answered to InitJob ({@link ParameterClient.initEach}). */
+export interface PsShardInit {
+  shardIndex: number;
+  version: number;
+  resumedEpochs: number;
+  /** The call created the job's state (the shard did not hold it: new job, or a restarted shard). */
+  created: boolean;
+  /** Version of the checkpoint the shard's held state was loaded from (0: none, a fresh job). */
+  restoredVersion: number;
+  /** With `resume`: versions of the checkpoints the shard's stores hold, oldest first. */
+  checkpointVersions: number[];
 }
 
 /** Arguments of {@link ParameterClient.pushPull}. */

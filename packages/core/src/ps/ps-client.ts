@@ -32,6 +32,7 @@ import type {
   PsPullResult,
   PsPushPullInput,
   PsPushPullResult,
+  PsShardInit,
   PsStepTiming,
 } from './ps-client-types.ts';
 
@@ -44,6 +45,7 @@ export type {
   PsPullResult,
   PsPushPullInput,
   PsPushPullResult,
+  PsShardInit,
   PsStepTiming,
 } from './ps-client-types.ts';
 
@@ -152,6 +154,24 @@ export class ParameterClient {
 
   /** Creates the job on every shard in parallel (idempotent for an identical call). */
   async init(options: PsInitOptions): Promise<PsInitResult> {
+    const results = await this.initEach(options);
+    const versions = new Set(results.map((r) => r.version));
+    if (versions.size > 1) {
+      // Shards resumed from checkpoints of different versions (a crash between two shards' writes).
+      throw new StateError(
+        `shards of job ${this.jobId} are at different versions: ${results.map((r) => r.version).join(', ')}`,
+        { jobId: this.jobId },
+      );
+    }
+    const first = results[0] as PsShardInit;
+    return { version: first.version, resumedEpochs: first.resumedEpochs };
+  }
+
+  /**
+   * InitJob on every shard in parallel; each shard's answer, without requiring them to agree (the
+   * coordinator's shard watch compares them).
+   */
+  async initEach(options: PsInitOptions): Promise<PsShardInit[]> {
     const optimizer = optimizerToSpec(options.optimizer);
     const variables = this.variables.map(variableToSpec);
     const results = await Promise.all(
@@ -169,7 +189,10 @@ export class ParameterClient {
             shardIndex,
             shardCount: this.clients.length,
             checkpointDir: options.checkpointDir ?? '',
+            checkpointEverySteps: options.checkpointEverySteps ?? 0,
             resume: options.resume ?? false,
+            rollback: options.rollbackTo !== undefined,
+            resumeVersion: options.rollbackTo ?? 0,
             maxPartBytes: this.plan.maxPartBytes,
             shardAddresses: [...this.shardAddresses],
             initialValues: [...(options.initialValues ?? new Map<string, Float32Array>())].map(
@@ -186,18 +209,14 @@ export class ParameterClient {
         ),
       ),
     );
-    const versions = new Set(results.map((r) => Number(r.version)));
-    if (versions.size > 1) {
-      // Shards resumed from checkpoints of different epochs (a crash between two shards' writes).
-      throw new StateError(
-        `shards of job ${this.jobId} are at different versions: ${results.map((r) => r.version).join(', ')}`,
-        {
-          jobId: this.jobId,
-        },
-      );
-    }
-    const first = results[0] as (typeof results)[number];
-    return { version: Number(first.version), resumedEpochs: first.resumedEpochs };
+    return results.map((r, shardIndex) => ({
+      shardIndex,
+      version: Number(r.version),
+      resumedEpochs: r.resumedEpochs,
+      created: r.created,
+      restoredVersion: Number(r.restoredVersion),
+      checkpointVersions: r.checkpointVersions.map(Number),
+    }));
   }
 
   /**

@@ -54,7 +54,8 @@ export async function openWorkerSession(
     jobId: config.jobId,
     shardAddresses: config.psShards,
     variables: runtime.variables,
-    timeoutMs: 30_000,
+    // Short: a push lost with a killed shard ends here and is retried on the restarted one.
+    timeoutMs: 10_000,
     dataPlane: config.dataPlane ?? 'zmq',
     ...(config.token ? { token: config.token } : {}),
   });

@@ -1,10 +1,10 @@
 import { JobStates, isTerminal } from '@distrain/core';
 import type { JobStateName } from '@distrain/core';
-import { resolveOptimizerSchedule } from '@distrain/core/ps';
 import type { Launcher } from '../launcher.ts';
 import type { DatasetCatalog, ParameterServerAdmin } from '../ports.ts';
 import type { JobBook } from './book.ts';
-import { newSlot, scheduleContext, slotKey } from './record.ts';
+import { newSlot, slotKey } from './record.ts';
+import { psInitOptions } from './shard-watch.ts';
 import type { JobRecord } from './record.ts';
 
 /** How a job ends; what the worker supervisor and progress tracker call. */
@@ -51,16 +51,9 @@ export class JobLifecycle implements JobEnds {
       variables: record.variables ?? [],
     });
     record.ps = ps;
-    await ps.init({
-      seed: job.spec.seed,
-      optimizer: resolveOptimizerSchedule(job.spec.optimizer, scheduleContext(record)),
-      worldSize: job.spec.trainers.replicas,
-      stepsPerEpoch: record.stepsPerEpoch,
-      ...(record.initialValues === undefined ? {} : { initialValues: record.initialValues }),
-      ...(job.spec.checkpoint.dir === undefined
-        ? {}
-        : { checkpointDir: `${job.spec.checkpoint.dir}/${record.id}` }),
-    });
+    // The same options the shard watch re-sends (with `resume`) to a restarted shard, less the
+    // initial values (pretrained embeddings, too large to re-send every second).
+    await ps.init(psInitOptions(record));
     delete record.initialValues;
     if (isTerminal(record.state)) return false;
     const now = this.book.clock.now();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EXIT_CONFIG, JobStates } from '@distrain/core';
-import { STARTING_GRACE_MS, restartBackoffMs } from './supervisor.ts';
+import { STARTING_GRACE_MS, firstUnevaluatedEpoch, restartBackoffMs } from './supervisor.ts';
+import type { JobRecord } from './record.ts';
 import { beat, fakeCoordinator, jobDoc, settle, statesOf, idOf } from './test-fakes.ts';
 
 /** A coordinator on fakes with one job running (its workers launched). */
@@ -78,7 +79,7 @@ test('the job fails when a worker fails past the restart limit', async () => {
   assert.equal(record.state, JobStates.failed);
   assert.equal(record.reason, 'trainer rank 0 failed 2 times (restart limit 1): boom again');
   assert.deepEqual(c.launcher.stoppedJobs, [c.id]);
-  assert.equal(c.clock.pending, 1, 'only the liveness monitor is left');
+  assert.equal(c.clock.pending, 2, 'only the liveness monitor and the shard watch are left');
 });
 
 test('onTrainerFailure: fail ends the job at the first trainer failure', async () => {
@@ -168,4 +169,11 @@ test('exit 78 (EXIT_CONFIG, e.g. GPUs without a GPU backend) fails the job at on
   assert.equal(record.state, JobStates.failed);
   assert.equal(record.reason, 'trainer 1 cannot start: exit code 78');
   assert.equal(c.launcher.launched.filter((w) => w.config.rank === 1).length, 1, 'not relaunched');
+});
+
+test('a restarted evaluator starts at the first epoch without a result', () => {
+  const e = (epoch: number) => ({ epoch }) as unknown as JobRecord['epochs'][number];
+  assert.equal(firstUnevaluatedEpoch({ epochs: [] }), 1);
+  assert.equal(firstUnevaluatedEpoch({ epochs: [e(1), e(2)] }), 3);
+  assert.equal(firstUnevaluatedEpoch({ epochs: [e(1), e(3)] }), 2);
 });

@@ -95,6 +95,8 @@ export class WorkerSupervisor {
       ...(this.options.dataPlane ? { dataPlane: this.options.dataPlane } : {}),
       ...this.securityOf(record.id),
       ...this.options.workerLimits,
+      // A restarted evaluator goes on at the first epoch without a result (none is skipped).
+      ...(slot.role === 'evaluator' ? { firstEpoch: firstUnevaluatedEpoch(record) } : {}),
     };
   }
 
@@ -188,4 +190,12 @@ export class WorkerSupervisor {
   close(): void {
     this.stopMonitor();
   }
+}
+
+/** The first epoch the job has no evaluation result for. */
+export function firstUnevaluatedEpoch(record: Pick<JobRecord, 'epochs'>): number {
+  const done = new Set(record.epochs.map((e) => Number(e.epoch)));
+  let e = 1;
+  while (done.has(e)) e++;
+  return e;
 }

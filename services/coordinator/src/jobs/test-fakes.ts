@@ -9,7 +9,7 @@ import type {
   TrainingJob,
   WorkerConfig,
 } from '@distrain/core';
-import type { PsInitOptions } from '@distrain/core/ps';
+import type { PsInitOptions, PsShardInit } from '@distrain/core/ps';
 import { EventBus } from '../event-bus.ts';
 import type { Launcher, WorkerExit, WorkerHandle } from '../launcher.ts';
 import { JobManager } from '../job-manager.ts';
@@ -147,7 +147,7 @@ export class FakeCatalog implements DatasetCatalog {
 
 /** One call to a fake parameter-server shard set. */
 export type PsCall = { jobId: string; shards: string[] } & (
-  { op: 'init'; options: PsInitOptions } | { op: 'pull' | 'endJob' | 'close' }
+  { op: 'init' | 'ensure'; options: PsInitOptions } | { op: 'pull' | 'endJob' | 'close' }
 );
 
 /** Parameter servers that hold jobs in a set; `forget` drops a job (as a restarted shard would). */
@@ -158,6 +158,8 @@ export class FakeParameterServers implements ParameterServerAdmin {
   initGate: Promise<void> | undefined;
   /** What a pull of a job returns as its parameters (default: none). */
   readonly params = new Map<string, ParamMap>();
+  /** Answers of the next `ensure` calls (each shard's InitJob); default: every shard holds the job. */
+  readonly ensureAnswers: PsShardInit[][] = [];
   forJob({ jobId, shardAddresses }: { jobId: string; shardAddresses: string[] }): JobParameters {
     const record = (c: PsCall): void => void this.calls.push(c);
     const shards = [...shardAddresses];
@@ -166,6 +168,22 @@ export class FakeParameterServers implements ParameterServerAdmin {
         record({ op: 'init', jobId, shards, options });
         await this.initGate;
         this.held.set(jobId, 0);
+      },
+      ensure: (options) => {
+        record({ op: 'ensure', jobId, shards, options });
+        const next = this.ensureAnswers.shift();
+        if (next) return Promise.resolve(next);
+        const version = this.held.get(jobId) ?? 0;
+        return Promise.resolve(
+          shards.map((_, shardIndex) => ({
+            shardIndex,
+            version,
+            resumedEpochs: 0,
+            created: false,
+            restoredVersion: 0,
+            checkpointVersions: [],
+          })),
+        );
       },
       pull: () => {
         record({ op: 'pull', jobId, shards });

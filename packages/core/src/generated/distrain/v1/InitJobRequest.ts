@@ -15,9 +15,13 @@ export interface InitJobRequest {
   'shardIndex'?: (number);
   'shardCount'?: (number);
   /**
-   * Folder for per-epoch checkpoints of this shard; empty: no checkpoints.
+   * Folder for this job's checkpoints (the shard adds `shard-<index>`); empty: the shard's own
+   * `--checkpoint-dir` (plus `<job id>/shard-<index>`), or no folder.
    */
   'checkpointDir'?: (string);
+  /**
+   * Load the newest checkpoint (or the one at `resume_version`) when the job is not held yet.
+   */
   'resume'?: (boolean);
   /**
    * Largest part in bytes; 0 means 4 MB.
@@ -32,6 +36,18 @@ export interface InitJobRequest {
    * from pretrained vectors): float32, the variable's shape. Each shard keeps its own parts.
    */
   'initialValues'?: (_distrain_v1_NamedTensor)[];
+  /**
+   * Write a checkpoint every this many applied steps, besides each epoch end; 0: epoch ends only.
+   */
+  'checkpointEverySteps'?: (number);
+  /**
+   * With `rollback`: the version the job must be at. A held job at another version is dropped
+   * (waiting pushes end with ABORTED) and rebuilt from the checkpoint at exactly this version
+   * (0: the fresh initial state); FAILED_PRECONDITION when no store holds it. The coordinator uses
+   * it to bring every shard of a job to one version after a shard restarted.
+   */
+  'resumeVersion'?: (number | string | Long);
+  'rollback'?: (boolean);
 }
 
 export interface InitJobRequest__Output {
@@ -44,9 +60,13 @@ export interface InitJobRequest__Output {
   'shardIndex': (number);
   'shardCount': (number);
   /**
-   * Folder for per-epoch checkpoints of this shard; empty: no checkpoints.
+   * Folder for this job's checkpoints (the shard adds `shard-<index>`); empty: the shard's own
+   * `--checkpoint-dir` (plus `<job id>/shard-<index>`), or no folder.
    */
   'checkpointDir': (string);
+  /**
+   * Load the newest checkpoint (or the one at `resume_version`) when the job is not held yet.
+   */
   'resume': (boolean);
   /**
    * Largest part in bytes; 0 means 4 MB.
@@ -61,4 +81,16 @@ export interface InitJobRequest__Output {
    * from pretrained vectors): float32, the variable's shape. Each shard keeps its own parts.
    */
   'initialValues': (_distrain_v1_NamedTensor__Output)[];
+  /**
+   * Write a checkpoint every this many applied steps, besides each epoch end; 0: epoch ends only.
+   */
+  'checkpointEverySteps': (number);
+  /**
+   * With `rollback`: the version the job must be at. A held job at another version is dropped
+   * (waiting pushes end with ABORTED) and rebuilt from the checkpoint at exactly this version
+   * (0: the fresh initial state); FAILED_PRECONDITION when no store holds it. The coordinator uses
+   * it to bring every shard of a job to one version after a shard restarted.
+   */
+  'resumeVersion': (number);
+  'rollback': (boolean);
 }

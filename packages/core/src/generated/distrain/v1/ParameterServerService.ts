@@ -89,8 +89,10 @@ export interface ParameterServerServiceClient extends grpc.Client {
   /**
    * Creates this shard's parameters and optimizer state for a job: seeded Glorot/He kernels,
    * identical whatever the number of shards or trainers. Idempotent for an identical request;
-   * resumes from the newest checkpoint when `resume` is set and one exists.
-   * Errors: INVALID_ARGUMENT (bad variables or optimizer), ALREADY_EXISTS (same job id, other spec).
+   * resumes from the newest checkpoint when `resume` is set and one exists (or rolls back to
+   * `resume_version` with `rollback`).
+   * Errors: INVALID_ARGUMENT (bad variables or optimizer), ALREADY_EXISTS (same job id, other spec),
+   * FAILED_PRECONDITION (rollback to a version no checkpoint holds, or a checkpoint of another job).
    */
   InitJob(argument: _distrain_v1_InitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_InitJobResponse__Output>): grpc.ClientUnaryCall;
   InitJob(argument: _distrain_v1_InitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_InitJobResponse__Output>): grpc.ClientUnaryCall;
@@ -99,8 +101,10 @@ export interface ParameterServerServiceClient extends grpc.Client {
   /**
    * Creates this shard's parameters and optimizer state for a job: seeded Glorot/He kernels,
    * identical whatever the number of shards or trainers. Idempotent for an identical request;
-   * resumes from the newest checkpoint when `resume` is set and one exists.
-   * Errors: INVALID_ARGUMENT (bad variables or optimizer), ALREADY_EXISTS (same job id, other spec).
+   * resumes from the newest checkpoint when `resume` is set and one exists (or rolls back to
+   * `resume_version` with `rollback`).
+   * Errors: INVALID_ARGUMENT (bad variables or optimizer), ALREADY_EXISTS (same job id, other spec),
+   * FAILED_PRECONDITION (rollback to a version no checkpoint holds, or a checkpoint of another job).
    */
   initJob(argument: _distrain_v1_InitJobRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_distrain_v1_InitJobResponse__Output>): grpc.ClientUnaryCall;
   initJob(argument: _distrain_v1_InitJobRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_distrain_v1_InitJobResponse__Output>): grpc.ClientUnaryCall;
@@ -219,8 +223,10 @@ export interface ParameterServerServiceHandlers extends grpc.UntypedServiceImple
   /**
    * Creates this shard's parameters and optimizer state for a job: seeded Glorot/He kernels,
    * identical whatever the number of shards or trainers. Idempotent for an identical request;
-   * resumes from the newest checkpoint when `resume` is set and one exists.
-   * Errors: INVALID_ARGUMENT (bad variables or optimizer), ALREADY_EXISTS (same job id, other spec).
+   * resumes from the newest checkpoint when `resume` is set and one exists (or rolls back to
+   * `resume_version` with `rollback`).
+   * Errors: INVALID_ARGUMENT (bad variables or optimizer), ALREADY_EXISTS (same job id, other spec),
+   * FAILED_PRECONDITION (rollback to a version no checkpoint holds, or a checkpoint of another job).
    */
   InitJob: grpc.handleUnaryCall<_distrain_v1_InitJobRequest__Output, _distrain_v1_InitJobResponse>;
   
