@@ -1,4 +1,4 @@
-import { ValidationError, backoffDelay, datasetSpecToWire, isServiceError, sleep } from '@distrain/core';
+import { ValidationError, backoffDelay, datasetSpecToWire, sleep } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
 import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
