@@ -7,6 +7,7 @@
  * one that loads TensorFlow.js). `npm run deps:check` enforces these rules.
  */
 export * from './errors.ts';
+export * from './limits.ts';
 export * from './logger.ts';
 export * from './tensor-codec.ts';
 export * from './proto.ts';

@@ -1,4 +1,13 @@
-import { AbortedError, ConflictError, NotFoundError, ValidationError, silentLogger } from '@distrain/core';
+import {
+  AbortedError,
+  ConflictError,
+  LIMITS,
+  NotFoundError,
+  ValidationError,
+  checkId,
+  checkInt,
+  silentLogger,
+} from '@distrain/core';
 import { NOOP_PS_OBSERVER } from '@distrain/core/ps';
 import type { Logger, ServiceBinding } from '@distrain/core';
 import type {
@@ -119,7 +128,7 @@ export class ParameterServerService {
   /** Creates (or, for an identical request, returns) a job's state on this shard. */
   async initJob(req: InitJobRequest__Output): Promise<InitJobResponse> {
     if (this.closed) throw new AbortedError('parameter server is shutting down');
-    if (!req.jobId) throw new ValidationError('job_id', 'must not be empty');
+    checkId('job_id', req.jobId);
     const inFlight = this.initializing.get(req.jobId);
     if (inFlight) await inFlight.catch(() => undefined);
     const existing = this.jobs.get(req.jobId);
@@ -237,6 +246,7 @@ export class ParameterServerService {
   /** Current parameters (epoch 0) or the snapshot at the end of `epoch`, waiting for it up to the deadline. */
   async pull(req: PullRequest__Output, ctx: CallContext): Promise<PullResponse> {
     const job = this.job(req.jobId);
+    checkInt('epoch', req.epoch, 0, Math.floor(LIMITS.maxSteps / job.stepsPerEpoch));
     if (req.epoch === 0) return { version: job.barrier.version, params: job.paramTensors };
     const passed = job.barrier.version >= req.epoch * job.stepsPerEpoch;
     const snapshot = await job.snapshots.get(req.epoch, passed, ctx, () => job.barrier.version);
@@ -252,6 +262,13 @@ export class ParameterServerService {
   setMembers(req: SetMembersRequest__Output): SetMembersResponse {
     const job = this.job(req.jobId);
     if (req.ranks.length === 0) throw new ValidationError('ranks', 'must not be empty');
+    if (req.ranks.length > job.worldSize)
+      throw new ValidationError(
+        'ranks',
+        `has ${req.ranks.length} entries, the job has ${job.worldSize} ranks`,
+      );
+    for (const [i, r] of req.ranks.entries())
+      checkInt(`ranks[${i}]`, r, 0, job.worldSize - 1, `the job's world size is ${job.worldSize}`);
     const members = job.barrier.setMembers(req.ranks);
     this.logger.info({ jobId: job.jobId, members, version: job.barrier.version }, 'members set');
     return { version: job.barrier.version };
@@ -271,7 +288,7 @@ export class ParameterServerService {
 
   /** Frees a job; waiting pushes and pulls end with ABORTED. Idempotent. */
   async endJob(req: EndJobRequest__Output): Promise<EndJobResponse> {
-    if (!req.jobId) throw new ValidationError('job_id', 'must not be empty');
+    checkId('job_id', req.jobId);
     const inFlight = this.initializing.get(req.jobId);
     if (inFlight) await inFlight.catch(() => undefined);
     const job = this.jobs.get(req.jobId);
@@ -305,7 +322,7 @@ export class ParameterServerService {
   /** The job `jobId`, or the error a request for it gets. */
   job(jobId: string): ShardJob {
     if (this.closed) throw new AbortedError('parameter server is shutting down');
-    if (!jobId) throw new ValidationError('job_id', 'must not be empty');
+    checkId('job_id', jobId);
     const job = this.jobs.get(jobId);
     if (!job)
       throw new NotFoundError(`unknown job ${jobId} on this shard (not initialized, or ended)`, { jobId });

@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { distrainProto, toGrpcStatus } from '@distrain/core';
+import { ValidationError, clip, distrainProto, toGrpcStatus } from '@distrain/core';
 import {
   DATA_PLANE_PAD_BYTES,
   decodePushPullRequest,
@@ -58,7 +58,10 @@ export async function startZmqDataPlane(
   let closed = false;
   const handle = async (identity: Buffer, method: string, id: Buffer, timeout: string, body: Buffer) => {
     const ms = Number(timeout);
-    const ctx: CallContext = { deadlineMs: Date.now() + (ms > 0 ? ms : options.maxWaitMs) };
+    // A missing, bad or huge timeout frame waits at most maxWaitMs.
+    const ctx: CallContext = {
+      deadlineMs: Date.now() + (ms > 0 && ms <= options.maxWaitMs ? ms : options.maxWaitMs),
+    };
     let encoded: Buffer | undefined;
     try {
       const message = body.subarray(DATA_PLANE_PAD_BYTES);
@@ -66,20 +69,25 @@ export async function startZmqDataPlane(
         const res = await service.pushPull(decodePushPullRequest(message), ctx);
         encoded = encodeWithPad((b) => encodePushPullResponse(res, b), paramsBytes(res));
       } else if (method === 'Pull') {
-        const req = pullDef.requestDeserialize(message) as PullRequest__Output;
+        let req: PullRequest__Output;
+        try {
+          req = pullDef.requestDeserialize(message) as PullRequest__Output;
+        } catch (err) {
+          throw new ValidationError('body', `is not a PullRequest: ${clip((err as Error).message)}`);
+        }
         const res = await service.pull(req, ctx);
         encoded = encodeWithPad((b) => encodePullResponse(res, b), paramsBytes(res));
       } else {
-        throw Object.assign(new Error(`unknown data-plane method "${method}"`), {
+        throw Object.assign(new Error(`unknown data-plane method "${clip(method, 64)}"`), {
           grpcCode: GrpcStatus.UNIMPLEMENTED,
         });
       }
     } catch (err) {
       const unimplemented = (err as { grpcCode?: number }).grpcCode === GrpcStatus.UNIMPLEMENTED;
-      const st = unimplemented
-        ? { code: GrpcStatus.UNIMPLEMENTED, details: (err as Error).message }
+      const st: { code: GrpcStatus; details: string; reason?: string } = unimplemented
+        ? { code: GrpcStatus.UNIMPLEMENTED, details: clip((err as Error).message) }
         : toGrpcStatus(err, (e) => options.logger.error({ err: e }, 'internal error'));
-      options.observer.onRejected(reasonOf(st.code));
+      options.observer.onRejected(st.reason ?? reasonOf(st.code));
       if (!closed) reply([identity, id, String(st.code), st.details]);
       return;
     }
