@@ -1,4 +1,4 @@
-import { JobStates, StateError, isTerminal } from '@distrain/core';
+import { JobStates, StateError, checkId, checkText, isTerminal } from '@distrain/core';
 import { NOOP_COORDINATOR_METRICS } from '@distrain/core/metrics';
 import type {
   DatasetInfo,
@@ -149,6 +149,7 @@ export class JobManager {
 
   /** Cancels a job; a no-op on an ended job. */
   async cancel(id: string, reason: string): Promise<Job> {
+    checkText('reason', reason, 1024);
     const record = this.get(id);
     await this.lifecycle.cancel(record, reason);
     return toWire(record);
@@ -166,6 +167,7 @@ export class JobManager {
 
   /** The job's record, or a NotFoundError. */
   get(id: string): JobRecord {
+    checkId('id', id, true);
     return this.book.get(id);
   }
 

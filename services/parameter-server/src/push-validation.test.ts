@@ -73,7 +73,7 @@ test('InitJob: world size, steps, shards and parameter count are bounded before 
     [{ jobId: 'x'.repeat(100_000) }, /^job_id$/],
     [
       {
-        variables: [variableToSpec({ ...(VARS[0] as VariableInfo), shape: [65536, 65536] })],
+        variables: [variableToSpec({ ...(VARS[0] as VariableInfo), shape: [65536, 65536] })] as never,
       },
       /^variables\[0\]\.shape$/,
     ],
@@ -93,7 +93,7 @@ test('InitJob: world size, steps, shards and parameter count are bounded before 
 test('PushPull: poison is refused with the field and reason, and never applied', async () => {
   const ps = new ParameterServerService();
   await ps.initJob(initRequest());
-  const before = (await ps.pull({ jobId: 'j', epoch: 0, release: false }, ctx())).params;
+  const before = (await ps.pull({ jobId: 'j', epoch: 0, release: false }, ctx())).params ?? [];
   const copy = before.map((p) => Buffer.from(p.tensor?.data as Uint8Array));
   const nan = push({}, Number.NaN);
   refused(() => ps.pushPull(nan, ctx()), /^grads\[0\]\.tensor$/, 'non_finite');
@@ -112,7 +112,7 @@ test('PushPull: poison is refused with the field and reason, and never applied',
     'size',
   );
   // Nothing was applied: the parameters are byte-identical and the step is still 0.
-  const after = (await ps.pull({ jobId: 'j', epoch: 0, release: false }, ctx())).params;
+  const after = (await ps.pull({ jobId: 'j', epoch: 0, release: false }, ctx())).params ?? [];
   after.forEach((p, i) => assert.ok(Buffer.from(p.tensor?.data as Uint8Array).equals(copy[i] as Buffer)));
   assert.equal(ps.version('j'), 0);
   // The rank that pushed NaN can push its real gradient for the same step; the step completes.
