@@ -16,6 +16,7 @@ export * from './grpc-client.ts';
 export * from './rng.ts';
 export * from './batch-plan.ts';
 export * from './job-spec.ts';
+export * from './job-budget.ts';
 export * from './job-state.ts';
 export * from './variables.ts';
 export * from './job-validate.ts';

@@ -5,6 +5,7 @@ import type {
   EvaluationResult,
   HeartbeatRequest__Output,
   Job,
+  JobBudget,
   JobStateLabel,
   JobStateName,
   Logger,
@@ -53,6 +54,8 @@ export interface JobManagerOptions {
   clock?: Clock;
   /** Most jobs not yet ended. @default 16 */
   maxActiveJobs?: number;
+  /** Resource budgets of one job, checked at submit. @default DEFAULT_JOB_BUDGET */
+  budget?: Readonly<JobBudget>;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
   /** Keeps job records beyond this process (NATS KV). @default none: records live in memory only */
@@ -117,6 +120,7 @@ export class JobManager {
       catalog: this.options.catalog,
       jobs: this.book.jobs.values(),
       maxActiveJobs: this.options.maxActiveJobs ?? 16,
+      ...(this.options.budget ? { budget: this.options.budget } : {}),
       nowMs: this.book.clock.now(),
     });
     this.book.admit(record);
