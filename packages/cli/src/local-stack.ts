@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { roleEntry, startServiceProcess } from '@distrain/core';
 
 /** A service started as a local child process. */
@@ -26,6 +27,19 @@ export interface LocalStackOptions {
   nats?: string;
   /** Transport of PushPull and Pull (env DISTRAIN_DATA_PLANE of every service). @default the services' (zmq) */
   dataPlane?: 'grpc' | 'zmq';
+  /**
+   * Extra folders the data-loader may read datasets from (`--data-root`; e.g. the spec's folder for
+   * `distrain run`), besides the current folder and the examples. Ignored when the user set
+   * DISTRAIN_DATA_ROOTS. @default none
+   */
+  dataRoots?: readonly string[];
+}
+
+/** The loader's `--data-root` arguments: the current folder, the examples, and `extra`. */
+function dataRootArgs(extra: readonly string[]): string[] {
+  if (process.env.DISTRAIN_DATA_ROOTS) return [];
+  const roots = [process.cwd(), fileURLToPath(new URL('../../../examples', import.meta.url)), ...extra];
+  return roots.flatMap((r) => ['--data-root', r]);
 }
 
 /** The embedded stack: data-loader, parameter-server shards and coordinator as local processes. */
@@ -93,7 +107,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       startService(
         'data-loader',
         'data-loader',
-        ['--host', host, '--port', '0', '--metrics-port', '0'],
+        ['--host', host, '--port', '0', '--metrics-port', '0', ...dataRootArgs(options.dataRoots ?? [])],
         options,
         started,
       ),

@@ -5,6 +5,7 @@
  * `distrain --help` and the client commands never load TensorFlow.js.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { ClientOptions, Job } from '@distrain/client';
 import { connect, predictions, printSummary, watch } from './commands.ts';
@@ -188,6 +189,8 @@ withOverrides(
       const stack = await startLocalStack({
         shards: spec.shards,
         logLevel: flags.verbose ? 'info' : 'warn',
+        // The spec's folder: its dataset files usually lie beside it.
+        dataRoots: [dirname(resolve(file))],
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),
