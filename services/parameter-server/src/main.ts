@@ -17,7 +17,7 @@
 import { ValidationError, startGrpcServer } from '@distrain/core';
 import { createPsMetrics } from '@distrain/core/ps';
 import { intFlag, runService } from '@distrain/core/service';
-import { ParameterServerService } from './ps-service.ts';
+import { DEFAULT_MAX_HELD_BYTES, ParameterServerService } from './ps-service.ts';
 import { startZmqDataPlane } from './zmq-data-plane.ts';
 
 /** `ps-2` (a StatefulSet pod name) or `2`; unset: the shard accepts whatever index InitJob names. */
@@ -50,6 +50,8 @@ await runService({
       default: '0',
       help: 'ZeroMQ data-plane port (0: any free port)',
     },
+    // Parameters and optimizer slots this shard holds over all jobs (InitJob beyond: RESOURCE_EXHAUSTED).
+    'max-held-bytes': { env: 'DISTRAIN_PS_MAX_HELD_BYTES', default: String(DEFAULT_MAX_HELD_BYTES) },
   },
   bindings: (flags) => ({ shard: shardIndexOf(flags['shard-index']) ?? -1 }),
   async start({ flags, logger, registry, host, address, maxMessageBytes }) {
@@ -63,6 +65,7 @@ await runService({
     const service = new ParameterServerService({
       logger,
       observer,
+      maxHeldBytes: intFlag(flags['max-held-bytes'], 'max-held-bytes', 1, Number.MAX_SAFE_INTEGER),
       ...(shardIndex === undefined ? {} : { shardIndex }),
     });
     const grpc = await startGrpcServer({ services: [service.binding()], address, maxMessageBytes, logger });

@@ -44,6 +44,9 @@ import type { CallContext } from './wait.ts';
 
 export type { CallContext } from './wait.ts';
 
+/** Default of {@link ParameterServerOptions.maxHeldBytes}: 16 GiB. */
+export const DEFAULT_MAX_HELD_BYTES = 16 * 1024 ** 3;
+
 /** Options of {@link ParameterServerService}. */
 export interface ParameterServerOptions {
   /** When set, InitJob requests for another shard index are refused (guards against misrouted shards). */
@@ -51,6 +54,11 @@ export interface ParameterServerOptions {
   logger?: Logger;
   /** Metrics hooks. @default no-op */
   observer?: PsObserver;
+  /**
+   * Most bytes of parameters and optimizer slots this shard holds over all jobs; an InitJob beyond it
+   * is RESOURCE_EXHAUSTED. @default 16 GiB
+   */
+  maxHeldBytes?: number;
   /** Longest wait of a call that carries no deadline (barrier, snapshot). @default 300000 */
   maxWaitMs?: number;
   /** Epoch snapshots kept per job for the evaluator; older ones are dropped. @default 4 */
@@ -173,6 +181,7 @@ export class ParameterServerService {
       onComplete: (j, ordered, version, waiting, norm) =>
         this.completeStep(j, ordered, version, waiting, norm),
       normDeadlineMs: () => Date.now() + this.maxWaitMs,
+      budgetBytes: (this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES) - this.heldBytes(),
     });
     if (req.resume) {
       const loaded = await loadLatestCheckpoint(job);

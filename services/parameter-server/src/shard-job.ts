@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   LIMITS,
+  OverloadError,
   ValidationError,
   checkId,
   checkInt,
@@ -18,6 +19,7 @@ import {
   initialValues,
   optimizerFromSpec,
   partitionPlan,
+  slotSuffixes,
   variableFromSpec,
 } from '@distrain/core/ps';
 import type { NamedTensor, VariableInfo } from '@distrain/core';
@@ -119,6 +121,8 @@ export function createShardJob(
       norm: number,
     ): PushPullResponse;
     normDeadlineMs: () => number;
+    /** Bytes this job may still take on this shard (parameters and optimizer slots). @default no limit */
+    budgetBytes?: number;
   },
 ): ShardJob {
   checkId('job_id', req.jobId);
@@ -145,6 +149,13 @@ export function createShardJob(
   }
   const variables = req.variables.map((v, i) => variableFromSpec(v, i));
   const optimizer = optimizerFromSpec(req.optimizer);
+  // Upper bound of what the job allocates here (every part on this shard, live values and slots).
+  const needBytes = elements * 4 * (1 + slotSuffixes(optimizer.type).length);
+  if (options.budgetBytes !== undefined && needBytes > options.budgetBytes)
+    throw new OverloadError(
+      `job ${req.jobId} needs up to ${needBytes} bytes on this shard, ${Math.max(0, options.budgetBytes)} are left (--max-held-bytes); end other jobs, add shards or raise the limit`,
+      { jobId: req.jobId },
+    );
   if (req.shardIndex >= req.shardCount) {
     throw new ValidationError(
       'shard_index',
