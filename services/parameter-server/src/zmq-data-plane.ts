@@ -58,12 +58,17 @@ export async function startZmqDataPlane(
   let closed = false;
   const handle = async (identity: Buffer, method: string, id: Buffer, timeout: string, body: Buffer) => {
     const ms = Number(timeout);
-    // A missing, bad or huge timeout frame waits at most maxWaitMs.
-    const ctx: CallContext = {
-      deadlineMs: Date.now() + (ms > 0 && ms <= options.maxWaitMs ? ms : options.maxWaitMs),
-    };
+    // Every request carries its deadline (ms); a huge one waits at most maxWaitMs.
+    const ctx: CallContext = { deadlineMs: Date.now() + Math.min(ms > 0 ? ms : 0, options.maxWaitMs) };
     let encoded: Buffer | undefined;
     try {
+      if (!(ms > 0) || body.length < DATA_PLANE_PAD_BYTES)
+        throw new ValidationError(
+          ms > 0 ? 'body' : 'timeout',
+          ms > 0
+            ? `must start with ${DATA_PLANE_PAD_BYTES} padding bytes`
+            : `frame must be the call's timeout in milliseconds (> 0), got "${clip(timeout, 40)}"`,
+        );
       const message = body.subarray(DATA_PLANE_PAD_BYTES);
       if (method === 'PushPull') {
         const res = await service.pushPull(decodePushPullRequest(message), ctx);
