@@ -32,15 +32,27 @@ const reports: FuzzReport[] = [];
 before(async () => {
   [loader, ps] = await Promise.all([
     startService('data-loader', ['--port', '0', '--dataset-cache-bytes', String(64 * 1024 * 1024)]),
-    startService('parameter-server', ['--port', '0', '--data-plane', 'zmq', '--max-held-bytes', String(64 * 1024 * 1024)]),
+    startService('parameter-server', [
+      '--port',
+      '0',
+      '--data-plane',
+      'zmq',
+      '--max-held-bytes',
+      String(64 * 1024 * 1024),
+    ]),
   ]);
   // Budgets no spec can meet: a mutated spec that happens to stay valid can never launch workers.
   coordinator = await startService('coordinator', [
-    '--port', '0',
-    '--loader', `127.0.0.1:${loader.port}`,
-    '--ps', `127.0.0.1:${ps.port}`,
-    '--max-layers', '1',
-    '--max-parameters', '1',
+    '--port',
+    '0',
+    '--loader',
+    `127.0.0.1:${loader.port}`,
+    '--ps',
+    `127.0.0.1:${ps.port}`,
+    '--max-layers',
+    '1',
+    '--max-parameters',
+    '1',
   ]);
 });
 
@@ -51,11 +63,17 @@ after(async () => {
 
 type Definition = Record<string, MethodDefinition<unknown, unknown>>;
 const proto = distrainProto();
-const def = (name: 'JobService' | 'WorkerService' | 'DataLoaderService' | 'ParameterServerService'): Definition =>
-  proto[name].service as unknown as Definition;
+const def = (
+  name: 'JobService' | 'WorkerService' | 'DataLoaderService' | 'ParameterServerService',
+): Definition => proto[name].service as unknown as Definition;
 
 /** Fuzzes `targets` on `address` with CALLS calls; asserts the report and the server's health. */
-async function fuzzGrpc(name: string, address: string, targets: FuzzTarget[], child: ServiceProcess): Promise<FuzzReport> {
+async function fuzzGrpc(
+  name: string,
+  address: string,
+  targets: FuzzTarget[],
+  child: ServiceProcess,
+): Promise<FuzzReport> {
   const rng = new FuzzRng(SEED);
   const client = new RawGrpc(address, metadata);
   const report = new FuzzReport(name);
@@ -87,72 +105,155 @@ spec:
   epochs: 1
 `;
 
-test('coordinator: JobService and WorkerService survive 10,000 mutated calls each', { timeout: 120_000 }, async () => {
-  const address = `127.0.0.1:${coordinator.port}`;
-  const jobs = targetsOf(def('JobService'), {
-    SubmitJob: [{ spec: SPEC }],
-    GetJob: [{ id: 'fz-nope' }],
-    ListJobs: [{ state: 'JOB_STATE_UNSPECIFIED' }, { state: 'JOB_STATE_RUNNING' }],
-    WatchJob: [{ id: 'fz-nope' }],
-    CancelJob: [{ id: 'fz-nope', reason: 'fuzz' }],
-    GetPredictions: [{ id: 'fz-nope' }],
-    ExportModel: [{ id: 'fz-nope' }],
-  });
-  const progress = { epoch: 1, stepInEpoch: 2, stepsPerEpoch: 5, globalStep: 7, totalSteps: 10, loss: 0.5, samplesPerSecond: 10, learningRate: 0.1 };
-  const workers = targetsOf(def('WorkerService'), {
-    Heartbeat: [{ jobId: 'fz-nope', role: 'trainer', rank: 0, progress, status: 'running', message: '', backend: 'wasm', metricsPort: 0 }],
-    ReportEvaluation: [
-      {
-        jobId: 'fz-nope',
-        result: { epoch: 1, version: 5, testAccuracy: 0.9, testLoss: 0.3, numSamples: 10, perClassAccuracy: [0.9, 0.8], confusion: [1, 2, 3, 4], numClasses: 2 },
-        predictionsCsv: Buffer.from('index,label,predicted\n0,1,1\n'),
-      },
-    ],
-  });
-  await fuzzGrpc('coordinator JobService', address, jobs, coordinator);
-  await fuzzGrpc('coordinator WorkerService', address, workers, coordinator);
+test(
+  'coordinator: JobService and WorkerService survive 10,000 mutated calls each',
+  { timeout: 120_000 },
+  async () => {
+    const address = `127.0.0.1:${coordinator.port}`;
+    const jobs = targetsOf(def('JobService'), {
+      SubmitJob: [{ spec: SPEC }],
+      GetJob: [{ id: 'fz-nope' }],
+      ListJobs: [{ state: 'JOB_STATE_UNSPECIFIED' }, { state: 'JOB_STATE_RUNNING' }],
+      WatchJob: [{ id: 'fz-nope' }],
+      CancelJob: [{ id: 'fz-nope', reason: 'fuzz' }],
+      GetPredictions: [{ id: 'fz-nope' }],
+      ExportModel: [{ id: 'fz-nope' }],
+    });
+    const progress = {
+      epoch: 1,
+      stepInEpoch: 2,
+      stepsPerEpoch: 5,
+      globalStep: 7,
+      totalSteps: 10,
+      loss: 0.5,
+      samplesPerSecond: 10,
+      learningRate: 0.1,
+    };
+    const workers = targetsOf(def('WorkerService'), {
+      Heartbeat: [
+        {
+          jobId: 'fz-nope',
+          role: 'trainer',
+          rank: 0,
+          progress,
+          status: 'running',
+          message: '',
+          backend: 'wasm',
+          metricsPort: 0,
+        },
+      ],
+      ReportEvaluation: [
+        {
+          jobId: 'fz-nope',
+          result: {
+            epoch: 1,
+            version: 5,
+            testAccuracy: 0.9,
+            testLoss: 0.3,
+            numSamples: 10,
+            perClassAccuracy: [0.9, 0.8],
+            confusion: [1, 2, 3, 4],
+            numClasses: 2,
+          },
+          predictionsCsv: Buffer.from('index,label,predicted\n0,1,1\n'),
+        },
+      ],
+    });
+    await fuzzGrpc('coordinator JobService', address, jobs, coordinator);
+    await fuzzGrpc('coordinator WorkerService', address, workers, coordinator);
 
-  // By hand: streams on an unknown id answer NOT_FOUND at once; a 100 KB value is not echoed and
-  // leaves the channel usable.
-  const client = new RawGrpc(address, metadata);
-  for (const m of ['WatchJob', 'GetPredictions', 'ExportModel'] as const) {
-    const d = def('JobService')[m] as MethodDefinition<unknown, unknown>;
-    const res = await client.call(d.path, true, d.requestSerialize({ id: 'does-not-exist' }) as Buffer, 10_000);
-    assert.equal(res.code, GrpcStatus.NOT_FOUND, `${m}: ${res.details}`);
-    assert.ok(res.ms < 1_000, `${m} took ${res.ms} ms`);
-  }
-  const hb = def('WorkerService').Heartbeat as MethodDefinition<unknown, unknown>;
-  const big = await client.call(hb.path, false, hb.requestSerialize({ jobId: 'j'.repeat(100_000), role: 'trainer' }) as Buffer, 5_000);
-  assert.equal(big.code, GrpcStatus.INVALID_ARGUMENT, big.details);
-  assert.ok(big.details.length < 1_100, `${big.details.length} characters echoed`);
-  const list = def('JobService').ListJobs as MethodDefinition<unknown, unknown>;
-  assert.equal((await client.call(list.path, false, list.requestSerialize({}) as Buffer, 5_000)).code, GrpcStatus.OK);
-  client.close();
-});
+    // By hand: streams on an unknown id answer NOT_FOUND at once; a 100 KB value is not echoed and
+    // leaves the channel usable.
+    const client = new RawGrpc(address, metadata);
+    for (const m of ['WatchJob', 'GetPredictions', 'ExportModel'] as const) {
+      const d = def('JobService')[m] as MethodDefinition<unknown, unknown>;
+      const res = await client.call(
+        d.path,
+        true,
+        d.requestSerialize({ id: 'does-not-exist' }) as Buffer,
+        10_000,
+      );
+      assert.equal(res.code, GrpcStatus.NOT_FOUND, `${m}: ${res.details}`);
+      assert.ok(res.ms < 1_000, `${m} took ${res.ms} ms`);
+    }
+    const hb = def('WorkerService').Heartbeat as MethodDefinition<unknown, unknown>;
+    const big = await client.call(
+      hb.path,
+      false,
+      hb.requestSerialize({ jobId: 'j'.repeat(100_000), role: 'trainer' }) as Buffer,
+      5_000,
+    );
+    assert.equal(big.code, GrpcStatus.INVALID_ARGUMENT, big.details);
+    assert.ok(big.details.length < 1_100, `${big.details.length} characters echoed`);
+    const list = def('JobService').ListJobs as MethodDefinition<unknown, unknown>;
+    assert.equal(
+      (await client.call(list.path, false, list.requestSerialize({}) as Buffer, 5_000)).code,
+      GrpcStatus.OK,
+    );
+    client.close();
+  },
+);
 
-test('data-loader: 10,000 mutated calls; /etc/passwd and /dev/zero are refused', { timeout: 120_000 }, async () => {
-  const address = `127.0.0.1:${loader.port}`;
-  const dataset = { name: 'mnist', sampleCount: 100 };
-  const targets = targetsOf(def('DataLoaderService'), {
-    DescribeDataset: [{ dataset, includeText: false }, { dataset: { name: 'csv', path: 'examples/does-not-exist.csv' } }],
-    StreamBatches: [
-      { jobId: 'fz', dataset, split: 'SPLIT_TRAIN', epoch: 0, rank: 0, worldSize: 2, globalBatchSize: 16, seed: 1, startStep: 0, endStep: 0 },
-      { jobId: 'fz', dataset, split: 'SPLIT_TEST', epoch: 0, rank: 0, worldSize: 1, globalBatchSize: 8, seed: 1, startStep: 1, endStep: 2 },
-    ],
-    ReleaseJob: [{ jobId: 'fz' }],
-  });
-  await fuzzGrpc('data-loader', address, targets, loader);
+test(
+  'data-loader: 10,000 mutated calls; /etc/passwd and /dev/zero are refused',
+  { timeout: 120_000 },
+  async () => {
+    const address = `127.0.0.1:${loader.port}`;
+    const dataset = { name: 'mnist', sampleCount: 100 };
+    const targets = targetsOf(def('DataLoaderService'), {
+      DescribeDataset: [
+        { dataset, includeText: false },
+        { dataset: { name: 'csv', path: 'examples/does-not-exist.csv' } },
+      ],
+      StreamBatches: [
+        {
+          jobId: 'fz',
+          dataset,
+          split: 'SPLIT_TRAIN',
+          epoch: 0,
+          rank: 0,
+          worldSize: 2,
+          globalBatchSize: 16,
+          seed: 1,
+          startStep: 0,
+          endStep: 0,
+        },
+        {
+          jobId: 'fz',
+          dataset,
+          split: 'SPLIT_TEST',
+          epoch: 0,
+          rank: 0,
+          worldSize: 1,
+          globalBatchSize: 8,
+          seed: 1,
+          startStep: 1,
+          endStep: 2,
+        },
+      ],
+      ReleaseJob: [{ jobId: 'fz' }],
+    });
+    await fuzzGrpc('data-loader', address, targets, loader);
 
-  const client = new RawGrpc(address, metadata);
-  const describe = def('DataLoaderService').DescribeDataset as MethodDefinition<unknown, unknown>;
-  for (const path of ['/etc/passwd', '/dev/zero']) {
-    const res = await client.call(describe.path, false, describe.requestSerialize({ dataset: { name: 'csv', path } }) as Buffer, 5_000);
-    assert.equal(res.code, GrpcStatus.INVALID_ARGUMENT, `${path}: ${res.details}`);
-    assert.match(res.details, /dataset\.path: .*(outside this data-loader's data roots|not a regular file)/);
-    assert.doesNotMatch(res.details, /root:/);
-  }
-  client.close();
-});
+    const client = new RawGrpc(address, metadata);
+    const describe = def('DataLoaderService').DescribeDataset as MethodDefinition<unknown, unknown>;
+    for (const path of ['/etc/passwd', '/dev/zero']) {
+      const res = await client.call(
+        describe.path,
+        false,
+        describe.requestSerialize({ dataset: { name: 'csv', path } }) as Buffer,
+        5_000,
+      );
+      assert.equal(res.code, GrpcStatus.INVALID_ARGUMENT, `${path}: ${res.details}`);
+      assert.match(
+        res.details,
+        /dataset\.path: .*(outside this data-loader's data roots|not a regular file)/,
+      );
+      assert.doesNotMatch(res.details, /root:/);
+    }
+    client.close();
+  },
+);
 
 const W = Buffer.alloc(48);
 new Float32Array(W.buffer, W.byteOffset, 12).fill(0.01);
@@ -170,79 +271,107 @@ const push = (rank: number, step: number) => ({
   lossSum: 1,
 });
 
-test('parameter server: 10,000 mutated gRPC calls and 10,000 ZeroMQ requests', { timeout: 150_000 }, async () => {
-  const address = `127.0.0.1:${ps.port}`;
-  const psDef = def('ParameterServerService');
-  const init = {
-    jobId: 'fz',
-    seed: 1,
-    variables: [
-      { name: 'w', shape: [4, 3], initializer: 'INITIALIZER_GLOROT_UNIFORM', fanIn: 4, fanOut: 3, trainable: true },
-      { name: 'b', shape: [3], initializer: 'INITIALIZER_ZEROS', fanIn: 4, fanOut: 3, trainable: true },
-    ],
-    optimizer: optimizerToSpec({ type: 'sgd', learningRate: 0.1 }),
-    worldSize: 2,
-    stepsPerEpoch: 10,
-    shardIndex: 0,
-    shardCount: 1,
-    checkpointDir: '',
-    resume: false,
-    maxPartBytes: 0,
-    shardAddresses: [],
-    initialValues: [],
-  };
-  const client = new RawGrpc(address, metadata);
-  const initDef = psDef.InitJob as MethodDefinition<unknown, unknown>;
-  assert.equal((await client.call(initDef.path, false, initDef.requestSerialize(init) as Buffer, 5_000)).code, GrpcStatus.OK);
-  // world_size 2^32 aborted the shard with a heap out-of-memory before.
-  const huge = await client.call(initDef.path, false, initDef.requestSerialize({ ...init, jobId: 'fz-2', worldSize: 2 ** 32 - 1 }) as Buffer, 5_000);
-  assert.equal(huge.code, GrpcStatus.INVALID_ARGUMENT, huge.details);
-  assert.match(huge.details, /^world_size: /);
-  // Mutations never point a job's checkpoints at a path (that is the coordinator's to choose).
-  const serializeInit = (v: unknown): Buffer =>
-    initDef.requestSerialize({ ...(v as object), checkpointDir: '' }) as Buffer;
-  const targets: FuzzTarget[] = [
-    ...targetsOf(psDef, {
-      PushPull: [push(0, 0), push(1, 0), push(0, 1)],
-      Pull: [{ jobId: 'fz', epoch: 0, release: false }, { jobId: 'fz', epoch: 1, release: true }],
-      SetMembers: [{ jobId: 'fz', ranks: [0, 1] }],
-      EndJob: [{ jobId: 'fz-other' }],
-      ShareNorms: [{ jobId: 'fz', step: 0, shardIndex: 0, sumSquares: [1, 2] }],
-      DataPlane: [{}],
-    }),
-    { path: initDef.path, stream: false, bases: [init], serialize: serializeInit },
-  ];
-  await fuzzGrpc('parameter-server gRPC', address, targets, ps);
+test(
+  'parameter server: 10,000 mutated gRPC calls and 10,000 ZeroMQ requests',
+  { timeout: 150_000 },
+  async () => {
+    const address = `127.0.0.1:${ps.port}`;
+    const psDef = def('ParameterServerService');
+    const init = {
+      jobId: 'fz',
+      seed: 1,
+      variables: [
+        {
+          name: 'w',
+          shape: [4, 3],
+          initializer: 'INITIALIZER_GLOROT_UNIFORM',
+          fanIn: 4,
+          fanOut: 3,
+          trainable: true,
+        },
+        { name: 'b', shape: [3], initializer: 'INITIALIZER_ZEROS', fanIn: 4, fanOut: 3, trainable: true },
+      ],
+      optimizer: optimizerToSpec({ type: 'sgd', learningRate: 0.1 }),
+      worldSize: 2,
+      stepsPerEpoch: 10,
+      shardIndex: 0,
+      shardCount: 1,
+      checkpointDir: '',
+      resume: false,
+      maxPartBytes: 0,
+      shardAddresses: [],
+      initialValues: [],
+    };
+    const client = new RawGrpc(address, metadata);
+    const initDef = psDef.InitJob as MethodDefinition<unknown, unknown>;
+    assert.equal(
+      (await client.call(initDef.path, false, initDef.requestSerialize(init) as Buffer, 5_000)).code,
+      GrpcStatus.OK,
+    );
+    // world_size 2^32 aborted the shard with a heap out-of-memory before.
+    const huge = await client.call(
+      initDef.path,
+      false,
+      initDef.requestSerialize({ ...init, jobId: 'fz-2', worldSize: 2 ** 32 - 1 }) as Buffer,
+      5_000,
+    );
+    assert.equal(huge.code, GrpcStatus.INVALID_ARGUMENT, huge.details);
+    assert.match(huge.details, /^world_size: /);
+    // Mutations never point a job's checkpoints at a path (that is the coordinator's to choose).
+    const serializeInit = (v: unknown): Buffer =>
+      initDef.requestSerialize({ ...(v as object), checkpointDir: '' }) as Buffer;
+    const targets: FuzzTarget[] = [
+      ...targetsOf(psDef, {
+        PushPull: [push(0, 0), push(1, 0), push(0, 1)],
+        Pull: [
+          { jobId: 'fz', epoch: 0, release: false },
+          { jobId: 'fz', epoch: 1, release: true },
+        ],
+        SetMembers: [{ jobId: 'fz', ranks: [0, 1] }],
+        EndJob: [{ jobId: 'fz-other' }],
+        ShareNorms: [{ jobId: 'fz', step: 0, shardIndex: 0, sumSquares: [1, 2] }],
+        DataPlane: [{}],
+      }),
+      { path: initDef.path, stream: false, bases: [init], serialize: serializeInit },
+    ];
+    await fuzzGrpc('parameter-server gRPC', address, targets, ps);
 
-  // The ZeroMQ data plane: the same messages as frames, frames damaged too.
-  const dataPort = Number(ps.listening.dataPort);
-  assert.ok(dataPort > 0, JSON.stringify(ps.listening));
-  const zmq = await RawZmq.connect('127.0.0.1', dataPort);
-  const rng = new FuzzRng(SEED + 1);
-  const report = new FuzzReport('parameter-server ZeroMQ');
-  reports.push(report);
-  const pp = targets.filter((t) => /\/(PushPull|Pull)$/.test(t.path));
-  const PAD = Buffer.alloc(5);
-  await runPool(CALLS, CONCURRENCY, async () => {
-    const t = rng.pick(pp);
-    const method = t.path.endsWith('/PushPull') ? 'PushPull' : 'Pull';
-    let frames: (string | Buffer)[] = [method, '', 'token', String(200 + rng.int(600)), Buffer.concat([PAD, fuzzBytes(t, rng)])];
-    if (rng.chance(0.2)) {
-      const f = rng.int(5);
-      const bad = rng.pick(['', '0', '-1', 'NaN', '1e12', 'x'.repeat(5000), 'Pull', 'InitJob']);
-      frames[f === 1 ? 0 : f] = f === 4 ? Buffer.from(bad) : bad;
-    }
-    if (rng.chance(0.03)) frames = frames.slice(0, rng.int(5));
-    // The shard answers a bad timeout frame at once (INVALID_ARGUMENT) and waits at most its
-    // maxWaitMs (300 s) for a huge one: the client gives up after 3 s on those, not counted late.
-    const timeout = Number(frames[3]);
-    const deadline = timeout > 60_000 ? Number.POSITIVE_INFINITY : timeout > 0 ? timeout : DEADLINE_MS;
-    report.add(method, await zmq.call(frames, Math.min(deadline, DEADLINE_MS) + 2_000), deadline);
-  });
-  zmq.close();
-  assert.equal(ps.child.exitCode, null, ps.log());
-  assert.ok(await client.healthy());
-  assert.deepEqual(report.internal.slice(0, 10), [], 'ZeroMQ: INTERNAL/UNKNOWN for client mistakes');
-  assert.deepEqual(report.late.slice(0, 10), [], 'ZeroMQ: calls past their deadline');
-  client.close();
-});
+    // The ZeroMQ data plane: the same messages as frames, frames damaged too.
+    const dataPort = Number(ps.listening.dataPort);
+    assert.ok(dataPort > 0, JSON.stringify(ps.listening));
+    const zmq = await RawZmq.connect('127.0.0.1', dataPort);
+    const rng = new FuzzRng(SEED + 1);
+    const report = new FuzzReport('parameter-server ZeroMQ');
+    reports.push(report);
+    const pp = targets.filter((t) => /\/(PushPull|Pull)$/.test(t.path));
+    const PAD = Buffer.alloc(5);
+    await runPool(CALLS, CONCURRENCY, async () => {
+      const t = rng.pick(pp);
+      const method = t.path.endsWith('/PushPull') ? 'PushPull' : 'Pull';
+      let frames: (string | Buffer)[] = [
+        method,
+        '',
+        'token',
+        String(200 + rng.int(600)),
+        Buffer.concat([PAD, fuzzBytes(t, rng)]),
+      ];
+      if (rng.chance(0.2)) {
+        const f = rng.int(5);
+        const bad = rng.pick(['', '0', '-1', 'NaN', '1e12', 'x'.repeat(5000), 'Pull', 'InitJob']);
+        frames[f === 1 ? 0 : f] = f === 4 ? Buffer.from(bad) : bad;
+      }
+      if (rng.chance(0.03)) frames = frames.slice(0, 1 + rng.int(4));
+      // The shard answers a bad timeout frame at once (INVALID_ARGUMENT) and waits at most its
+      // maxWaitMs (300 s) for a huge one: the client gives up after 3 s on those, not counted late.
+      const timeout = Number(frames[3]);
+      const deadline = timeout > 60_000 ? Number.POSITIVE_INFINITY : timeout > 0 ? timeout : DEADLINE_MS;
+      report.add(method, await zmq.call(frames, Math.min(deadline, DEADLINE_MS) + 2_000), deadline);
+    });
+    zmq.close();
+    assert.equal(ps.child.exitCode, null, ps.log());
+    assert.ok(await client.healthy());
+    assert.deepEqual(report.internal.slice(0, 10), [], 'ZeroMQ: INTERNAL/UNKNOWN for client mistakes');
+    assert.deepEqual(report.late.slice(0, 10), [], 'ZeroMQ: calls past their deadline');
+    client.close();
+  },
+);

@@ -8,6 +8,7 @@
  */
 import { Client, Metadata, credentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/grpc-js';
+import type { Dealer } from 'zeromq';
 import { Rng } from '@distrain/core';
 
 /** Edge values a mutated field may take (of every type, on purpose). */
@@ -167,12 +168,18 @@ export class FuzzReport {
 
   add(method: string, outcome: CallOutcome, deadlineMs: number): void {
     this.calls++;
-    const name = outcome.code === -1 ? 'NO_REPLY' : ((GrpcStatus as unknown as Record<number, string>)[outcome.code] ?? String(outcome.code));
+    const name =
+      outcome.code === -1
+        ? 'NO_REPLY'
+        : ((GrpcStatus as unknown as Record<number, string>)[outcome.code] ?? String(outcome.code));
     this.codes.set(name, (this.codes.get(name) ?? 0) + 1);
     const key = `${method.split('/').pop() ?? method} ${name}`;
     this.byMethod.set(key, (this.byMethod.get(key) ?? 0) + 1);
     if (!this.samples.has(key)) this.samples.set(key, outcome.details.slice(0, 160));
-    if (outcome.ms > deadlineMs + 1_500) this.late.push(`${method}: ${outcome.ms.toFixed(0)} ms (deadline ${deadlineMs})`);
+    // Grace for a loaded machine: the client's own event loop can stall for a second or two (GC of
+    // large fuzz buffers); a server that does not answer shows as the client's deadline instead.
+    if (outcome.ms > deadlineMs + 5_000)
+      this.late.push(`${method}: ${outcome.ms.toFixed(0)} ms (deadline ${deadlineMs})`);
     if (outcome.code === GrpcStatus.INTERNAL || outcome.code === GrpcStatus.UNKNOWN)
       this.internal.push(`${method}: ${GrpcStatus[outcome.code]} ${outcome.details.slice(0, 300)}`);
   }
@@ -194,7 +201,8 @@ export class RawGrpc {
     address: string,
     private readonly metadata: () => Metadata = () => new Metadata(),
   ) {
-    if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(address)) throw new Error(`fuzz only loopback, not ${address}`);
+    if (!/^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(address))
+      throw new Error(`fuzz only loopback, not ${address}`);
     this.client = new Client(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
@@ -202,7 +210,13 @@ export class RawGrpc {
   }
 
   /** Calls `path` (unary or server stream) with `bytes`; a stream is read up to `maxMessages`. */
-  call(path: string, stream: boolean, bytes: Buffer, deadlineMs: number, maxMessages = 3): Promise<CallOutcome> {
+  call(
+    path: string,
+    stream: boolean,
+    bytes: Buffer,
+    deadlineMs: number,
+    maxMessages = 3,
+  ): Promise<CallOutcome> {
     const t0 = performance.now();
     const deadline = new Date(Date.now() + deadlineMs);
     const id = (b: Buffer): Buffer => b;
@@ -309,7 +323,7 @@ export class RawZmq {
   private sendChain: Promise<void> = Promise.resolve();
   private readonly pending = new Map<string, (code: number, details: string) => void>();
 
-  private constructor(private readonly socket: import('zeromq').Dealer) {
+  private constructor(private readonly socket: Dealer) {
     void this.receive();
   }
 
@@ -340,7 +354,11 @@ export class RawZmq {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ code: GrpcStatus.DEADLINE_EXCEEDED, details: 'no reply (client gave up)', ms: performance.now() - t0 });
+        resolve({
+          code: GrpcStatus.DEADLINE_EXCEEDED,
+          details: 'no reply (client gave up)',
+          ms: performance.now() - t0,
+        });
       }, waitMs);
       this.pending.set(id, (code, details) => {
         clearTimeout(timer);
@@ -370,7 +388,11 @@ export class RawZmq {
 }
 
 /** Runs `count` calls, `concurrency` at a time. */
-export async function runPool(count: number, concurrency: number, one: (i: number) => Promise<void>): Promise<void> {
+export async function runPool(
+  count: number,
+  concurrency: number,
+  one: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {

@@ -9,7 +9,10 @@ interface Malformed {
   [MALFORMED]: string;
 }
 
-type AnyHandler = (call: { request: unknown; emit?: (e: string, v: unknown) => boolean }, cb?: unknown) => void;
+type AnyHandler = (
+  call: { request: unknown; emit?: (e: string, v: unknown) => boolean },
+  cb?: unknown,
+) => void;
 
 /**
  * A service whose unparsable requests (truncated bodies, wrong wire types) are answered with
