@@ -123,3 +123,27 @@ test(
     assert.ok(Number.isFinite(Number(final?.testLoss)));
   },
 );
+
+test(
+  'a job whose loss diverges fails with the reason instead of succeeding',
+  { timeout: 240_000 },
+  async () => {
+    const job = parseYaml(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')) as TrainingJobInput;
+    job.spec.dataset = { ...job.spec.dataset, sampleCount: 1000 };
+    job.spec.trainers = { ...job.spec.trainers, replicas: 2 };
+    job.spec.epochs = 3;
+    // A linear model on 784 pixels with squared error and SGD at the schema's largest learning rate:
+    // each step multiplies the error by about lr * |x|^2 >> 2, so the loss overflows within steps.
+    job.spec.model = { layers: [{ type: 'flatten' }, { type: 'dense', units: 10 }] } as never;
+    job.spec.loss = 'meanSquaredError' as never;
+    job.spec.optimizer = { type: 'sgd', learningRate: 10 } as never;
+    const submitted = await client.submit(job);
+    const end = await client.waitForEnd(submitted.id);
+    process.stderr.write(`diverging job: ${end.state} ${end.reason}\n`);
+    assert.equal(end.state, 'JOB_STATE_FAILED');
+    assert.match(
+      end.reason,
+      /(loss|gradient of \S+|test loss) became (NaN|Infinity|-Infinity) at (step \d+, )?epoch \d+; lower learningRate or enable clipNorm/,
+    );
+  },
+);
