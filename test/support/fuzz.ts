@@ -1,3 +1,4 @@
+// Over 400 lines: one fuzzer (mutations, byte damage, raw gRPC and ZeroMQ clients, report) kept together.
 /**
  * A seeded mutation fuzzer for distrain's services: valid messages with field values moved to the
  * edges (0, -1, 2^31, 2^32, 2^53-1, NaN, huge strings, wrong types), then, for some calls, the
