@@ -511,7 +511,11 @@ void test('bad input is refused with the right code naming the field, and the se
       /states\[0\]\.name/,
     );
     await rejectsWith(push({ sampleCount: 3 }), GrpcStatus.INVALID_ARGUMENT, /grads: missing part/);
-    await rejectsWith(push({ rank: 7 }), GrpcStatus.FAILED_PRECONDITION, /rank 7/);
+    await rejectsWith(
+      push({ rank: 7 }),
+      GrpcStatus.INVALID_ARGUMENT,
+      /rank: must be below the job's world size/,
+    );
     await rejectsWith(push({ step: 5 }), GrpcStatus.FAILED_PRECONDITION, /ahead/);
     await rejectsWith(
       unary(raw, raw.setMembers, { jobId: 'bad', ranks: [] }),
@@ -558,7 +562,8 @@ void test('metrics: version gauge and aggregate histogram per job and shard, ser
     const text = await registry.metrics();
     assert.match(text, /distrain_ps_version\{job_id="metrics",shard="0"\} 1/);
     assert.match(text, /distrain_ps_aggregate_seconds_count\{job_id="metrics",shard="0"\} 1/);
-    assert.match(text, /distrain_ps_rejected_total\{reason="failed_precondition",shard="0"\} 1/);
+    // A rank beyond the world size: refused with its reason (push-validation.ts).
+    assert.match(text, /distrain_ps_rejected_total\{reason="rank",shard="0"\} 1/);
     assert.doesNotMatch(text, /[{,](job|instance)=/);
     await ps.endJob();
     assert.doesNotMatch(await registry.metrics(), /job_id="metrics"/);

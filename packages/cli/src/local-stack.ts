@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { roleEntry } from '@distrain/core';
 import type { ParentNotice } from '@distrain/core';
 import { localAuth } from './local-auth.ts';
@@ -50,6 +51,19 @@ export interface LocalStackOptions {
    * adds it to the events of every active job). @default drop
    */
   onNotice?: (notice: ParentNotice) => void;
+  /**
+   * Extra folders the data-loader may read datasets from (`--data-root`; e.g. the spec's folder for
+   * `distrain run`), besides the current folder and the examples. Ignored when the user set
+   * DISTRAIN_DATA_ROOTS. @default none
+   */
+  dataRoots?: readonly string[];
+}
+
+/** The loader's `--data-root` arguments: the current folder, the examples, and `extra`. */
+function dataRootArgs(extra: readonly string[]): string[] {
+  if (process.env.DISTRAIN_DATA_ROOTS) return [];
+  const roots = [process.cwd(), fileURLToPath(new URL('../../../examples', import.meta.url)), ...extra];
+  return roots.flatMap((r) => ['--data-root', r]);
 }
 
 /**
@@ -120,7 +134,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const shards = Math.max(1, options.shards ?? 1);
     const [loader, ...ps] = await Promise.all([
-      start('data-loader', 'data-loader', ['--host', host, '--port', '0', '--metrics-port', '0']),
+      start('data-loader', 'data-loader', [
+        ...['--host', host, '--port', '0', '--metrics-port', '0'],
+        ...dataRootArgs(options.dataRoots ?? []),
+      ]),
       ...Array.from({ length: shards }, (_, i) =>
         start(`parameter-server-${i}`, 'parameter-server', [
           ...['--host', host, '--port', '0', '--shard-index', String(i), '--metrics-port', '0'],

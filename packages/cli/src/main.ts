@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ensureUserToken, resolveUserToken } from '@distrain/client';
 import type { ClientOptions, Job } from '@distrain/client';
@@ -237,6 +237,8 @@ withOverrides(
         token,
         shards: spec.shards,
         logLevel: flags.verbose ? 'info' : 'warn',
+        // The spec's folder: its dataset files usually lie beside it.
+        dataRoots: [dirname(resolve(file))],
         ...(onLog ? { onLog } : {}),
         ...(nats ? { nats } : {}),
         ...(dataPlane ? { dataPlane } : {}),

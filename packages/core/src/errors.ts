@@ -13,6 +13,11 @@ export interface ErrorContext {
   file?: string;
   /** Underlying error. */
   cause?: unknown;
+  /**
+   * Low-cardinality word for counting rejections (`non_finite`, `shape`, `rank`, `step`, `size`),
+   * e.g. the parameter server's `distrain_ps_rejected_total{reason}`.
+   */
+  reason?: string;
 }
 
 /** Base class: every error thrown by distrain code derives from it. */
@@ -22,8 +27,10 @@ export class DistrainError extends Error {
   readonly step: number | undefined;
   readonly field: string | undefined;
   readonly file: string | undefined;
+  readonly reason: string | undefined;
   constructor(message: string, context: ErrorContext = {}) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.reason = context.reason;
     this.jobId = context.jobId;
     this.step = context.step;
     this.field = context.field;
@@ -93,6 +100,20 @@ export class PermissionDeniedError extends DistrainError {
 export interface StatusObject {
   code: GrpcStatus;
   details: string;
+  /** The error's rejection reason (`ErrorContext.reason`), when it has one. Not sent. */
+  reason?: string;
+}
+
+/**
+ * Longest status message sent: an error never echoes unbounded input (a status message travels in
+ * HTTP/2 trailers, and one over the peer's header limit breaks the call and the channel).
+ */
+export const MAX_STATUS_DETAILS = 1024;
+
+function bounded(details: string): string {
+  return details.length <= MAX_STATUS_DETAILS
+    ? details
+    : `${details.slice(0, MAX_STATUS_DETAILS)}... (${details.length} characters)`;
 }
 
 /**
@@ -100,6 +121,12 @@ export interface StatusObject {
  * (grpc-js `serverErrorToStatus`). Unknown errors become INTERNAL and are reported to `onInternal`.
  */
 export function toGrpcStatus(err: unknown, onInternal?: (err: unknown) => void): StatusObject {
+  const st = statusOf(err, onInternal);
+  const reason = err instanceof DistrainError ? err.reason : undefined;
+  return { code: st.code, details: bounded(st.details), ...(reason === undefined ? {} : { reason }) };
+}
+
+function statusOf(err: unknown, onInternal?: (err: unknown) => void): StatusObject {
   if (err instanceof ValidationError) return { code: GrpcStatus.INVALID_ARGUMENT, details: err.message };
   if (err instanceof NotFoundError) return { code: GrpcStatus.NOT_FOUND, details: err.message };
   if (err instanceof DatasetFileError) return { code: GrpcStatus.FAILED_PRECONDITION, details: err.message };

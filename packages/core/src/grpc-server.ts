@@ -1,4 +1,5 @@
 import { Server } from '@grpc/grpc-js';
+import { guardMalformedRequests } from './grpc-malformed.ts';
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
@@ -66,7 +67,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   });
   const statuses: Record<string, 'SERVING'> = { '': 'SERVING' };
   for (const s of options.services) {
-    server.addService(s.definition, s.implementation);
+    // Unparsable requests: INVALID_ARGUMENT, not grpc-js's INTERNAL (grpc-malformed.ts).
+    const guarded = guardMalformedRequests(s.definition, s.implementation);
+    server.addService(guarded.definition, guarded.implementation);
     statuses[s.name] = 'SERVING';
   }
   const health = new HealthImplementation(statuses);

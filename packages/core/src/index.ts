@@ -7,6 +7,7 @@
  * one that loads TensorFlow.js). `npm run deps:check` enforces these rules.
  */
 export * from './errors.ts';
+export * from './limits.ts';
 export * from './logger.ts';
 export * from './tensor-codec.ts';
 export * from './proto.ts';
@@ -16,6 +17,7 @@ export * from './grpc-client.ts';
 export * from './rng.ts';
 export * from './batch-plan.ts';
 export * from './job-spec.ts';
+export * from './job-budget.ts';
 export * from './job-state.ts';
 export * from './variables.ts';
 export * from './job-validate.ts';

@@ -1,4 +1,4 @@
-import { JobStates, StateError, isTerminal } from '@distrain/core';
+import { JobStates, StateError, checkId, checkText, isTerminal } from '@distrain/core';
 import { NOOP_COORDINATOR_METRICS } from '@distrain/core/metrics';
 import type {
   DatasetInfo,
@@ -6,6 +6,7 @@ import type {
   HeartbeatRequest__Output,
   Job,
   JobEvent,
+  JobBudget,
   JobStateLabel,
   JobStateName,
   Logger,
@@ -59,6 +60,8 @@ export interface JobManagerOptions {
   clock?: Clock;
   /** Most jobs not yet ended. @default 16 */
   maxActiveJobs?: number;
+  /** Resource budgets of one job, checked at submit. @default DEFAULT_JOB_BUDGET */
+  budget?: Readonly<JobBudget>;
   /** How often liveness is checked. @default 1000 */
   monitorIntervalMs?: number;
   /** How often running jobs' parameter-server shards are checked (restart, disagreement). @default 1000 */
@@ -149,6 +152,7 @@ export class JobManager {
       catalog: this.options.catalog,
       jobs: this.book.jobs.values(),
       maxActiveJobs: this.options.maxActiveJobs ?? 16,
+      ...(this.options.budget ? { budget: this.options.budget } : {}),
       nowMs: this.book.clock.now(),
     });
     this.book.admit(record);
@@ -191,6 +195,7 @@ export class JobManager {
 
   /** Cancels a job; a no-op on an ended job. */
   async cancel(id: string, reason: string): Promise<Job> {
+    checkText('reason', reason, 1024);
     const record = await this.find(id);
     await this.lifecycle.cancel(record, reason);
     return toWire(record);
@@ -218,6 +223,7 @@ export class JobManager {
 
   /** The job's record, or a NotFoundError. */
   get(id: string): JobRecord {
+    checkId('id', id, true);
     return this.book.get(id);
   }
 

@@ -3,7 +3,7 @@
  * flags --host/--port/--metrics-port/--log-level with the same env names as every role, listening
  * line, graceful SIGTERM/SIGINT).
  */
-import { ValidationError, startGrpcServer } from '@distrain/core';
+import { DEFAULT_JOB_BUDGET, LIMITS, ValidationError, startGrpcServer } from '@distrain/core';
 import { createCoordinatorMetrics } from '@distrain/core/metrics';
 import { FileBlobStore, NatsJobStore } from '@distrain/core/events';
 import { join } from 'node:path';
@@ -76,6 +76,12 @@ await runService({
     'worker-loader-retry-ms': { env: 'DISTRAIN_WORKER_LOADER_RETRY_MS', default: '60000' },
     // `true`: act as the TrainingJob operator (crd-operator.ts) in --namespace, with --kubeconfig or in-cluster config.
     'watch-crds': { env: 'DISTRAIN_WATCH_CRDS', default: 'false', help: 'true|false' },
+    // Resource budgets of one job, checked at submit without building the model.
+    'max-parameters': { env: 'DISTRAIN_MAX_PARAMETERS', default: String(DEFAULT_JOB_BUDGET.maxParameters) },
+    'max-layers': { env: 'DISTRAIN_MAX_LAYERS', default: String(DEFAULT_JOB_BUDGET.maxLayers) },
+    'max-replicas': { env: 'DISTRAIN_MAX_REPLICAS', default: String(DEFAULT_JOB_BUDGET.maxReplicas) },
+    'max-epochs': { env: 'DISTRAIN_MAX_EPOCHS', default: String(DEFAULT_JOB_BUDGET.maxEpochs) },
+    'max-batch-size': { env: 'DISTRAIN_MAX_BATCH_SIZE', default: String(DEFAULT_JOB_BUDGET.maxBatchSize) },
   },
   async start({ flags, logger, registry, host, address, security }) {
     if (!flags.loader) throw new ValidationError('--loader', 'is required: the data-loader HOST:PORT');
@@ -182,6 +188,13 @@ await runService({
       ...(results ? { results } : {}),
       workerSecurity: workerSecurity(security),
       workerLimits,
+      budget: {
+        maxParameters: intFlag(flags['max-parameters'], 'max-parameters', 1, 2 ** 31),
+        maxLayers: intFlag(flags['max-layers'], 'max-layers', 1, 4096),
+        maxReplicas: intFlag(flags['max-replicas'], 'max-replicas', 1, LIMITS.maxWorldSize),
+        maxEpochs: intFlag(flags['max-epochs'], 'max-epochs', 1, 10_000),
+        maxBatchSize: intFlag(flags['max-batch-size'], 'max-batch-size', 1, 65_536),
+      },
       ...(store ? { store, keepJobsOnClose: flags.launcher !== 'local' } : {}),
       ...(workerMetricsPort === undefined
         ? {}

@@ -1,6 +1,16 @@
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { AbortedError, OverloadError, ValidationError, toGrpcStatus, unaryHandler } from '@distrain/core';
+import {
+  AbortedError,
+  LIMITS,
+  OverloadError,
+  ValidationError,
+  checkId,
+  checkInt,
+  clip,
+  toGrpcStatus,
+  unaryHandler,
+} from '@distrain/core';
 import type { StatusObject } from '@distrain/core';
 import { DEFAULT_MAX_MESSAGE_BYTES, distrainProto } from '@distrain/core';
 import { startGrpcServer } from '@distrain/core';
@@ -176,6 +186,7 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
     (request: ReleaseJobRequest__Output): ReleaseJobResponse => {
       const jobId = request.jobId;
       if (jobId === '') throw new ValidationError('job_id', 'is required');
+      checkId('job_id', jobId);
       const open = [...(streams.get(jobId) ?? [])];
       for (const s of open)
         s.abort(new AbortedError(`job ${jobId} was released; its streams are cancelled`, { jobId }));
@@ -212,11 +223,17 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
 
     const produce = async (): Promise<void> => {
       if (req.jobId === '') throw new ValidationError('job_id', 'is required');
+      checkId('job_id', req.jobId);
       if (req.split !== 'SPLIT_TRAIN' && req.split !== 'SPLIT_TEST') {
-        throw new ValidationError('split', `must be SPLIT_TRAIN or SPLIT_TEST, got ${String(req.split)}`);
+        throw new ValidationError(
+          'split',
+          `must be SPLIT_TRAIN or SPLIT_TEST, got ${clip(String(req.split))}`,
+        );
       }
       const splitName = SPLITS[req.split];
-      if (req.worldSize < 1) throw new ValidationError('world_size', 'must be at least 1');
+      checkInt('world_size', req.worldSize, 1, LIMITS.maxWorldSize);
+      checkInt('global_batch_size', req.globalBatchSize, 1, LIMITS.maxSampleCount);
+      checkInt('epoch', req.epoch, 0, LIMITS.maxEpochs);
       if (req.rank >= req.worldSize)
         throw new ValidationError(
           'rank',

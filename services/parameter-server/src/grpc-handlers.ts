@@ -39,8 +39,8 @@ export function psGrpcBinding(
   const adapter = {
     logger: options.logger,
     defaultWaitMs: options.maxWaitMs,
-    onError: (st: { code: GrpcStatus; details: string }): void => {
-      options.observer.onRejected(reasonOf(st.code));
+    onError: (st: { code: GrpcStatus; details: string; reason?: string }): void => {
+      options.observer.onRejected(st.reason ?? reasonOf(st.code));
       if (st.code === GrpcStatus.INTERNAL) options.logger.warn({ details: st.details }, 'request failed');
     },
   };

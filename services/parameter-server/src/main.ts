@@ -17,7 +17,7 @@
 import { ValidationError, startGrpcServer } from '@distrain/core';
 import { createPsMetrics } from '@distrain/core/ps';
 import { intFlag, runService } from '@distrain/core/service';
-import { ParameterServerService } from './ps-service.ts';
+import { DEFAULT_MAX_HELD_BYTES, ParameterServerService } from './ps-service.ts';
 import { PS_ACCESS } from './grpc-handlers.ts';
 import { startZmqDataPlane } from './zmq-data-plane.ts';
 
@@ -59,6 +59,8 @@ await runService({
       env: 'DISTRAIN_NATS_URL',
       help: 'NATS HOST:PORT[,...]: checkpoints also go to the JetStream Object Store bucket distrain-checkpoints',
     },
+    // Parameters and optimizer slots this shard holds over all jobs (InitJob beyond: RESOURCE_EXHAUSTED).
+    'max-held-bytes': { env: 'DISTRAIN_PS_MAX_HELD_BYTES', default: String(DEFAULT_MAX_HELD_BYTES) },
   },
   bindings: (flags) => ({ shard: shardIndexOf(flags['shard-index']) ?? -1 }),
   async start({ flags, logger, registry, host, address, maxMessageBytes, security }) {
@@ -94,6 +96,7 @@ await runService({
             ],
           }
         : {}),
+      maxHeldBytes: intFlag(flags['max-held-bytes'], 'max-held-bytes', 1, Number.MAX_SAFE_INTEGER),
       ...(shardIndex === undefined ? {} : { shardIndex }),
     });
     const grpc = await startGrpcServer({

@@ -1,4 +1,14 @@
-import { TimeoutError, ValidationError, parameterServerClient, unary } from '@distrain/core';
+import {
+  LIMITS,
+  TimeoutError,
+  ValidationError,
+  checkInt,
+  parameterServerClient,
+  unary,
+} from '@distrain/core';
+
+/** Steps whose partials a shard keeps while it waits for its own step (older ones are dropped). */
+const MAX_INBOX_STEPS = 64;
 import { sumOfSquares } from '@distrain/core/ps';
 import type { ParameterServerServiceClient } from '@distrain/core';
 import type { PartInfo, PartPlan, ShareNormsRequest__Output } from '@distrain/core/ps';
@@ -117,6 +127,12 @@ export class NormExchange {
     if (box === undefined) {
       box = new Map();
       this.inbox.set(step, box);
+      // Bounded: partials of steps nobody waits for (a peer far ahead, or garbage) are dropped oldest
+      // first; a real step's partials arrive within a step of each other.
+      if (this.inbox.size > MAX_INBOX_STEPS) {
+        const oldest = Math.min(...this.inbox.keys());
+        if (!this.waiters.has(oldest)) this.inbox.delete(oldest);
+      }
     }
     box.set(shard, values);
     if (this.complete(step)) {
@@ -128,6 +144,12 @@ export class NormExchange {
 
   /** Handles a ShareNorms request for this job. */
   handle(req: ShareNormsRequest__Output): void {
+    checkInt('step', Number(req.step), 0, LIMITS.maxSteps);
+    for (const [i, v] of req.sumSquares.entries())
+      if (!Number.isFinite(v) || v < 0)
+        throw new ValidationError(`sum_squares[${i}]`, `must be a finite non-negative number, got ${v}`, {
+          reason: 'non_finite',
+        });
     this.receive(Number(req.step), req.shardIndex, req.sumSquares);
   }
 

@@ -2,9 +2,12 @@
 import {
   AbortedError,
   ConflictError,
+  LIMITS,
   NotFoundError,
   StateError,
   ValidationError,
+  checkId,
+  checkInt,
   silentLogger,
 } from '@distrain/core';
 import { DirCheckpointStore, NOOP_PS_OBSERVER, shardCheckpointDir } from '@distrain/core/ps';
@@ -53,6 +56,9 @@ import type { CallContext } from './wait.ts';
 
 export type { CallContext } from './wait.ts';
 
+/** Default of {@link ParameterServerOptions.maxHeldBytes}: 16 GiB. */
+export const DEFAULT_MAX_HELD_BYTES = 16 * 1024 ** 3;
+
 /** Options of {@link ParameterServerService}. */
 export interface ParameterServerOptions {
   /** When set, InitJob requests for another shard index are refused (guards against misrouted shards). */
@@ -60,6 +66,11 @@ export interface ParameterServerOptions {
   logger?: Logger;
   /** Metrics hooks. @default no-op */
   observer?: PsObserver;
+  /**
+   * Most bytes of parameters and optimizer slots this shard holds over all jobs; an InitJob beyond it
+   * is RESOURCE_EXHAUSTED. @default 16 GiB
+   */
+  maxHeldBytes?: number;
   /** Longest wait of a call that carries no deadline (barrier, snapshot). @default 300000 */
   maxWaitMs?: number;
   /** Epoch snapshots kept per job for the evaluator; older ones are dropped. @default 4 */
@@ -150,7 +161,7 @@ export class ParameterServerService {
    */
   async initJob(req: InitJobRequest__Output): Promise<InitJobResponse> {
     if (this.closed) throw new AbortedError('parameter server is shutting down');
-    if (!req.jobId) throw new ValidationError('job_id', 'must not be empty');
+    checkId('job_id', req.jobId);
     const inFlight = this.initializing.get(req.jobId);
     if (inFlight) await inFlight.catch(() => undefined);
     const existing = this.jobs.get(req.jobId);
@@ -226,6 +237,7 @@ export class ParameterServerService {
       onComplete: (j, ordered, version, waiting, norm) =>
         this.completeStep(j, ordered, version, waiting, norm),
       normDeadlineMs: () => Date.now() + this.maxWaitMs,
+      budgetBytes: (this.options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES) - this.heldBytes(),
     });
     const want = req.rollback ? Number(req.resumeVersion ?? 0) : undefined;
     if (req.resume && want !== 0) {
@@ -311,6 +323,7 @@ export class ParameterServerService {
   /** Current parameters (epoch 0) or the snapshot at the end of `epoch`, waiting for it up to the deadline. */
   async pull(req: PullRequest__Output, ctx: CallContext): Promise<PullResponse> {
     const job = this.job(req.jobId);
+    checkInt('epoch', req.epoch, 0, Math.floor(LIMITS.maxSteps / job.stepsPerEpoch));
     if (req.epoch === 0) return { version: job.barrier.version, params: job.paramTensors };
     const passed = job.barrier.version >= req.epoch * job.stepsPerEpoch;
     if (passed && !job.snapshots.has(req.epoch)) {
@@ -341,6 +354,13 @@ export class ParameterServerService {
   setMembers(req: SetMembersRequest__Output): SetMembersResponse {
     const job = this.job(req.jobId);
     if (req.ranks.length === 0) throw new ValidationError('ranks', 'must not be empty');
+    if (req.ranks.length > job.worldSize)
+      throw new ValidationError(
+        'ranks',
+        `has ${req.ranks.length} entries, the job has ${job.worldSize} ranks`,
+      );
+    for (const [i, r] of req.ranks.entries())
+      checkInt(`ranks[${i}]`, r, 0, job.worldSize - 1, `the job's world size is ${job.worldSize}`);
     const members = job.barrier.setMembers(req.ranks);
     this.stats.get(job.jobId)?.onMembers();
     this.logger.info({ jobId: job.jobId, members, version: job.barrier.version }, 'members set');
@@ -372,7 +392,7 @@ export class ParameterServerService {
 
   /** Frees a job; waiting pushes and pulls end with ABORTED. Idempotent. */
   async endJob(req: EndJobRequest__Output): Promise<EndJobResponse> {
-    if (!req.jobId) throw new ValidationError('job_id', 'must not be empty');
+    checkId('job_id', req.jobId);
     const inFlight = this.initializing.get(req.jobId);
     if (inFlight) await inFlight.catch(() => undefined);
     const job = this.jobs.get(req.jobId);
@@ -408,7 +428,7 @@ export class ParameterServerService {
   /** The job `jobId`, or the error a request for it gets. */
   job(jobId: string): ShardJob {
     if (this.closed) throw new AbortedError('parameter server is shutting down');
-    if (!jobId) throw new ValidationError('job_id', 'must not be empty');
+    checkId('job_id', jobId);
     const job = this.jobs.get(jobId);
     if (!job)
       throw new NotFoundError(`unknown job ${jobId} on this shard (not initialized, or ended)`, { jobId });

@@ -1,4 +1,4 @@
-import { ValidationError, decodeFloat32 } from '@distrain/core';
+import { LIMITS, ValidationError, clip, decodeFloat32, firstNonFinite } from '@distrain/core';
 import type { NamedTensor__Output } from '@distrain/core';
 import type { PartPlan, PushPullRequest__Output } from '@distrain/core/ps';
 import type { Part } from './shard-job.ts';
@@ -20,13 +20,41 @@ export interface PushTarget {
   byKey: ReadonlyMap<string, Part>;
   trainableKeys: readonly string[];
   stateKeys: readonly string[];
+  /** Ranks are `0 .. worldSize - 1`. */
+  worldSize: number;
 }
 
-/** Decodes and checks a push against the job's parts; throws ValidationError naming the field. */
+/**
+ * Decodes and checks a push against the job's parts; throws ValidationError naming the field, with
+ * the rejection reason (`distrain_ps_rejected_total{reason}`): `rank`, `step`, `sample_count`, `size`
+ * (too many tensors), `shape` (unknown, misplaced or missing part, wrong element count or dtype),
+ * `non_finite` (a NaN or infinite gradient, state or loss value: nothing of the push is applied).
+ */
+
 export function validatePush(job: PushTarget, req: PushPullRequest__Output): Contribution {
   const ctx = { jobId: job.jobId, step: req.step };
-  if (!Number.isSafeInteger(req.step) || req.step < 0)
-    throw new ValidationError('step', `must be a non-negative integer, got ${req.step}`, ctx);
+  const fail = (field: string, message: string, reason: string): never => {
+    throw new ValidationError(field, message, { ...ctx, reason });
+  };
+  if (!Number.isSafeInteger(req.step) || req.step < 0 || req.step > LIMITS.maxSteps)
+    fail('step', `must be an integer between 0 and ${LIMITS.maxSteps}, got ${clip(req.step)}`, 'step');
+  if (!Number.isInteger(req.rank) || req.rank < 0 || req.rank >= job.worldSize)
+    fail('rank', `must be below the job's world size ${job.worldSize}, got ${clip(req.rank)}`, 'rank');
+  if (!Number.isInteger(req.sampleCount) || req.sampleCount < 0 || req.sampleCount > LIMITS.maxSampleCount)
+    fail(
+      'sample_count',
+      `must be an integer between 0 and ${LIMITS.maxSampleCount}, got ${clip(req.sampleCount)}`,
+      'sample_count',
+    );
+  if (!Number.isFinite(req.lossSum))
+    fail('loss_sum', `must be finite, got ${req.lossSum} (the trainer's loss diverged)`, 'non_finite');
+  const maxParts = job.trainableKeys.length + job.stateKeys.length;
+  if (req.grads.length + req.states.length > maxParts)
+    fail(
+      'grads',
+      `this shard holds ${maxParts} parts of the job, the push has ${req.grads.length + req.states.length} tensors`,
+      'size',
+    );
   let bytes = 0;
   const read = (
     list: NamedTensor__Output[],
@@ -42,26 +70,42 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
         const why = owner
           ? `belongs to shard ${owner.shard}, this is shard ${job.shardIndex}`
           : 'is not a part of this job';
-        throw new ValidationError(`${field}[${i}].name`, `part "${nt.name}" ${why}`, ctx);
+        fail(`${field}[${i}].name`, `part "${clip(nt.name)}" ${why}`, 'shape');
       }
+      if (!part) continue; // unreachable: fail() threw
       if (part.info.trainable !== trainable) {
-        throw new ValidationError(
+        fail(
           `${field}[${i}].name`,
           `part "${nt.name}" is ${trainable ? 'not trainable (send it in states)' : 'trainable (send it in grads)'}`,
-          ctx,
+          'shape',
         );
       }
-      if (out.has(nt.name))
-        throw new ValidationError(`${field}[${i}].name`, `part "${nt.name}" appears twice`, ctx);
-      if (!nt.tensor) throw new ValidationError(`${field}[${i}].tensor`, 'is required', ctx);
+      if (out.has(nt.name)) fail(`${field}[${i}].name`, `part "${nt.name}" appears twice`, 'shape');
+      if (!nt.tensor) return fail(`${field}[${i}].tensor`, 'is required', 'shape');
       // A view of the received message: the PushPull codec puts data where the buffer is 4-byte
       // aligned, so nothing is copied (decodeFloat32 realigns otherwise).
-      const data = decodeFloat32(nt.tensor, `${field}[${i}].tensor`).data;
+      let data: Float32Array;
+      try {
+        data = decodeFloat32(nt.tensor, `${field}[${i}].tensor`).data;
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        return fail(err.field ?? `${field}[${i}].tensor`, err.message.replace(/^[^:]*: /, ''), 'shape');
+      }
       if (data.length !== part.info.length) {
-        throw new ValidationError(
+        fail(
           `${field}[${i}].tensor`,
           `part "${nt.name}" has ${part.info.length} elements, got ${data.length}`,
-          ctx,
+          'shape',
+        );
+      }
+      // One pass over the float32 view (see firstNonFinite): a NaN or infinite value would poison
+      // every parameter of the job at the next update.
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        fail(
+          `${field}[${i}].tensor`,
+          `part "${nt.name}" has a non-finite value (${data[bad]}) at element ${bad}; nothing of this push was applied`,
+          'non_finite',
         );
       }
       bytes += data.byteLength;
@@ -74,10 +118,8 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
   if (req.sampleCount > 0) {
     // A rank with samples must send every part it owns on this shard: a missing part would silently
     // count as a zero gradient.
-    for (const key of job.trainableKeys)
-      if (!grads.has(key)) throw new ValidationError('grads', `missing part "${key}"`, ctx);
-    for (const key of job.stateKeys)
-      if (!states.has(key)) throw new ValidationError('states', `missing part "${key}"`, ctx);
+    for (const key of job.trainableKeys) if (!grads.has(key)) fail('grads', `missing part "${key}"`, 'shape');
+    for (const key of job.stateKeys) if (!states.has(key)) fail('states', `missing part "${key}"`, 'shape');
   }
   return { sampleCount: req.sampleCount, lossSum: req.lossSum, grads, states, bytes };
 }

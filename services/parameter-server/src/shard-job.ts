@@ -1,4 +1,13 @@
-import { ValidationError, decodeFloat32, encodeTensor } from '@distrain/core';
+import {
+  LIMITS,
+  OverloadError,
+  ValidationError,
+  checkId,
+  checkInt,
+  checkList,
+  decodeFloat32,
+  encodeTensor,
+} from '@distrain/core';
 import {
   DEFAULT_MAX_PART_BYTES,
   StepPolicy,
@@ -9,6 +18,7 @@ import {
   initialValues,
   optimizerFromSpec,
   partitionPlan,
+  slotSuffixes,
   variableFromSpec,
 } from '@distrain/core/ps';
 import type { NamedTensor, VariableInfo } from '@distrain/core';
@@ -40,6 +50,8 @@ export interface ShardJob {
   fingerprint: string;
   shardIndex: number;
   shardCount: number;
+  /** Ranks are `0 .. worldSize - 1`. */
+  worldSize: number;
   variables: VariableInfo[];
   plan: PartPlan;
   /** This shard's parts in plan order. */
@@ -120,14 +132,41 @@ export function createShardJob(
       norm: number,
     ): PushPullResponse;
     normDeadlineMs: () => number;
+    /** Bytes this job may still take on this shard (parameters and optimizer slots). @default no limit */
+    budgetBytes?: number;
   },
 ): ShardJob {
+  checkId('job_id', req.jobId);
   if (req.variables.length === 0) throw new ValidationError('variables', 'must not be empty');
+  checkList('variables', req.variables);
+  checkList('initial_values', req.initialValues ?? []);
+  checkList('shard_addresses', req.shardAddresses, LIMITS.maxShards);
+  // Bounds before anything is allocated: a world size of 2^32 or a 2^40-element variable must be a
+  // clear INVALID_ARGUMENT, not a heap out-of-memory abort.
+  checkInt('world_size', req.worldSize, 1, LIMITS.maxWorldSize, 'trainers of the job');
+  checkInt('steps_per_epoch', req.stepsPerEpoch, 1, LIMITS.maxStepsPerEpoch);
+  checkInt('shard_count', req.shardCount, 1, LIMITS.maxShards);
+  let elements = 0;
+  for (const [i, v] of req.variables.entries()) {
+    checkId(`variables[${i}].name`, v.name);
+    checkList(`variables[${i}].shape`, v.shape, 8);
+    const n = v.shape.reduce((a, b) => a * b, 1);
+    elements += n;
+    if (!(elements <= LIMITS.maxParameterElements))
+      throw new ValidationError(
+        `variables[${i}].shape`,
+        `the job's variables exceed ${LIMITS.maxParameterElements} elements (a parameter server's budget per job)`,
+      );
+  }
   const variables = req.variables.map((v, i) => variableFromSpec(v, i));
   const optimizer = optimizerFromSpec(req.optimizer);
-  if (req.worldSize < 1) throw new ValidationError('world_size', 'must be at least 1');
-  if (req.stepsPerEpoch < 1) throw new ValidationError('steps_per_epoch', 'must be at least 1');
-  if (req.shardCount < 1) throw new ValidationError('shard_count', 'must be at least 1');
+  // Upper bound of what the job allocates here (every part on this shard, live values and slots).
+  const needBytes = elements * 4 * (1 + slotSuffixes(optimizer.type).length);
+  if (options.budgetBytes !== undefined && needBytes > options.budgetBytes)
+    throw new OverloadError(
+      `job ${req.jobId} needs up to ${needBytes} bytes on this shard, ${Math.max(0, options.budgetBytes)} are left (--max-held-bytes); end other jobs, add shards or raise the limit`,
+      { jobId: req.jobId },
+    );
   if (req.shardIndex >= req.shardCount) {
     throw new ValidationError(
       'shard_index',
@@ -186,6 +225,7 @@ export function createShardJob(
     fingerprint: fingerprintOf(req),
     shardIndex: req.shardIndex,
     shardCount: req.shardCount,
+    worldSize: req.worldSize,
     variables,
     plan,
     parts,

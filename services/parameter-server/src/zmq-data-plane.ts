@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { distrainProto, toGrpcStatus } from '@distrain/core';
+import { ValidationError, clip, distrainProto, toGrpcStatus } from '@distrain/core';
 import {
   DATA_PLANE_PAD_BYTES,
   decodePushPullRequest,
@@ -75,9 +75,17 @@ export async function startZmqDataPlane(
     body: Buffer,
   ) => {
     const ms = Number(timeout);
-    const ctx: CallContext = { deadlineMs: Date.now() + (ms > 0 ? ms : options.maxWaitMs) };
+    // Every request carries its deadline (ms); a huge one waits at most maxWaitMs.
+    const ctx: CallContext = { deadlineMs: Date.now() + Math.min(ms > 0 ? ms : 0, options.maxWaitMs) };
     let encoded: Buffer | undefined;
     try {
+      if (!(ms > 0) || body.length < DATA_PLANE_PAD_BYTES)
+        throw new ValidationError(
+          ms > 0 ? 'body' : 'timeout',
+          ms > 0
+            ? `must start with ${DATA_PLANE_PAD_BYTES} padding bytes`
+            : `frame must be the call's timeout in milliseconds (> 0), got "${clip(timeout, 40)}"`,
+        );
       const message = body.subarray(DATA_PLANE_PAD_BYTES);
       if (method === 'PushPull') {
         const req = decodePushPullRequest(message);
@@ -85,27 +93,40 @@ export async function startZmqDataPlane(
         const res = await service.pushPull(req, ctx);
         encoded = encodeWithPad((b) => encodePushPullResponse(res, b), paramsBytes(res));
       } else if (method === 'Pull') {
-        const req = pullDef.requestDeserialize(message) as PullRequest__Output;
+        let req: PullRequest__Output;
+        try {
+          req = pullDef.requestDeserialize(message) as PullRequest__Output;
+        } catch (err) {
+          throw new ValidationError('body', `is not a PullRequest: ${clip((err as Error).message)}`);
+        }
         options.authenticator?.checkJob(token, req.jobId);
         const res = await service.pull(req, ctx);
         encoded = encodeWithPad((b) => encodePullResponse(res, b), paramsBytes(res));
       } else if (method === 'ExchangeStats') {
         // Synchronized batch norm's all-gather (small vectors): protobufjs both ways.
-        const req = statsDef.requestDeserialize(message) as ExchangeStatsRequest__Output;
+        let req: ExchangeStatsRequest__Output;
+        try {
+          req = statsDef.requestDeserialize(message) as ExchangeStatsRequest__Output;
+        } catch (err) {
+          throw new ValidationError(
+            'body',
+            `is not an ExchangeStatsRequest: ${clip((err as Error).message)}`,
+          );
+        }
         options.authenticator?.checkJob(token, req.jobId);
         const res = await service.exchangeStats(req, ctx);
         encoded = Buffer.concat([Buffer.alloc(DATA_PLANE_PAD_BYTES), statsDef.responseSerialize(res)]);
       } else {
-        throw Object.assign(new Error(`unknown data-plane method "${method}"`), {
+        throw Object.assign(new Error(`unknown data-plane method "${clip(method, 64)}"`), {
           grpcCode: GrpcStatus.UNIMPLEMENTED,
         });
       }
     } catch (err) {
       const unimplemented = (err as { grpcCode?: number }).grpcCode === GrpcStatus.UNIMPLEMENTED;
-      const st = unimplemented
-        ? { code: GrpcStatus.UNIMPLEMENTED, details: (err as Error).message }
+      const st: { code: GrpcStatus; details: string; reason?: string } = unimplemented
+        ? { code: GrpcStatus.UNIMPLEMENTED, details: clip((err as Error).message) }
         : toGrpcStatus(err, (e) => options.logger.error({ err: e }, 'internal error'));
-      options.observer.onRejected(reasonOf(st.code));
+      options.observer.onRejected(st.reason ?? reasonOf(st.code));
       if (!closed) reply([identity, id, String(st.code), st.details]);
       return;
     }

@@ -3,13 +3,14 @@ import { EXIT_CONFIG } from '@distrain/core';
 import { createTrainerMetrics } from '@distrain/core/metrics';
 import { BackendError } from '@distrain/core/model';
 import { runWorker } from '@distrain/core/service';
-import { runTrainer } from './trainer.ts';
+import { DivergedError, runTrainer } from './trainer.ts';
 
 await runWorker({
   role: 'trainer',
   metrics: (registry, config) => createTrainerMetrics(registry, { jobId: config.jobId, rank: config.rank }),
   run: ({ config, logger, metrics, metricsPort }) =>
     runTrainer(config, logger, { metrics, ...(metricsPort === undefined ? {} : { metricsPort }) }),
-  // A backend that cannot load fails the same way on every restart: say so with the exit code.
-  exitCode: (err) => (err instanceof BackendError ? EXIT_CONFIG : undefined),
+  // A backend that cannot load, or a diverged loss, fails the same way on every restart: say so with
+  // the exit code.
+  exitCode: (err) => (err instanceof BackendError || err instanceof DivergedError ? EXIT_CONFIG : undefined),
 });

@@ -1,4 +1,11 @@
-import { ValidationError, backoffDelay, datasetSpecToWire, sleep } from '@distrain/core';
+import {
+  DistrainError,
+  ValidationError,
+  backoffDelay,
+  datasetSpecToWire,
+  firstNonFinite,
+  sleep,
+} from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
 import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
@@ -6,6 +13,30 @@ import type { Logger, WorkerConfig } from '@distrain/core';
 import { DEFAULT_PS_OUTAGE_MS, StatExchangeClient, psFailureKind, pullConsistent } from '@distrain/core/ps';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
 import type { TrainerMetrics } from '@distrain/core/metrics';
+
+/**
+ * The training loss (or gradient) became NaN or infinite: every restart would diverge the same way,
+ * so the trainer reports it (heartbeat status `diverged`, which fails the job with this message) and
+ * exits with EXIT_CONFIG.
+ */
+export class DivergedError extends DistrainError {
+  override name = 'DivergedError';
+}
+
+/** Why a step's sums are not finite (the job's failure reason), or undefined when they are. */
+export function divergence(
+  lossSum: number,
+  grads: ReadonlyMap<string, Float32Array>,
+  at: { step: number; epoch: number },
+): string | undefined {
+  const where = `at step ${at.step}, epoch ${at.epoch}; lower learningRate or enable clipNorm`;
+  if (!Number.isFinite(lossSum)) return `loss became ${lossSum} ${where}`;
+  for (const [name, g] of grads) {
+    const i = firstNonFinite(g);
+    if (i >= 0) return `gradient of ${name} became ${g[i]} ${where}`;
+  }
+  return undefined;
+}
 
 /**
  * One trainer rank: per step take its slice of the global batch (prefetched), zero the gradients,
@@ -128,6 +159,13 @@ export async function runTrainer(
           }
         }
         const { grads, states, lossSum } = runtime.takeAccumulated();
+        // A non-finite loss or gradient is never pushed (the parameter server would refuse it).
+        const diverged = divergence(lossSum, grads, { step: step + 1, epoch: epoch + 1 });
+        if (diverged !== undefined) {
+          logger.error({ step: step + 1, epoch: epoch + 1 }, diverged);
+          await heartbeat.beat('diverged', diverged);
+          throw new DivergedError(diverged, { jobId: config.jobId, step: step + 1 });
+        }
         const t1 = performance.now();
         let res: PsPushPullResult;
         try {

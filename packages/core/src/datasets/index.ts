@@ -12,7 +12,23 @@ export {
   TEXT_MAX_LENGTH,
 } from './spec.ts';
 export * from './text/index.ts';
-export { loadDataset, cachedDatasetIds, clearDatasetCache } from './cache.ts';
+export {
+  DEFAULT_DATASET_CACHE_BYTES,
+  loadDataset,
+  cachedDatasetIds,
+  clearDatasetCache,
+  datasetBytes,
+  datasetCacheBytes,
+  setDatasetCacheLimit,
+} from './cache.ts';
+export {
+  DEFAULT_MAX_DATASET_BYTES,
+  checkDatasetDir,
+  checkDatasetFile,
+  datasetAccess,
+  setDatasetAccess,
+} from './file-io.ts';
+export type { DatasetAccessOptions } from './file-io.ts';
 export { parseIdx, readIdxFile, readIdxDataset, FASHION_MNIST_CLASSES } from './idx.ts';
 export type { IdxArray } from './idx.ts';
 export { readCsvDataset, parseCsvText, splitCsvLine } from './csv.ts';

@@ -111,6 +111,8 @@ function planTensor(nt: NamedTensor, pos: number): TensorPlan | undefined {
   const dtype = typeof rawDtype === 'string' ? DTYPE_NUMBER[rawDtype] : rawDtype;
   if (!isUint32(dtype) || dtype > 0x7fffffff) return undefined;
   const shape = t.shape ?? [];
+  // Anything but an array of uint32 (e.g. an object with numeric keys) goes to the generic encoder.
+  if (!Array.isArray(shape)) return undefined;
   for (let i = 0; i < shape.length; i++) if (!isUint32(shape[i])) return undefined;
   const data = t.data ?? EMPTY;
   if (!(data instanceof Uint8Array)) return undefined; // base64 strings: generic encoder

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { delimiter } from 'node:path';
 import type { Registry } from 'prom-client';
 import { ValidationError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
@@ -21,6 +22,8 @@ export interface FlagSpec {
   default?: string;
   /** One line for `--help`. */
   help?: string;
+  /** Repeatable (`--data-root A --data-root B`): the values joined with `path.delimiter` (`:`). */
+  multiple?: boolean;
 }
 
 /**
@@ -55,9 +58,10 @@ export function readFlags<const K extends string>(
   env: Record<string, string | undefined>,
   spec: Record<K, FlagSpec>,
 ): Record<K, string | undefined> {
-  const options: Record<string, { type: 'string' }> = {};
-  for (const key of Object.keys(spec)) options[key] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  const options: Record<string, { type: 'string'; multiple?: boolean }> = {};
+  for (const key of Object.keys(spec))
+    options[key] = spec[key as K].multiple ? { type: 'string', multiple: true } : { type: 'string' };
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
   } catch (err) {
@@ -66,7 +70,8 @@ export function readFlags<const K extends string>(
   const out = {} as Record<K, string | undefined>;
   for (const key of Object.keys(spec) as K[]) {
     const s = spec[key];
-    const v = values[key];
+    const raw = values[key];
+    const v = Array.isArray(raw) ? raw.join(delimiter) : raw;
     const names = s.env === undefined ? [] : typeof s.env === 'string' ? [s.env] : s.env;
     const fromEnv = names.map((n) => env[n]).find((x) => x !== undefined && x !== '');
     out[key] = typeof v === 'string' ? v : (fromEnv ?? s.default);

@@ -57,8 +57,11 @@ export class Heartbeat {
     this.progress = progress;
   }
 
-  /** Sends one beat now; `done`/`failed` are final and are retried a few times. */
-  async beat(status: 'running' | 'done' | 'failed', message = ''): Promise<void> {
+  /**
+   * Sends one beat now; `done`/`failed`/`diverged` are final and are retried a few times
+   * (`diverged`: the loss became non-finite, the coordinator fails the job with `message`).
+   */
+  async beat(status: 'running' | 'done' | 'failed' | 'diverged', message = ''): Promise<void> {
     if (status === 'running' && this.inFlight) return;
     this.inFlight = true;
     try {

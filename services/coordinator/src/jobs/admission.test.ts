@@ -63,3 +63,36 @@ test('the active-job limit: an OverloadError, and ended jobs do not count', asyn
   assert.notEqual(second, first);
   assert.equal(c.manager.list().length, 2);
 });
+
+test('resource budgets are checked at submit without building the model', async () => {
+  // Two 65536-unit dense layers: 4.3e9 parameters would be 17 GB for tfjs to build; refused at once.
+  const huge = jobDoc({
+    model: {
+      layers: [
+        { type: 'flatten' },
+        { type: 'dense', units: 65536 },
+        { type: 'dense', units: 65536 },
+        { type: 'dense', units: 10 },
+      ],
+    },
+  });
+  const t0 = performance.now();
+  await assert.rejects(admitJob(huge, ctx()), (err: unknown) => {
+    assert.ok(err instanceof OverloadError, String(err));
+    assert.equal(err.field, 'spec.model.layers');
+    assert.match(err.message, /budget of 50000000.*--max-parameters/);
+    return true;
+  });
+  assert.ok(performance.now() - t0 < 1_000);
+  await assert.rejects(
+    admitJob(jobDoc({ trainers: { replicas: 3 } }), {
+      ...ctx(),
+      budget: { maxParameters: 1e6, maxLayers: 8, maxReplicas: 2, maxEpochs: 10, maxBatchSize: 64 },
+    }),
+    (err: unknown) => err instanceof OverloadError && err.field === 'spec.trainers.replicas',
+  );
+  await assert.rejects(
+    admitJob(jobDoc({ trainers: { replicas: 8 }, batchSize: 4 }), ctx()),
+    (err: unknown) => err instanceof ValidationError && err.field === 'spec.trainers.replicas',
+  );
+});

@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import {
+  DEFAULT_JOB_BUDGET,
   JobStates,
   OverloadError,
   UnavailableError,
   ValidationError,
+  checkJobBudget,
+  checkParameterBudget,
   isTerminal,
   stepsPerEpoch,
   validateJob,
 } from '@distrain/core';
-import type { TrainingJob } from '@distrain/core';
+import type { JobBudget, TrainingJob } from '@distrain/core';
 import { compileOptimizer } from '@distrain/core/ps';
 import { modelDoor } from '../model-door.ts';
 import type { DatasetCatalog, DescribedDataset } from '../ports.ts';
@@ -23,6 +26,8 @@ export interface AdmissionContext {
   /** Most jobs not yet ended. */
   maxActiveJobs: number;
   nowMs: number;
+  /** Resource budgets of one job. @default DEFAULT_JOB_BUDGET */
+  budget?: Readonly<JobBudget>;
 }
 
 /**
@@ -33,6 +38,9 @@ export interface AdmissionContext {
  */
 export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<JobRecord> {
   let job = validateJob(doc);
+  const budget = ctx.budget ?? DEFAULT_JOB_BUDGET;
+  // Budgets before anything is asked or built: layers, replicas, epochs, batch size.
+  checkJobBudget(job, budget);
   const active = [...ctx.jobs].filter((j) => !isTerminal(j.state)).length;
   if (active >= ctx.maxActiveJobs) {
     throw new OverloadError(`${active} jobs are active (the limit); wait for one to end or cancel one`);
@@ -41,6 +49,8 @@ export async function admitJob(doc: unknown, ctx: AdmissionContext): Promise<Job
   // A text dataset binds the embedding's inputDim to its vocabulary size.
   job = bindTextDataset(job, dataset);
   const inputShape = dataset.featureShape;
+  // The parameter count from the shapes alone, before tfjs builds (and allocates) the model.
+  checkParameterBudget(job.spec.model.layers, inputShape, budget);
   const { checkOutputMatchesClasses, describeModel } = await modelDoor();
   checkOutputMatchesClasses(job.spec.model.layers, inputShape, dataset.numClasses, job.spec.loss);
   if (job.spec.batchSize > dataset.trainCount) {

@@ -116,3 +116,41 @@ test('the backend a trainer reports replaces the spec one', async () => {
   c.manager.setBackend(c.id, 'wasm');
   assert.equal(c.manager.toWire(c.manager.get(c.id)).backend, 'wasm');
 });
+
+test('poison and limits: out-of-range progress is refused; a diverged loss or test loss fails the job', async () => {
+  const c = await running();
+  // A global step of 2^53 - 1 used to loop the coordinator (one epoch end per stepsPerEpoch).
+  assert.throws(
+    () => c.manager.heartbeat(beat(c.id, 'trainer', 0, { globalStep: 2 ** 53 - 1 })),
+    (err: unknown) => err instanceof ValidationError && err.field === 'progress.global_step',
+  );
+  assert.throws(
+    () => c.manager.heartbeat({ ...beat(c.id, 'trainer', 0), role: 'x'.repeat(100_000) }),
+    (err: unknown) => err instanceof ValidationError && err.field === 'role' && err.message.length < 400,
+  );
+  assert.throws(
+    () => c.manager.reportEvaluation(c.id, { ...result(1), epoch: 2 ** 32 - 1 }, Buffer.alloc(0)),
+    (err: unknown) => err instanceof ValidationError && err.field === 'result.epoch',
+  );
+  assert.equal(c.manager.get(c.id).state, JobStates.running);
+  const why = 'loss became NaN at step 7, epoch 2; lower learningRate or enable clipNorm';
+  const res = c.manager.heartbeat({ ...beat(c.id, 'trainer', 1), status: 'diverged', message: why });
+  assert.equal(res.stop, true);
+  await settle();
+  const job = c.manager.get(c.id);
+  assert.equal(job.state, JobStates.failed);
+  assert.equal(job.reason, why);
+});
+
+test("the evaluator's non-finite test loss fails the job instead of succeeding", async () => {
+  const c = await running();
+  c.manager.reportEvaluation(
+    c.id,
+    { ...result(1), testLoss: Number.NaN, testAccuracy: 0.1 },
+    Buffer.alloc(0),
+  );
+  await settle();
+  const job = c.manager.get(c.id);
+  assert.equal(job.state, JobStates.failed);
+  assert.match(job.reason, /test loss became NaN at epoch 1; lower learningRate or enable clipNorm/);
+});

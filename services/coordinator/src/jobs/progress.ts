@@ -1,4 +1,4 @@
-import { ValidationError, isTerminal } from '@distrain/core';
+import { LIMITS, ValidationError, checkId, checkInt, checkText, clip, isTerminal } from '@distrain/core';
 import type { EvaluationResult, HeartbeatRequest__Output, JobProgress } from '@distrain/core';
 import { compileOptimizer, learningRateAt } from '@distrain/core/ps';
 import type { JobBook } from './book.ts';
@@ -27,11 +27,23 @@ export class ProgressTracker {
    * the heartbeat came from (where the worker's `/metrics` is scraped).
    */
   heartbeat(req: HeartbeatRequest__Output, peerHost = ''): { stop: boolean; reason: string } {
+    checkId('job_id', req.jobId);
+    checkText('message', req.message);
+    checkId('backend', req.backend, true);
+    if (req.role !== 'trainer' && req.role !== 'evaluator')
+      throw new ValidationError('role', `must be "trainer" or "evaluator", got "${clip(req.role)}"`);
+    if (!['running', 'done', 'failed', 'diverged', ''].includes(req.status))
+      throw new ValidationError(
+        'status',
+        `must be "running", "done", "failed" or "diverged", got "${clip(req.status)}"`,
+      );
+    checkInt('metrics_port', req.metricsPort, 0, 65535);
     if (this.book.wasEvicted(req.jobId)) return { stop: true, reason: 'job ended' };
     const record = this.book.get(req.jobId);
     if (isTerminal(record.state)) return { stop: true, reason: `job ${record.state}` };
     const slot = record.workers.get(slotKey(req.role, req.rank));
-    if (!slot) throw new ValidationError('rank', `no ${req.role} ${req.rank} in job ${req.jobId}`);
+    if (!slot) throw new ValidationError('rank', `no ${req.role} ${clip(req.rank)} in job ${req.jobId}`);
+    if (req.progress) checkProgress(req.progress, record);
     slot.lastSeenMs = this.book.clock.now();
     this.book.metrics.heartbeat(slot.role);
     if (req.metricsPort > 0) {
@@ -39,8 +51,14 @@ export class ProgressTracker {
       slot.metricsHost = peerHost;
     }
     if (req.progress) slot.progress = req.progress;
+    if (req.status === 'diverged') {
+      // A non-finite training loss: every restart would diverge again, so the job fails now with
+      // the trainer's reason ("loss became NaN at step S, epoch E; lower learningRate ...").
+      this.ends.fail(record, clip(req.message || `${req.role} ${req.rank}: training diverged`, 500));
+      return { stop: true, reason: 'training diverged' };
+    }
     if (req.status === 'failed') {
-      this.book.log(record, 'error', `${req.role} ${req.rank}: ${req.message}`);
+      this.book.log(record, 'error', `${req.role} ${req.rank}: ${clip(req.message, 2000)}`);
     } else if (req.status === 'done') {
       slot.status = 'done';
       void this.ends.maybeFinish(record);
@@ -94,8 +112,20 @@ export class ProgressTracker {
 
   /** One epoch's evaluation from the evaluator. */
   reportEvaluation(jobId: string, result: EvaluationResult, predictionsCsv: Buffer): void {
+    checkId('job_id', jobId);
     const record = this.book.get(jobId);
+    checkEvaluation(result, record);
     if (record.epochs.some((e) => e.epoch === result.epoch)) return; // a retried report
+    if (isTerminal(record.state)) return;
+    if (!Number.isFinite(Number(result.testLoss))) {
+      // The evaluated parameters are not finite (or the model overflows on the test set): the job
+      // would "succeed" at chance accuracy.
+      this.ends.fail(
+        record,
+        `test loss became ${String(result.testLoss)} at epoch ${result.epoch}; lower learningRate or enable clipNorm`,
+      );
+      return;
+    }
     const trainers = [...record.workers.values()].filter((w) => w.role === 'trainer');
     const e = Number(result.epoch);
     // The shards' snapshot time is when the epoch really ended, also when it ended while this
@@ -124,7 +154,7 @@ export class ProgressTracker {
   /** Records the backend a trainer reported. */
   setBackend(jobId: string, backend: string): void {
     const record = this.book.jobs.get(jobId);
-    if (record) record.backend = backend;
+    if (record && backend.length <= LIMITS.maxIdLength) record.backend = backend;
   }
 
   /** Forwards one worker log line to the job's log events (warnings and errors only). */
@@ -141,4 +171,47 @@ export class ProgressTracker {
     }
     if (level !== 'info') this.book.events.publish(jobId, { event: 'log', log: { level, source, message } });
   }
+}
+
+/** A heartbeat's progress within the job's own bounds (a 2^53 global step is a client mistake). */
+function checkProgress(p: JobProgress, record: JobRecord): void {
+  const total = record.stepsPerEpoch * record.job.spec.epochs;
+  checkInt('progress.global_step', Number(p.globalStep ?? 0), 0, total, `the job has ${total} steps`);
+  checkInt('progress.total_steps', Number(p.totalSteps ?? 0), 0, LIMITS.maxSteps);
+  checkInt(
+    'progress.epoch',
+    p.epoch ?? 0,
+    0,
+    record.job.spec.epochs,
+    `the job has ${record.job.spec.epochs} epochs`,
+  );
+  checkInt('progress.step_in_epoch', p.stepInEpoch ?? 0, 0, total);
+  checkInt('progress.steps_per_epoch', p.stepsPerEpoch ?? 0, 0, LIMITS.maxStepsPerEpoch);
+  const sps = Number(p.samplesPerSecond ?? 0);
+  if (!Number.isFinite(sps) || sps < 0)
+    throw new ValidationError(
+      'progress.samples_per_second',
+      `must be a finite non-negative number, got ${sps}`,
+    );
+}
+
+/** An evaluation within the job's bounds. */
+function checkEvaluation(r: EvaluationResult, record: JobRecord): void {
+  const epochs = record.job.spec.epochs;
+  checkInt('result.epoch', Number(r.epoch ?? 0), 1, epochs, `the job has ${epochs} epochs`);
+  checkInt('result.num_classes', Number(r.numClasses ?? 0), 0, 100_000);
+  const classes = Number(r.numClasses ?? 0);
+  if ((r.perClassAccuracy?.length ?? 0) > classes)
+    throw new ValidationError(
+      'result.per_class_accuracy',
+      `must have at most num_classes (${classes}) entries`,
+    );
+  if ((r.confusion?.length ?? 0) > classes * classes)
+    throw new ValidationError(
+      'result.confusion',
+      `must have at most num_classes^2 (${classes * classes}) entries`,
+    );
+  const acc = Number(r.testAccuracy ?? 0);
+  if (!(acc >= 0 && acc <= 1) && Number.isFinite(Number(r.testLoss ?? 0)))
+    throw new ValidationError('result.test_accuracy', `must be between 0 and 1, got ${clip(acc)}`);
 }

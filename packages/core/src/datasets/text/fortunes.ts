@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatasetFileError, NotFoundError } from '../../errors.ts';
+import { checkDatasetFile } from '../file-io.ts';
 import { filterEntries } from './corpus.ts';
 import type { TextCorpus, TextEntry } from './corpus.ts';
 
@@ -103,7 +104,7 @@ function readFiles(
   let legacy = 0;
   for (const [label, files] of classes) {
     for (const file of files) {
-      const real = realpathSync(file);
+      const real = checkDatasetFile(realpathSync(file));
       if (seenFiles.has(real)) continue;
       seenFiles.add(real);
       const d = decode(readFileSync(real), label);

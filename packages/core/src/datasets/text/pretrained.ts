@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { DatasetFileError, NotFoundError, ValidationError } from '../../errors.ts';
+import { readDataTextSync } from '../file-io.ts';
+import { DatasetFileError, DistrainError, NotFoundError, ValidationError } from '../../errors.ts';
 import { PAD_INDEX } from './vocabulary.ts';
 
 /** Formats of pretrained word vectors. */
@@ -44,8 +44,9 @@ export function loadPretrained(
     throw new Error(`loadPretrained: matrix has ${matrix.length} values, want ${vocabulary.length}x${dim}`);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readDataTextSync(path, `${field}.path`);
   } catch (err) {
+    if (err instanceof DistrainError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
       throw new NotFoundError(`${field}.path: ${path} does not exist`, { field: `${field}.path` });
     throw new DatasetFileError(`${path}: ${(err as Error).message}`, { file: path, cause: err });

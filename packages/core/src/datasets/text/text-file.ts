@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readDataTextSync } from '../file-io.ts';
 import { extname } from 'node:path';
-import { DatasetFileError, NotFoundError, ValidationError } from '../../errors.ts';
+import { DatasetFileError, DistrainError, NotFoundError, ValidationError } from '../../errors.ts';
 import { splitCsvLine } from '../csv.ts';
 import { drop, filterEntries } from './corpus.ts';
 import type { TextCorpus, TextEntry } from './corpus.ts';
@@ -45,8 +45,9 @@ export function readTextFile(
 ): TextCorpus {
   let content: string;
   try {
-    content = readFileSync(path, 'utf8');
+    content = readDataTextSync(path);
   } catch (err) {
+    if (err instanceof DistrainError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
       throw new NotFoundError(`dataset.path: ${path} does not exist`, { field: 'dataset.path' });
