@@ -12,7 +12,7 @@ import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import { distrainProto } from '@distrain/core';
 import { optimizerToSpec } from '@distrain/core/ps';
-import { startService } from '../support/services.ts';
+import { TEST_TOKEN, startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 import { FuzzReport, FuzzRng, RawGrpc, RawZmq, fuzzBytes, runPool, targetsOf } from '../support/fuzz.ts';
 import type { FuzzTarget } from '../support/fuzz.ts';
@@ -21,8 +21,16 @@ const CALLS = Number(process.env.DISTRAIN_FUZZ_CALLS ?? 10_000);
 const SEED = Number(process.env.DISTRAIN_FUZZ_SEED ?? 13);
 const DEADLINE_MS = 1_000;
 const CONCURRENCY = 48;
-/** The credential every call carries (the auth work adds the bearer token here). */
-const metadata = (): Metadata => new Metadata();
+/**
+ * The credential every call carries: the deployment token, which every service accepts for every
+ * method (service calls and any job's worker calls), so the mutated bodies reach the handlers
+ * (refused credentials are `test/integration/auth.test.ts`).
+ */
+const metadata = (): Metadata => {
+  const m = new Metadata();
+  m.set('authorization', `Bearer ${TEST_TOKEN}`);
+  return m;
+};
 
 let loader: ServiceProcess;
 let ps: ServiceProcess;
@@ -343,15 +351,15 @@ test(
     const rng = new FuzzRng(SEED + 1);
     const report = new FuzzReport('parameter-server ZeroMQ');
     reports.push(report);
-    const pp = targets.filter((t) => /\/(PushPull|Pull)$/.test(t.path));
+    const pp = targets.filter((t) => /\/(PushPull|Pull|ExchangeStats)$/.test(t.path));
     const PAD = Buffer.alloc(5);
     await runPool(CALLS, CONCURRENCY, async () => {
       const t = rng.pick(pp);
-      const method = t.path.endsWith('/PushPull') ? 'PushPull' : 'Pull';
+      const method = t.path.slice(t.path.lastIndexOf('/') + 1);
       let frames: (string | Buffer)[] = [
         method,
         '',
-        'token',
+        TEST_TOKEN,
         String(200 + rng.int(600)),
         Buffer.concat([PAD, fuzzBytes(t, rng)]),
       ];
