@@ -19,7 +19,7 @@ import { ROOT } from '../support/cli.ts';
 import { startNatsServer } from '../support/nats.ts';
 import type { NatsServer } from '../support/nats.ts';
 import { freePort } from '../support/prometheus.ts';
-import { startService } from '../support/services.ts';
+import { TEST_TOKEN, startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
 const EVERY = 25;
@@ -73,7 +73,7 @@ async function startStack(name: string, nats?: NatsServer): Promise<Stack> {
     '--ps',
     shards.map((s) => `127.0.0.1:${s.port}`).join(','),
   ]);
-  const client = new DistrainClient({ address: `127.0.0.1:${port}` });
+  const client = new DistrainClient({ address: `127.0.0.1:${port}`, token: TEST_TOKEN });
   return {
     client,
     async stop() {

@@ -53,7 +53,7 @@ before(async () => {
     restartPolicy: { backoffMs: OUTAGE_MS, maxRestarts: 2 },
     onNotice: (n) => notices.push(n),
   });
-  client = new DistrainClient({ address: stack.coordinator });
+  client = new DistrainClient({ address: stack.coordinator, token: stack.token });
   const id = (await client.submit(SPEC)).id;
   clean = await client.waitForEnd(id);
   assert.equal(clean.state, 'JOB_STATE_SUCCEEDED', clean.reason);

@@ -82,7 +82,7 @@ test(
   async () => {
     const [name, value] = MARKER.split('=') as [string, string];
     const up = await startUp([], { env: { [name]: value } });
-    client = new DistrainClient({ address: up.coordinator });
+    client = new DistrainClient({ address: up.coordinator, token: up.token });
     try {
       const id = (await client.submit(SPEC)).id;
       await until(

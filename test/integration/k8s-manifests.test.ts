@@ -245,6 +245,16 @@ test('services have named grpc and metrics ports and gRPC health probes; every l
         String(data.containerPort),
         `${v.name}: DISTRAIN_PS_DATA_PORT is the data containerPort`,
       );
+      // A restarted shard restores its jobs: checkpoints on its volume and in the NATS Object Store.
+      assert.equal(
+        c?.env.find((e) => e.name === 'DISTRAIN_PS_CHECKPOINT_DIR')?.value,
+        '/checkpoints',
+        `${v.name}: the shard writes checkpoints to its /checkpoints volume`,
+      );
+      assert.ok(
+        c?.env.find((e) => e.name === 'DISTRAIN_NATS_URL')?.value,
+        `${v.name}: the shard also keeps checkpoints in the NATS Object Store`,
+      );
     }
   }
 });

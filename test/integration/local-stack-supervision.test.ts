@@ -73,7 +73,7 @@ test(
     );
     assert.notEqual(loader.child.pid, before);
     assert.equal(loader.restarts, 1);
-    const client = dataLoaderClient(stack.loader);
+    const client = dataLoaderClient(stack.loader, undefined, { token: stack.token });
     try {
       const info = await unary(
         client,

@@ -17,7 +17,7 @@ import { ParameterClient } from '@distrain/core/ps';
 import { describeModel } from '@distrain/core/model';
 import { ROOT } from '../support/cli.ts';
 import { freePort } from '../support/prometheus.ts';
-import { startService } from '../support/services.ts';
+import { TEST_TOKEN, startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
 let loader: ServiceProcess;
@@ -50,7 +50,7 @@ before(async () => {
     '--data-plane',
     'zmq',
   ]);
-  client = new DistrainClient({ address: `127.0.0.1:${port}`, timeoutMs: 60_000 });
+  client = new DistrainClient({ address: `127.0.0.1:${port}`, timeoutMs: 60_000, token: TEST_TOKEN });
 });
 
 after(async () => {
