@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jobClient, parseJobText, unary, validateJob } from '@distrain/core';
 import type { JobEvent__Output, Job__Output, JobServiceClient } from '@distrain/core';
 import { ROOT } from '../support/cli.ts';
+import { waitForJob } from '../support/jobs.ts';
 import { startNatsServer } from '../support/nats.ts';
 import type { NatsServer } from '../support/nats.ts';
 import { freePort } from '../support/prometheus.ts';
@@ -100,19 +101,8 @@ async function submit(): Promise<string> {
 const getJob = async (id: string): Promise<Job__Output> =>
   (await unary(client, client.getJob, { id }, { timeoutMs: 10_000, retries: 5 })).job as Job__Output;
 
-async function waitFor(
-  id: string,
-  done: (j: Job__Output) => boolean,
-  timeoutMs: number,
-): Promise<Job__Output> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await getJob(id);
-    if (done(j)) return j;
-    if (Date.now() > until) assert.fail(`job ${id} still ${j.state} at step ${j.progress?.globalStep}`);
-    await sleep(200);
-  }
-}
+const waitFor = (id: string, done: (j: Job__Output) => boolean, timeoutMs: number): Promise<Job__Output> =>
+  waitForJob(getJob, id, done, timeoutMs);
 const ended = (j: Job__Output): boolean => !['JOB_STATE_PENDING', 'JOB_STATE_RUNNING'].includes(j.state);
 
 /** Every message of a server stream. */

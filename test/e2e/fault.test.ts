@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { jobClient, sleep, unary } from '@distrain/core';
 import type { Job__Output, JobServiceClient } from '@distrain/core';
 import { ROOT, startUp } from '../support/cli.ts';
+import { waitForJob } from '../support/jobs.ts';
 import type { UpStack } from '../support/cli.ts';
 
 let stack: UpStack;
@@ -35,19 +36,8 @@ async function job(id: string): Promise<Job__Output> {
   return (await unary(client, client.getJob, { id }, { timeoutMs: 5_000, retries: 3 })).job as Job__Output;
 }
 
-async function waitFor(
-  id: string,
-  done: (j: Job__Output) => boolean,
-  timeoutMs: number,
-): Promise<Job__Output> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const j = await job(id);
-    if (done(j)) return j;
-    if (Date.now() > until) assert.fail(`job ${id} still ${j.state} at step ${j.progress?.globalStep}`);
-    await sleep(250);
-  }
-}
+const waitFor = (id: string, done: (j: Job__Output) => boolean, timeoutMs: number): Promise<Job__Output> =>
+  waitForJob(job, id, done, timeoutMs, 250);
 
 /** Process id of a job's trainer of the given rank (the local launcher puts the config in its env). */
 function trainerPid(jobId: string, rank: number): number {
