@@ -23,6 +23,29 @@ export class DivergedError extends DistrainError {
   override name = 'DivergedError';
 }
 
+/**
+ * Whether every value of `data` is finite, in one pass: a float64 sum of float32 values cannot
+ * overflow (|x| < 3.5e38, at most 2^32 of them), so it is finite exactly when no value is NaN or
+ * infinite. Four independent sums keep the loop off one long dependency chain (~1.5x faster than
+ * `firstNonFinite`, which is only needed to name the bad value).
+ */
+export function allFinite(data: Float32Array): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n = data.length;
+  const m = n - (n & 3);
+  for (let i = 0; i < m; i += 4) {
+    s0 += data[i] as number;
+    s1 += data[i + 1] as number;
+    s2 += data[i + 2] as number;
+    s3 += data[i + 3] as number;
+  }
+  for (let i = m; i < n; i++) s0 += data[i] as number;
+  return Number.isFinite(s0 + s1 + s2 + s3);
+}
+
 /** Why a step's sums are not finite (the job's failure reason), or undefined when they are. */
 export function divergence(
   lossSum: number,
@@ -32,8 +55,9 @@ export function divergence(
   const where = `at step ${at.step}, epoch ${at.epoch}; lower learningRate or enable clipNorm`;
   if (!Number.isFinite(lossSum)) return `loss became ${lossSum} ${where}`;
   for (const [name, g] of grads) {
+    if (allFinite(g)) continue;
     const i = firstNonFinite(g);
-    if (i >= 0) return `gradient of ${name} became ${g[i]} ${where}`;
+    return `gradient of ${name} became ${g[i]} ${where}`;
   }
   return undefined;
 }

@@ -214,6 +214,49 @@ void test('dropoutMask drops about `rate` and scales the rest by 1 / (1 - rate)'
   assert.deepEqual([...one], [...m.subarray(7 * 50, 8 * 50)]);
 });
 
+/** The mask stream as first written (unsigned arithmetic): the int32 form must give the same bits. */
+function referenceMask(
+  seed: number,
+  layer: number,
+  rate: number,
+  epoch: number,
+  indices: number[],
+  per: number,
+): Float32Array {
+  const mix = (a: number, b: number): number => {
+    let z = (Math.imul(a ^ (a >>> 15), 0x2c1b3c6d) ^ Math.imul(b + 0x6b43a9b5, 0x297a2d39)) >>> 0;
+    z = Math.imul(z ^ (z >>> 12), 0x85ebca6b);
+    return (z ^ (z >>> 13)) >>> 0;
+  };
+  const out = new Float32Array(indices.length * per);
+  const base = mix(mix(seed >>> 0, layer), epoch >>> 0);
+  const threshold = Math.floor(rate * 4294967296);
+  indices.forEach((index, i) => {
+    const state = mix(base, index >>> 0);
+    for (let j = 0; j < per; j++) {
+      let z = (state + Math.imul(j + 1, 0x9e3779b9)) >>> 0;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      out[i * per + j] = (z ^ (z >>> 16)) >>> 0 < threshold ? 0 : 1 / (1 - rate);
+    }
+  });
+  return out;
+}
+
+void test('dropoutMask gives the same masks as the unsigned reference stream, bit for bit', () => {
+  const indices = Array.from({ length: 300 }, (_, i) => (i * 2654435761) >>> 0);
+  for (const [seed, layer, rate, epoch, per] of [
+    [42, 2, 0.2, 0, 256],
+    [0, 0, 0.5, 7, 33],
+    [0xffffffff, 5, 0.9, 0x7fffffff, 17],
+    [3, 1, 0.001, 2, 100],
+    [9, 3, 0.999, 1, 64],
+  ] as const) {
+    const got = dropoutMask(seed, layer, rate, { epoch, indices }, per);
+    assert.deepEqual(got, referenceMask(seed, layer, rate, epoch, indices, per), `seed ${seed} rate ${rate}`);
+  }
+});
+
 void test('batch-norm moving statistics are returned and updated by training', () => {
   const rt = runtime(withBn);
   try {

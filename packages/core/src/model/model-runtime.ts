@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LayerSpec, LossName } from '../job-spec.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
 import { buildModel } from './build-model.ts';
+import { filledTensor, firstValue, readInto } from './heap-io.ts';
 import { labelsTensor, perSampleLoss } from './losses.ts';
 import { DropoutNoise } from './seeded-dropout.ts';
 import type { NoiseKeys } from './seeded-dropout.ts';
@@ -83,9 +84,12 @@ export class ModelRuntime {
   private readonly layers: LayerSpec[];
   private readonly tfVars: tf.Variable[];
   private readonly trainable: { info: VariableInfo; v: tf.Variable }[];
+  private readonly trainableVars: tf.Variable[];
   private readonly state: { info: VariableInfo; v: tf.Variable }[];
   private readonly byName: Map<string, { info: VariableInfo; v: tf.Variable }>;
-  private acc: GradientResult | undefined;
+  /** Accumulation buffers (trainable variables, by name), allocated once; see takeAccumulated. */
+  private accGrads: ParamMap | undefined;
+  private acc: { states: ParamMap; lossSum: number; count: number } | undefined;
   private staged: StagedModel | undefined;
   private readonly noise: DropoutNoise;
   private disposed = false;
@@ -118,6 +122,7 @@ export class ModelRuntime {
       return { info, v };
     });
     this.trainable = all.filter((e) => e.info.trainable);
+    this.trainableVars = this.trainable.map((e) => e.v);
     this.state = all.filter((e) => !e.info.trainable);
     this.byName = new Map(all.map((e) => [e.info.name, e]));
   }
@@ -168,31 +173,54 @@ export class ModelRuntime {
   ): GradientResult {
     this.checkAlive();
     if (count === 0) return { grads: this.zeroGrads(), states: this.readStates(), lossSum: 0, count: 0 };
-    const grads: ParamMap = new Map();
+    const grads = this.zeroGrads();
+    const lossSum = this.gradientsInto(grads, false, features, featureShape, labels, count, keys);
+    return { grads, states: this.readStates(), lossSum, count };
+  }
+
+  /**
+   * Runs forward and backward in training mode and copies (`add` false) or adds (`add` true) the
+   * gradient sums into `into`, reading them straight from the backend's memory (no per-step
+   * buffers). Returns the loss sum.
+   */
+  private gradientsInto(
+    into: ParamMap,
+    add: boolean,
+    features: Uint8Array | Float32Array | Int32Array,
+    featureShape: readonly number[],
+    labels: Int32Array | Float32Array,
+    count: number,
+    keys: NoiseKeys | undefined,
+  ): number {
     let loss = 0;
     this.noise.keys = keys;
     try {
       tf.tidy(() => {
         const x = this.inputTensor(features, featureShape, count);
         const y = labelsTensor(this.loss, labels, count, this.outputUnits);
-        const vars = this.trainable.map((e) => e.v);
         const { value, grads: g } = tf.variableGrads(() => {
           const out = this.model.apply(x, { training: true });
           if (Array.isArray(out) || !(out instanceof tf.Tensor))
             throw new Error('model output must be one tensor');
           return tf.sum(perSampleLoss(this.loss, out, y));
-        }, vars);
+        }, this.trainableVars);
         for (const e of this.trainable) {
           const t = g[e.v.name];
+          const buf = into.get(e.info.name);
+          if (buf === undefined) throw new Error(`gradients: no buffer for ${e.info.name}`);
           // A variable the loss does not reach has no gradient: zero.
-          grads.set(e.info.name, t === undefined ? new Float32Array(size(e.info.shape)) : copy(t.dataSync()));
+          if (t === undefined) {
+            if (!add) buf.fill(0);
+            continue;
+          }
+          readInto(t, buf, add);
         }
-        loss = value.dataSync()[0] ?? Number.NaN;
+        loss = firstValue(value);
       });
     } finally {
       this.noise.keys = undefined;
     }
-    return { grads, states: this.readStates(), lossSum: loss, count };
+    return loss;
   }
 
   /** Whether the model has batch-norm layers (whose training statistics are per batch). */
@@ -256,9 +284,10 @@ export class ModelRuntime {
   }
 
   /**
-   * Like {@link computeGradients}, but adds the result into an accumulation buffer (for
+   * Like {@link computeGradients}, but adds the result into the runtime's accumulation buffers (for
    * `accumulateSteps` micro-batches per push) instead of returning it. {@link takeAccumulated}
-   * returns the sums and empties the buffer.
+   * returns the sums and empties the buffers. The gradients go from the backend straight into the
+   * buffers: no per-step arrays.
    */
   accumulateGradients(
     features: Uint8Array | Float32Array | Int32Array,
@@ -267,37 +296,68 @@ export class ModelRuntime {
     count: number,
     keys?: NoiseKeys,
   ): void {
-    this.accumulate(this.computeGradients(features, featureShape, labels, count, keys));
-  }
-
-  /**
-   * Adds a computed result (e.g. of {@link computeGradientsSynced}) into the accumulation buffer:
-   * gradient and loss sums added, the states of the latest. {@link takeAccumulated} empties it.
-   */
-  accumulate(r: GradientResult): void {
-    if (this.acc === undefined) {
-      this.acc = r;
+    this.checkAlive();
+    if (count === 0) {
+      this.accumulate({ grads: new Map(), states: this.readStates(), lossSum: 0, count: 0 });
       return;
     }
-    for (const [name, g] of r.grads) {
-      const into = this.acc.grads.get(name);
-      if (into === undefined) throw new Error(`accumulate: no buffer for ${name}`);
-      for (let i = 0; i < g.length; i++) into[i] = (into[i] as number) + (g[i] as number);
-    }
+    const into = this.accBuffers();
+    const add = this.acc !== undefined;
+    const lossSum = this.gradientsInto(into, add, features, featureShape, labels, count, keys);
     this.acc = {
-      grads: this.acc.grads,
-      states: r.states,
-      lossSum: this.acc.lossSum + r.lossSum,
-      count: this.acc.count + r.count,
+      states: this.readStates(),
+      lossSum: (this.acc?.lossSum ?? 0) + lossSum,
+      count: (this.acc?.count ?? 0) + count,
     };
   }
 
-  /** The accumulated gradient sums (states of the last micro-batch), and resets the buffer to empty. */
+  /**
+   * Adds a computed result (e.g. of {@link computeGradientsSynced}) into the accumulation buffers:
+   * gradient and loss sums added, the states of the latest. A result without some variable's
+   * gradient adds zeros for it. {@link takeAccumulated} empties them.
+   */
+  accumulate(r: GradientResult): void {
+    this.checkAlive();
+    const into = this.accBuffers();
+    const add = this.acc !== undefined;
+    for (const [name, buf] of into) {
+      const g = r.grads.get(name);
+      if (g === undefined) {
+        if (!add) buf.fill(0);
+        continue;
+      }
+      if (g.length !== buf.length)
+        throw new Error(`accumulate: ${name} has ${g.length} values, not ${buf.length}`);
+      if (!add) buf.set(g);
+      else for (let i = 0; i < g.length; i++) buf[i] = (buf[i] as number) + (g[i] as number);
+    }
+    this.acc = {
+      states: r.states,
+      lossSum: (this.acc?.lossSum ?? 0) + r.lossSum,
+      count: (this.acc?.count ?? 0) + r.count,
+    };
+  }
+
+  /**
+   * The accumulated gradient sums (states of the last micro-batch), and empties the buffers.
+   * The returned gradient arrays ARE the runtime's buffers, reused by the next
+   * {@link accumulateGradients} / {@link accumulate}: use (or copy) them before that.
+   */
   takeAccumulated(): GradientResult {
     this.checkAlive();
-    const r = this.acc ?? { grads: this.zeroGrads(), states: this.readStates(), lossSum: 0, count: 0 };
+    const grads = this.accBuffers();
+    const acc = this.acc;
     this.acc = undefined;
-    return r;
+    if (acc === undefined) {
+      for (const g of grads.values()) g.fill(0);
+      return { grads, states: this.readStates(), lossSum: 0, count: 0 };
+    }
+    return { grads, states: acc.states, lossSum: acc.lossSum, count: acc.count };
+  }
+
+  private accBuffers(): ParamMap {
+    this.accGrads ??= this.zeroGrads();
+    return this.accGrads;
   }
 
   /**
@@ -479,19 +539,23 @@ export class ModelRuntime {
     const n = count * per;
     if (features.length < n)
       throw new Error(`features: ${features.length} values for ${count} samples of ${per}`);
+    const shape = [count, ...this.inputShape];
     // Token indices stay int32: the embedding gathers rows by them.
-    if (features instanceof Int32Array)
-      return tf.tensor(features.subarray(0, n), [count, ...this.inputShape], 'int32');
-    let data: Float32Array;
-    if (features instanceof Float32Array && this.featureScale === 1) {
-      data = features.subarray(0, n);
-    } else {
-      // Cast (and scale) on the host: one pass, no extra tensors.
-      data = new Float32Array(n);
-      const s = this.featureScale;
-      for (let i = 0; i < n; i++) data[i] = (features[i] as number) * s;
-    }
-    return tf.tensor(data, [count, ...this.inputShape], 'float32');
+    if (features instanceof Int32Array) return tf.tensor(features.subarray(0, n), shape, 'int32');
+    const s = this.featureScale;
+    if (features instanceof Float32Array && s === 1)
+      return tf.tensor(features.subarray(0, n), shape, 'float32');
+    // Cast (and scale) in one pass, straight into the tensor's memory on wasm.
+    return filledTensor(shape, (out) => castScale(features, n, s, out));
+  }
+}
+
+/** out[i] = src[i] * scale for i < n, one monomorphic loop per source type. */
+function castScale(src: Uint8Array | Float32Array, n: number, scale: number, out: Float32Array): void {
+  if (src instanceof Uint8Array) {
+    for (let i = 0; i < n; i++) out[i] = (src[i] as number) * scale;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = (src[i] as number) * scale;
   }
 }
 

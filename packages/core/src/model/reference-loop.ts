@@ -161,7 +161,7 @@ export function evaluateSplit(
 /**
  * The plain single-process tfjs training loop that distributed runs and benchmarks are compared to:
  * seeded initial parameters, per-epoch seeded shuffle `permutation(n, new Rng(seed, epoch))`,
- * `ModelRuntime.computeGradients` (loss sum) then {@link HostOptimizer} (sum / n, then the
+ * `ModelRuntime.accumulateGradients` (loss sum) then {@link HostOptimizer} (sum / n, then the
  * optimizer), test accuracy after every epoch. The caller selects the backend first.
  */
 export function trainReference(options: ReferenceOptions): ReferenceResult {
@@ -209,10 +209,13 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
         const n = Math.min(bs, train.count - from);
         gatherRows(train.features, order, from, n, per, xb);
         gatherRows(train.labels, order, from, n, lper, yb);
-        const r = runtime.computeGradients(xb, options.featureShape, yb, n, {
+        // The accumulation path reads the gradients into the runtime's reused buffers (no per-step
+        // arrays), as a trainer does; they are used before the next step.
+        runtime.accumulateGradients(xb, options.featureShape, yb, n, {
           epoch,
           indices: order.subarray(from, from + n),
         });
+        const r = runtime.takeAccumulated();
         optimizer.apply(params, r.grads, n);
         // Batch-norm moving statistics: a single process simply keeps the latest values.
         for (const [name, v] of r.states) params.set(name, v);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { filledTensor } from './heap-io.ts';
 
 /**
  * Which samples a training forward pass sees, so dropout masks depend on the sample and not on the
@@ -54,24 +55,47 @@ export function dropoutMask(
   keys: NoiseKeys,
   per: number,
 ): Float32Array {
+  const out = new Float32Array(keys.indices.length * per);
+  fillDropoutMask(out, seed, layer, rate, keys, per);
+  return out;
+}
+
+/**
+ * {@link dropoutMask} written into `out` (its first `indices.length * per` values). Per element:
+ * a SplitMix32-style counter stream, element j of a sample is the finalized hash of
+ * `state + (j + 1) * golden`; dropped when the 32-bit draw is below `rate * 2^32`. All arithmetic
+ * stays in int32 (`| 0`, and the unsigned compare done as a signed compare of both sides shifted
+ * by 2^31), which gives the same bits as the unsigned form and keeps V8 off doubles.
+ */
+export function fillDropoutMask(
+  out: Float32Array,
+  seed: number,
+  layer: number,
+  rate: number,
+  keys: NoiseKeys,
+  per: number,
+): void {
   const count = keys.indices.length;
-  const out = new Float32Array(count * per);
   const keep = 1 / (1 - rate);
   const base = mix(mix(seed >>> 0, layer), keys.epoch >>> 0);
-  // Drop when a uniform 32-bit draw is below rate * 2^32 (integer compare, no division).
+  // Drop when draw < threshold (unsigned) <=> (draw ^ 2^31) < threshold - 2^31 (signed int32).
   const threshold = Math.floor(rate * 4294967296);
+  if (threshold >= 4294967296) {
+    out.fill(0, 0, count * per);
+    return;
+  }
+  const shifted = (threshold - 2147483648) | 0;
   for (let i = 0; i < count; i++) {
-    // SplitMix32 counter stream of this sample: element j is the finalized hash of state + j * golden.
-    const state = mix(base, (keys.indices[i] as number) >>> 0);
+    const state = mix(base, (keys.indices[i] as number) >>> 0) | 0;
     const row = i * per;
+    let z0 = state;
     for (let j = 0; j < per; j++) {
-      let z = (state + Math.imul(j + 1, 0x9e3779b9)) >>> 0;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z0 = (z0 + 0x9e3779b9) | 0; // state + (j + 1) * golden, mod 2^32
+      let z = Math.imul(z0 ^ (z0 >>> 16), 0x85ebca6b);
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      out[row + j] = (z ^ (z >>> 16)) >>> 0 < threshold ? 0 : keep;
+      out[row + j] = (z ^ (z >>> 16) ^ 0x80000000) < shifted ? 0 : keep;
     }
   }
-  return out;
 }
 
 /** Constructor arguments of {@link SeededDropout}. */
@@ -115,8 +139,11 @@ export class SeededDropout extends tf.layers.Layer {
       if (kwargs.training !== true || this.rate === 0) return tf.clone(x);
       const count = x.shape[0] ?? 0;
       const per = count === 0 ? 0 : x.size / count;
-      const mask = dropoutMask(this.noise.seed, this.layerIndex, this.rate, this.noise.keysFor(count), per);
-      return tf.mul(x, tf.tensor(mask, x.shape, 'float32'));
+      const keys = this.noise.keysFor(count);
+      const mask = filledTensor(x.shape, (out) =>
+        fillDropoutMask(out, this.noise.seed, this.layerIndex, this.rate, keys, per),
+      );
+      return tf.mul(x, mask);
     });
   }
 

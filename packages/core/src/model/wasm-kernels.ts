@@ -18,6 +18,10 @@ import { HeapKernel, patchAttrs, registerWasmHeapKernels } from './wasm-heap-ker
  * - `MaxPoolGrad` (in wasm-heap-kernels.ts): ~2.5x faster than the package's kernel.
  * - `BatchMatMul`: the wasm kernel is ~14x slower with transpose flags set (it leaves the fast XNNPACK
  *   path), and tfjs's matMul gradient sets them. Transposing explicitly first is far cheaper.
+ * - `Identity` (`tf.clone`): the package's kernel copies the data; tensors are immutable (a variable's
+ *   `assign` swaps in a new data id), so this one shares the data id and counts a reference, as the
+ *   cpu backend does. tfjs clones every tensor a gradient saves, e.g. each dense layer's input and
+ *   kernel, every training step.
  *
  * Ops called inside a kernel run with the tape off (the engine's kernel depth is > 0), so these
  * kernels do not disturb gradient recording.
@@ -258,6 +262,16 @@ function lastTwoSwapped(rank: number): number[] {
   return perm;
 }
 
+/** `Identity` sharing the input's data (reference counted) instead of copying it. */
+function sharedIdentity(args: { inputs: NamedTensorInfoMap; backend: unknown }): TensorInfo {
+  const x = args.inputs['x'];
+  if (x === undefined) throw new Error('wasm Identity: missing input x');
+  const backend = args.backend as { incRef?: (dataId: unknown) => void };
+  if (typeof backend.incRef !== 'function') throw new Error('wasm Identity: the backend has no incRef');
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 let registered = false;
 
 /**
@@ -280,6 +294,12 @@ export function registerWasmKernels(): void {
     kernelName: 'Conv2DBackpropInput',
     backendName: BACKEND,
     kernelFunc: conv2dBackpropInputKernel as KernelConfig['kernelFunc'],
+  });
+  if (tf.getKernel('Identity', BACKEND) !== undefined) tf.unregisterKernel('Identity', BACKEND);
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: BACKEND,
+    kernelFunc: sharedIdentity as KernelConfig['kernelFunc'],
   });
   const original = tf.getKernel('BatchMatMul', BACKEND);
   if (original !== undefined) {
