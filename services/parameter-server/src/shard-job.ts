@@ -10,11 +10,11 @@ import {
 } from '@distrain/core';
 import {
   DEFAULT_MAX_PART_BYTES,
+  OptimizerArena,
   StepPolicy,
   applyGradients,
   clipFactor,
   averageStates,
-  createSlots,
   initialValues,
   optimizerFromSpec,
   partitionPlan,
@@ -203,6 +203,21 @@ export function createShardJob(
       );
     given.set(nt.name, t.data);
   }
+  // Parameters and slots of the trainable parts live in one WebAssembly memory, where the optimizer
+  // kernel updates them in place (a job too large for wasm32 keeps plain arrays and the JS loops).
+  const slotCount = slotSuffixes(optimizer.type).length;
+  let arenaElements = 0;
+  let arenaArrays = 0;
+  let largest = 0;
+  for (const info of mine) {
+    if (!info.trainable) continue;
+    arenaElements += info.length * (1 + slotCount);
+    arenaArrays += 1 + slotCount;
+    largest = Math.max(largest, info.length);
+  }
+  const arena = arenaArrays > 0 ? OptimizerArena.create(arenaElements, arenaArrays, largest) : undefined;
+  const array = (n: number, trainable: boolean): Float32Array =>
+    trainable && arena ? arena.alloc(n) : new Float32Array(n);
   const parts: Part[] = [];
   let values: Float32Array | undefined;
   let valuesOf = -1;
@@ -214,10 +229,12 @@ export function createShardJob(
       values = given.get(v.name) ?? initialValues(v, info.variableIndex, req.seed);
       valuesOf = info.variableIndex;
     }
+    const params = array(info.length, info.trainable);
+    params.set((values as Float32Array).subarray(info.offset, info.offset + info.length));
     parts.push({
       info,
-      params: (values as Float32Array).slice(info.offset, info.offset + info.length),
-      slots: info.trainable ? createSlots(optimizer.type, info.length) : [],
+      params,
+      slots: info.trainable ? slotSuffixes(optimizer.type).map(() => array(info.length, true)) : [],
     });
   }
   const job: ShardJob = {
