@@ -42,6 +42,11 @@ export interface Part {
   params: Float32Array;
   /** Optimizer slots in slotSuffixes order (empty for state parts). */
   slots: Float32Array[];
+  /**
+   * Per rank slot (rank r uses slot r; jobs of at most 2 ranks with an arena), where a counted push's
+   * gradient is copied and checked for non-finite values, then read by the optimizer kernel in place.
+   */
+  staged: Float32Array[];
 }
 
 /** The record of one job on one shard. */
@@ -90,6 +95,8 @@ export interface ShardJob {
   checkpointsInFlight: number;
   /** The newest written checkpoint and what it cost (copy on the step path, write in the background). */
   lastCheckpoint: { version: number; copyMs: number; writeMs: number } | undefined;
+  /** The WebAssembly memory of the trainable parts (undefined: a job too large for wasm32). */
+  arena: OptimizerArena | undefined;
 }
 
 const FINGERPRINT_FIELDS = [
@@ -206,13 +213,15 @@ export function createShardJob(
   // Parameters and slots of the trainable parts live in one WebAssembly memory, where the optimizer
   // kernel updates them in place (a job too large for wasm32 keeps plain arrays and the JS loops).
   const slotCount = slotSuffixes(optimizer.type).length;
+  // Gradients of jobs of one or two ranks are staged per rank (more ranks take the JS block loops).
+  const stagedRanks = req.worldSize <= 2 ? req.worldSize : 0;
   let arenaElements = 0;
   let arenaArrays = 0;
   let largest = 0;
   for (const info of mine) {
     if (!info.trainable) continue;
-    arenaElements += info.length * (1 + slotCount);
-    arenaArrays += 1 + slotCount;
+    arenaElements += info.length * (1 + slotCount + stagedRanks);
+    arenaArrays += 1 + slotCount + stagedRanks;
     largest = Math.max(largest, info.length);
   }
   const arena = arenaArrays > 0 ? OptimizerArena.create(arenaElements, arenaArrays, largest) : undefined;
@@ -235,6 +244,8 @@ export function createShardJob(
       info,
       params,
       slots: info.trainable ? slotSuffixes(optimizer.type).map(() => array(info.length, true)) : [],
+      staged:
+        info.trainable && arena ? Array.from({ length: stagedRanks }, () => arena.alloc(info.length)) : [],
     });
   }
   const job: ShardJob = {
@@ -270,6 +281,7 @@ export function createShardJob(
     checkpointChain: Promise.resolve(),
     checkpointsInFlight: 0,
     lastCheckpoint: undefined,
+    arena,
   };
   job.barrier = new StepBarrier<Contribution, PushPullResponse>(req.jobId, req.worldSize, {
     prepare: (ordered, step) => prepareStep(job, ordered, step, options.normDeadlineMs()),

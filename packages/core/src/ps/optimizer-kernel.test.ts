@@ -77,3 +77,23 @@ void test('an arena refuses allocations beyond its size and jobs beyond a wasm32
   assert.throws(() => arena.alloc(100_000), /optimizer arena full/);
   assert.equal(OptimizerArena.create(2 ** 31, 3, 1), undefined);
 });
+
+void test('hasNonFinite finds NaN and infinities at any position, and nothing in finite arrays', () => {
+  const arena = OptimizerArena.create(3 * 1030, 3, 4);
+  assert.ok(arena);
+  for (const n of [1, 3, 4, 1027]) {
+    const a = arena.alloc(n);
+    a.set(values(n, 3));
+    a[0] = 3.4e38; // the largest float32s and subnormals are finite
+    if (n > 1) a[n - 1] = 1e-45;
+    assert.equal(arena.hasNonFinite(a), false, `n=${n}`);
+    for (const bad of [Number.NaN, Infinity, -Infinity])
+      for (const at of [0, n - 1, n >> 1]) {
+        const keep = a[at] as number;
+        a[at] = bad;
+        assert.equal(arena.hasNonFinite(a), true, `n=${n} ${bad} at ${at}`);
+        a[at] = keep;
+      }
+  }
+  assert.throws(() => arena.hasNonFinite(new Float32Array(4)), /not an array of this arena/);
+});

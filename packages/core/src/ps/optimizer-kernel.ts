@@ -187,6 +187,26 @@ function buildKernel(kind: KernelName, twoRanks: boolean): FunctionBuilder {
   return f;
 }
 
+/**
+ * `nonFinite(ptr, groups) -> i32`: 1 when some float32 of `groups` groups of 4 at `ptr` is NaN or
+ * infinite (exponent bits all ones), else 0. One SIMD pass, no branch per element.
+ */
+function buildNonFinite(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32], [I32]);
+  const acc = f.local(V128);
+  const exp = f.local(V128);
+  f.i32Const(0x7f800000).simd(SIMD.i32x4Splat).set(exp);
+  f.op(0x02, 0x40, 0x03, 0x40); // block, loop
+  f.get(1).op(0x45, 0x0d, 1); // groups == 0: break
+  f.get(acc).get(0).mem(SIMD.load, 4, 0).get(exp).simd(SIMD.v128And).get(exp).simd(SIMD.i32x4Eq);
+  f.simd(SIMD.v128Or).set(acc);
+  f.get(0).i32Const(16).op(0x6a).set(0);
+  f.get(1).i32Const(1).op(0x6b).set(1);
+  f.op(0x0c, 0, 0x0b, 0x0b); // br loop; end loop; end block
+  f.get(acc).simd(SIMD.anyTrue);
+  return f;
+}
+
 let compiled: object | undefined;
 
 function kernelModule(): object {
@@ -195,6 +215,7 @@ function kernelModule(): object {
       { name: `${k}1`, fn: buildKernel(k, false) },
       { name: `${k}2`, fn: buildKernel(k, true) },
     ]);
+    functions.push({ name: 'nonFinite', fn: buildNonFinite() });
     compiled = new Wasm.Module(emitModule(functions));
   }
   return compiled;
@@ -213,7 +234,9 @@ const arenas = new WeakMap<ArrayBufferLike, OptimizerArena>();
  */
 export class OptimizerArena {
   readonly memory: WasmMemory;
-  private readonly kernels: Record<`${KernelName}${1 | 2}`, Kernel>;
+  private readonly kernels: Record<`${KernelName}${1 | 2}`, Kernel> & {
+    nonFinite(ptr: number, groups: number): number;
+  };
   private next = 0;
   private readonly limit: number;
   /** Byte offsets of the two staging areas (each `stageElements` long). */
@@ -261,6 +284,15 @@ export class OptimizerArena {
     const view = new Float32Array(this.memory.buffer, this.next, n);
     this.next += bytes;
     return view;
+  }
+
+  /**
+   * Whether arena array `a` holds a NaN or an infinity (one SIMD pass; the padding after an array
+   * is never written by anything but zeros, so it never counts).
+   */
+  hasNonFinite(a: Float32Array): boolean {
+    if (a.buffer !== this.memory.buffer) throw new RangeError('not an array of this arena');
+    return this.kernels.nonFinite(a.byteOffset, padded(a.length) >>> 2) !== 0;
   }
 
   /** The arena owning `a`'s memory, if any. */

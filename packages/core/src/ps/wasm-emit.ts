@@ -79,6 +79,7 @@ export const SIMD = {
   v128Or: 0x50,
   anyTrue: 0x53,
   i32x4Add: 0xae,
+  i32x4Eq: 0x37,
 } as const;
 
 /** Builds one function body. Locals are numbered after the parameters. */
