@@ -167,8 +167,10 @@ export function createShardJob(
   }
   const variables = req.variables.map((v, i) => variableFromSpec(v, i));
   const optimizer = optimizerFromSpec(req.optimizer);
-  // Upper bound of what the job allocates here (every part on this shard, live values and slots).
-  const needBytes = elements * 4 * (1 + slotSuffixes(optimizer.type).length);
+  // Upper bound of what the job allocates here (every part on this shard: live values, slots, and
+  // in jobs of 1-2 ranks a staged gradient per rank).
+  const needBytes =
+    elements * 4 * (1 + slotSuffixes(optimizer.type).length + (req.worldSize <= 2 ? req.worldSize : 0));
   if (options.budgetBytes !== undefined && needBytes > options.budgetBytes)
     throw new OverloadError(
       `job ${req.jobId} needs up to ${needBytes} bytes on this shard, ${Math.max(0, options.budgetBytes)} are left (--max-held-bytes); end other jobs, add shards or raise the limit`,
@@ -412,12 +414,13 @@ export function responseBytes(res: PushPullResponse): number {
   return n;
 }
 
-/** Bytes of parameters, slots and snapshots a job holds. */
+/** Bytes of parameters, slots, staged gradients and snapshots a job holds. */
 export function jobBytes(job: ShardJob): number {
   let n = 0;
   for (const p of job.parts) {
     n += p.params.byteLength;
     for (const s of p.slots) n += s.byteLength;
+    for (const s of p.staged) n += s.byteLength;
   }
   return n + job.snapshots.bytes();
 }
