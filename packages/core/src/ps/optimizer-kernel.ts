@@ -64,7 +64,13 @@ const N = 5;
 const CONSTANTS = ['decay', 'scale', 'lr', 'mu', 'b1', 'b2', 'o1', 'o2', 'c1', 'c2', 'eps'] as const;
 type ConstantName = (typeof CONSTANTS)[number];
 
-function buildKernel(kind: KernelName, twoRanks: boolean): FunctionBuilder {
+/**
+ * Gradient inputs of a kernel: one rank's float32 sums (`1`), two ranks' added in rank order (`2`),
+ * or float64 sums of three or more ranks already added in rank order by the caller (`N`).
+ */
+type Inputs = '1' | '2' | 'N';
+
+function buildKernel(kind: KernelName, inputs: Inputs): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, ...CONSTANTS.map((): ValType => F64)], []);
   // Each f64 constant splatted once into a v128 local.
   const c = {} as Record<ConstantName, number>;
@@ -93,8 +99,9 @@ function buildKernel(kind: KernelName, twoRanks: boolean): FunctionBuilder {
   // Two elements at byte offset `off` of every pointer.
   const body = (off: number): void => {
     // g = a (+ b): the rank-ordered sum, unscaled.
-    load(A, off);
-    if (twoRanks) {
+    if (inputs === 'N') f.get(A).mem(SIMD.load, 4, 2 * off);
+    else load(A, off);
+    if (inputs === '2') {
       load(B, off);
       add();
     }
@@ -181,7 +188,11 @@ function buildKernel(kind: KernelName, twoRanks: boolean): FunctionBuilder {
   f.get(N).op(0x45, 0x0d, 1); // groups == 0: break
   body(0);
   body(8);
-  for (const ptr of [P, M, V, A, B]) f.get(ptr).i32Const(16).op(0x6a).set(ptr);
+  for (const ptr of [P, M, V, B]) f.get(ptr).i32Const(16).op(0x6a).set(ptr);
+  f.get(A)
+    .i32Const(inputs === 'N' ? 32 : 16)
+    .op(0x6a)
+    .set(A);
   f.get(N).i32Const(1).op(0x6b).set(N);
   f.op(0x0c, 0, 0x0b, 0x0b); // br loop; end loop; end block
   return f;
@@ -212,8 +223,9 @@ let compiled: object | undefined;
 function kernelModule(): object {
   if (compiled === undefined) {
     const functions = KERNELS.flatMap((k) => [
-      { name: `${k}1`, fn: buildKernel(k, false) },
-      { name: `${k}2`, fn: buildKernel(k, true) },
+      { name: `${k}1`, fn: buildKernel(k, '1') },
+      { name: `${k}2`, fn: buildKernel(k, '2') },
+      { name: `${k}N`, fn: buildKernel(k, 'N') },
     ]);
     functions.push({ name: 'nonFinite', fn: buildNonFinite() });
     compiled = new Wasm.Module(emitModule(functions));
@@ -226,6 +238,9 @@ function padded(n: number): number {
   return (n + 3) & ~3;
 }
 
+/** Elements per block of {@link OptimizerArena.sums} (a multiple of 4). */
+export const SUM_BLOCK = 2048;
+
 const arenas = new WeakMap<ArrayBufferLike, OptimizerArena>();
 
 /**
@@ -234,13 +249,18 @@ const arenas = new WeakMap<ArrayBufferLike, OptimizerArena>();
  */
 export class OptimizerArena {
   readonly memory: WasmMemory;
-  private readonly kernels: Record<`${KernelName}${1 | 2}`, Kernel> & {
+  private readonly kernels: Record<`${KernelName}${Inputs}`, Kernel> & {
     nonFinite(ptr: number, groups: number): number;
   };
   private next = 0;
   private readonly limit: number;
   /** Byte offsets of the two staging areas (each `stageElements` long). */
   private readonly stageAt: [number, number];
+  /**
+   * Float64 block of {@link SUM_BLOCK} rank-ordered gradient sums (three or more ranks), filled by
+   * the caller before {@link runSums}.
+   */
+  readonly sums: Float64Array;
 
   private constructor(
     bytes: number,
@@ -251,7 +271,8 @@ export class OptimizerArena {
     this.kernels = instance.exports as unknown as OptimizerArena['kernels'];
     const stageBytes = padded(stageElements) * 4;
     this.stageAt = [0, stageBytes];
-    this.next = 2 * stageBytes;
+    this.sums = new Float64Array(this.memory.buffer, 2 * stageBytes, SUM_BLOCK);
+    this.next = 2 * stageBytes + SUM_BLOCK * 8;
     this.limit = bytes;
     arenas.set(this.memory.buffer, this);
   }
@@ -261,14 +282,14 @@ export class OptimizerArena {
    * staging gradients of up to `stageElements`; undefined when that exceeds a wasm32 memory.
    */
   static create(elements: number, arrays: number, stageElements: number): OptimizerArena | undefined {
-    const bytes = (elements + 3 * arrays + 2 * padded(stageElements) + 8) * 4;
+    const bytes = (elements + 3 * arrays + 2 * padded(stageElements) + 2 * SUM_BLOCK + 8) * 4;
     if (!(bytes <= MAX_ARENA_BYTES)) return undefined;
     return new OptimizerArena(bytes, stageElements);
   }
 
   /** Frees every allocation (the scratch arena of {@link scratchArena}). */
   reset(): void {
-    this.next = this.stageAt[1] * 2;
+    this.next = this.stageAt[1] * 2 + SUM_BLOCK * 8;
   }
 
   /** Whether `elements` more values in `arrays` arrays fit. */
@@ -306,6 +327,41 @@ export class OptimizerArena {
     const at = this.stageAt[stage];
     new Float32Array(this.memory.buffer, at, a.length).set(a);
     return at;
+  }
+
+  /**
+   * Runs kernel `kind` over elements `start .. start + len` of arena arrays `p`, `m`, `v` (unused
+   * slots: pass `p`; `start` a multiple of 4) with the float64 gradient sums in {@link sums}.
+   */
+  runSums(
+    kind: KernelName,
+    p: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    start: number,
+    len: number,
+    k: KernelConstants,
+  ): void {
+    const at = start * 4;
+    this.kernels[`${kind}N`](
+      p.byteOffset + at,
+      m.byteOffset + at,
+      v.byteOffset + at,
+      this.sums.byteOffset,
+      0,
+      padded(len) >>> 2,
+      k.decay,
+      k.scale,
+      k.lr,
+      k.mu,
+      k.b1,
+      k.b2,
+      k.o1,
+      k.o2,
+      k.c1,
+      k.c2,
+      k.eps,
+    );
   }
 
   /**

@@ -2,7 +2,7 @@
 import { ValidationError } from '../errors.ts';
 import type { OptimizerConfig, OptimizerName, WeightDecayScope } from '../job-spec.ts';
 import { OPTIMIZERS, WEIGHT_DECAY_SCOPES } from '../job-spec.ts';
-import { OptimizerArena, scratchArena } from './optimizer-kernel.ts';
+import { OptimizerArena, SUM_BLOCK, scratchArena } from './optimizer-kernel.ts';
 import type { KernelName } from './optimizer-kernel.ts';
 import { compileSchedule } from './schedule.ts';
 import type { ScheduleContext, ScheduleSettings } from './schedule.ts';
@@ -192,12 +192,22 @@ export function applyGradients(
   const m = slots[0] as Float32Array;
   const v = slots[1] as Float32Array;
   const a = grads[0] as Float32Array;
+  const kind: KernelName =
+    settings.type === 'momentum' ? (settings.nesterov ? 'nesterov' : 'momentum') : settings.type;
+  const arena = useKernel ? OptimizerArena.of(params) : undefined;
+  const inArena = arena !== undefined && slots.every((s) => s.buffer === params.buffer);
+  if (grads.length > 2 && inArena) {
+    // Rank-ordered float64 sums block by block (as below), the update in the kernel.
+    for (let start = 0; start < n; start += SUM_BLOCK) {
+      const len = Math.min(SUM_BLOCK, n - start);
+      sumBlock(grads, start, len, arena.sums);
+      arena.runSums(kind, params, m ?? params, v ?? params, start, len, k);
+    }
+    return;
+  }
   if (grads.length <= 2 && useKernel) {
-    const kind: KernelName =
-      settings.type === 'momentum' ? (settings.nesterov ? 'nesterov' : 'momentum') : settings.type;
     const b = grads[1];
-    const arena = OptimizerArena.of(params);
-    if (arena !== undefined && slots.every((s) => s.buffer === params.buffer)) {
+    if (inArena) {
       arena.run(kind, params, m ?? params, v ?? params, a, b, k);
       return;
     }
@@ -355,9 +365,13 @@ function adam2(
 
 // ---- three or more ranks: g = scratch[i - start], summed by sumBlock
 
-/** scratch[0..len) = sum over ranks (in order, left to right) of grads[r][start..start+len). */
-function sumBlock(grads: readonly Float32Array[], start: number, len: number): void {
-  const s = scratch;
+/** s[0..len) = sum over ranks (in order, left to right) of grads[r][start..start+len). */
+function sumBlock(
+  grads: readonly Float32Array[],
+  start: number,
+  len: number,
+  s: Float64Array<ArrayBufferLike> = scratch,
+): void {
   const a = grads[0] as Float32Array;
   const b = grads[1] as Float32Array;
   const c = grads[2] as Float32Array;
