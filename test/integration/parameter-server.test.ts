@@ -331,7 +331,11 @@ void test('EndJob aborts waiting pushes with ABORTED, frees memory, and is idemp
       stepsPerEpoch: 100,
     });
     const held = c.services.reduce((a, s) => a + s.heldBytes('end'), 0);
-    assert.equal(held, (12 + 3 + 3 + 6) * 4 + (12 + 3 + 6) * 4 * 2, 'params + adam m and v');
+    assert.equal(
+      held,
+      (12 + 3 + 3 + 6) * 4 + (12 + 3 + 6) * 4 * 2 + (12 + 3 + 6) * 4 * 2,
+      'params + adam m and v + a staged gradient per rank (world size 2)',
+    );
     const waiting = ps.pushPull({
       rank: 0,
       step: 0,

@@ -200,3 +200,19 @@ test('barrier: without prepare the completion gets NaN; abort during prepare app
   assert.equal(applied, 0);
   assert.equal(held.version, 0);
 });
+
+void test('counts: only a first push of the pending step is counted', async () => {
+  const b = new StepBarrier<{ sampleCount: number }, number>('j', 2, {
+    complete: (_o, version) => version,
+    current: () => -1,
+  });
+  assert.equal(b.counts(0, 0), true);
+  assert.equal(b.counts(0, 1), false, 'ahead of the barrier');
+  const p = b.push(0, 0, { sampleCount: 1 }, { deadlineMs: Date.now() + 1000 });
+  assert.equal(b.counts(0, 0), false, 'rank 0 already pushed step 0');
+  assert.equal(b.counts(1, 0), true);
+  const q = b.push(1, 0, { sampleCount: 1 }, { deadlineMs: Date.now() + 1000 });
+  assert.deepEqual(await Promise.all([p, q]), [1, 1]);
+  assert.equal(b.counts(0, 0), false, 'step 0 was applied');
+  assert.equal(b.counts(0, 1), true);
+});

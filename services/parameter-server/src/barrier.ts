@@ -76,6 +76,11 @@ export class StepBarrier<C extends BarrierContribution, R> {
     return this.memberList;
   }
 
+  /** Whether a push of `rank` would be counted for `step`: it is the pending step and the rank has none yet. */
+  counts(rank: number, step: number): boolean {
+    return step === this.version && this.pending?.contributions.has(rank) !== true;
+  }
+
   /** Ranks that pushed the pending step (empty when none is pending). */
   pushed(): number[] {
     return this.pending ? [...this.pending.contributions.keys()] : [];

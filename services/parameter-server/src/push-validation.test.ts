@@ -130,6 +130,40 @@ test('PushPull: poison is refused with the field and reason, and never applied',
   await ps.close();
 });
 
+test('PushPull: a poisoned push staged beside a pending one is refused; the step applies exactly the good pushes', async () => {
+  // Jobs of 1-2 ranks copy a counted push into its rank's staging arrays (the optimizer kernel's
+  // memory) and check the copy; the refusal must leave the other rank's staged gradient intact.
+  const run = async (poison: boolean): Promise<Buffer[]> => {
+    const ps = new ParameterServerService();
+    await ps.initJob(
+      initRequest({ optimizer: optimizerToSpec({ type: 'adam', learningRate: 0.01 }) as never }),
+    );
+    const a = ps.pushPull(push({ rank: 0 }, 0.5), ctx());
+    if (poison) {
+      const bad = push({ rank: 1 }, 0.25);
+      const data = new Float32Array(12).fill(0.25);
+      data[7] = Number.NaN;
+      bad.grads[0] = { name: 'd0/kernel#0', tensor: encodeTensor(data, [12]) } as never;
+      assert.throws(
+        () => ps.pushPull(bad, ctx()),
+        (err: unknown) =>
+          err instanceof ValidationError && err.reason === 'non_finite' && /at element 7;/.test(err.message),
+      );
+      // A NaN retry of the rank already counted (not staged: checked in JS) is refused too.
+      refused(() => ps.pushPull(push({ rank: 0 }, Number.NaN), ctx()), /^grads\[0\]\.tensor$/, 'non_finite');
+      assert.equal(ps.version('j'), 0);
+    }
+    const [res] = await Promise.all([a, ps.pushPull(push({ rank: 1 }, 0.25), ctx())]);
+    assert.equal(res.version, 1);
+    const out = (res.params ?? []).map((p) => Buffer.from(p.tensor?.data as Uint8Array));
+    await ps.close();
+    return out;
+  };
+  const clean = await run(false);
+  const poisoned = await run(true);
+  assert.deepEqual(poisoned, clean);
+});
+
 test('firstNonFinite finds the first NaN or infinity; its cost per MB is measured', () => {
   const data = new Float32Array(1 << 20).map((_, i) => Math.sin(i));
   assert.equal(firstNonFinite(data), -1);

@@ -1,6 +1,6 @@
 import { LIMITS, ValidationError, clip, decodeFloat32, firstNonFinite } from '@distrain/core';
 import type { NamedTensor__Output } from '@distrain/core';
-import type { PartPlan, PushPullRequest__Output } from '@distrain/core/ps';
+import type { OptimizerArena, PartPlan, PushPullRequest__Output } from '@distrain/core/ps';
 import type { Part } from './shard-job.ts';
 
 /** A rank's decoded push: views of the received message, never copies. */
@@ -22,6 +22,10 @@ export interface PushTarget {
   stateKeys: readonly string[];
   /** Ranks are `0 .. worldSize - 1`. */
   worldSize: number;
+  /** The memory of the parts' staged gradients (`Part.staged`); without it nothing is staged. */
+  arena?: OptimizerArena | undefined;
+  /** Whether a push of `rank` for `step` will be counted (only those are staged). */
+  barrier?: { counts(rank: number, step: number): boolean };
 }
 
 /**
@@ -56,6 +60,11 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
       'size',
     );
   let bytes = 0;
+  // A push the barrier will count is copied into its rank's staging arrays in the optimizer's memory
+  // and checked there (one SIMD pass over the copy); the kernel then reads the copy in place. Others
+  // (retries, pushes of applied steps) keep views of the message, checked in JS.
+  const arena = job.arena;
+  const stage = arena !== undefined && job.barrier?.counts(req.rank, req.step) === true;
   const read = (
     list: NamedTensor__Output[],
     field: 'grads' | 'states',
@@ -98,9 +107,14 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
           'shape',
         );
       }
-      // One pass over the float32 view (see firstNonFinite): a NaN or infinite value would poison
-      // every parameter of the job at the next update.
-      const bad = firstNonFinite(data);
+      // A NaN or infinite value would poison every parameter of the job at the next update.
+      const staged = stage && trainable ? part.staged[req.rank] : undefined;
+      let bad = -1;
+      if (staged !== undefined && arena !== undefined) {
+        staged.set(data);
+        if (arena.hasNonFinite(staged)) bad = firstNonFinite(data);
+        data = staged;
+      } else bad = firstNonFinite(data);
       if (bad >= 0) {
         fail(
           `${field}[${i}].tensor`,

@@ -10,11 +10,11 @@ import {
 } from '@distrain/core';
 import {
   DEFAULT_MAX_PART_BYTES,
+  OptimizerArena,
   StepPolicy,
   applyGradients,
   clipFactor,
   averageStates,
-  createSlots,
   initialValues,
   optimizerFromSpec,
   partitionPlan,
@@ -42,6 +42,11 @@ export interface Part {
   params: Float32Array;
   /** Optimizer slots in slotSuffixes order (empty for state parts). */
   slots: Float32Array[];
+  /**
+   * Per rank slot (rank r uses slot r; jobs of at most 2 ranks with an arena), where a counted push's
+   * gradient is copied and checked for non-finite values, then read by the optimizer kernel in place.
+   */
+  staged: Float32Array[];
 }
 
 /** The record of one job on one shard. */
@@ -90,6 +95,8 @@ export interface ShardJob {
   checkpointsInFlight: number;
   /** The newest written checkpoint and what it cost (copy on the step path, write in the background). */
   lastCheckpoint: { version: number; copyMs: number; writeMs: number } | undefined;
+  /** The WebAssembly memory of the trainable parts (undefined: a job too large for wasm32). */
+  arena: OptimizerArena | undefined;
 }
 
 const FINGERPRINT_FIELDS = [
@@ -160,8 +167,10 @@ export function createShardJob(
   }
   const variables = req.variables.map((v, i) => variableFromSpec(v, i));
   const optimizer = optimizerFromSpec(req.optimizer);
-  // Upper bound of what the job allocates here (every part on this shard, live values and slots).
-  const needBytes = elements * 4 * (1 + slotSuffixes(optimizer.type).length);
+  // Upper bound of what the job allocates here (every part on this shard: live values, slots, and
+  // in jobs of 1-2 ranks a staged gradient per rank).
+  const needBytes =
+    elements * 4 * (1 + slotSuffixes(optimizer.type).length + (req.worldSize <= 2 ? req.worldSize : 0));
   if (options.budgetBytes !== undefined && needBytes > options.budgetBytes)
     throw new OverloadError(
       `job ${req.jobId} needs up to ${needBytes} bytes on this shard, ${Math.max(0, options.budgetBytes)} are left (--max-held-bytes); end other jobs, add shards or raise the limit`,
@@ -203,6 +212,23 @@ export function createShardJob(
       );
     given.set(nt.name, t.data);
   }
+  // Parameters and slots of the trainable parts live in one WebAssembly memory, where the optimizer
+  // kernel updates them in place (a job too large for wasm32 keeps plain arrays and the JS loops).
+  const slotCount = slotSuffixes(optimizer.type).length;
+  // Gradients of jobs of one or two ranks are staged per rank (more ranks take the JS block loops).
+  const stagedRanks = req.worldSize <= 2 ? req.worldSize : 0;
+  let arenaElements = 0;
+  let arenaArrays = 0;
+  let largest = 0;
+  for (const info of mine) {
+    if (!info.trainable) continue;
+    arenaElements += info.length * (1 + slotCount + stagedRanks);
+    arenaArrays += 1 + slotCount + stagedRanks;
+    largest = Math.max(largest, info.length);
+  }
+  const arena = arenaArrays > 0 ? OptimizerArena.create(arenaElements, arenaArrays, largest) : undefined;
+  const array = (n: number, trainable: boolean): Float32Array =>
+    trainable && arena ? arena.alloc(n) : new Float32Array(n);
   const parts: Part[] = [];
   let values: Float32Array | undefined;
   let valuesOf = -1;
@@ -214,10 +240,14 @@ export function createShardJob(
       values = given.get(v.name) ?? initialValues(v, info.variableIndex, req.seed);
       valuesOf = info.variableIndex;
     }
+    const params = array(info.length, info.trainable);
+    params.set((values as Float32Array).subarray(info.offset, info.offset + info.length));
     parts.push({
       info,
-      params: (values as Float32Array).slice(info.offset, info.offset + info.length),
-      slots: info.trainable ? createSlots(optimizer.type, info.length) : [],
+      params,
+      slots: info.trainable ? slotSuffixes(optimizer.type).map(() => array(info.length, true)) : [],
+      staged:
+        info.trainable && arena ? Array.from({ length: stagedRanks }, () => arena.alloc(info.length)) : [],
     });
   }
   const job: ShardJob = {
@@ -253,6 +283,7 @@ export function createShardJob(
     checkpointChain: Promise.resolve(),
     checkpointsInFlight: 0,
     lastCheckpoint: undefined,
+    arena,
   };
   job.barrier = new StepBarrier<Contribution, PushPullResponse>(req.jobId, req.worldSize, {
     prepare: (ordered, step) => prepareStep(job, ordered, step, options.normDeadlineMs()),
@@ -383,12 +414,13 @@ export function responseBytes(res: PushPullResponse): number {
   return n;
 }
 
-/** Bytes of parameters, slots and snapshots a job holds. */
+/** Bytes of parameters, slots, staged gradients and snapshots a job holds. */
 export function jobBytes(job: ShardJob): number {
   let n = 0;
   for (const p of job.parts) {
     n += p.params.byteLength;
     for (const s of p.slots) n += s.byteLength;
+    for (const s of p.staged) n += s.byteLength;
   }
   return n + job.snapshots.bytes();
 }

@@ -9,8 +9,10 @@ export {
   createSlots,
   slotName,
   slotSuffixes,
+  useOptimizerKernel,
 } from './optimizers.ts';
 export type { OptimizerSettings } from './optimizers.ts';
+export { OptimizerArena } from './optimizer-kernel.ts';
 export {
   checkpointFileName,
   decodeCheckpoint,

@@ -2,6 +2,8 @@
 import { ValidationError } from '../errors.ts';
 import type { OptimizerConfig, OptimizerName, WeightDecayScope } from '../job-spec.ts';
 import { OPTIMIZERS, WEIGHT_DECAY_SCOPES } from '../job-spec.ts';
+import { OptimizerArena, SUM_BLOCK, scratchArena } from './optimizer-kernel.ts';
+import type { KernelName } from './optimizer-kernel.ts';
 import { compileSchedule } from './schedule.ts';
 import type { ScheduleContext, ScheduleSettings } from './schedule.ts';
 
@@ -111,6 +113,15 @@ export function createSlots(type: OptimizerName, length: number): Float32Array[]
 // array), constants are hoisted out of it (Adam's bias correction is two per-step scalars), and it
 // calls nothing but Math.sqrt: V8 compiles each to a tight loop (see bench numbers in the report).
 const BLOCK = 2048;
+let useKernel = true;
+
+/**
+ * Whether {@link applyGradients} uses the WebAssembly SIMD kernels (optimizer-kernel.ts; default) or
+ * the plain JS loops below (the benchmark's and the tests' reference). Results are bit-for-bit equal.
+ */
+export function useOptimizerKernel(on: boolean): void {
+  useKernel = on;
+}
 const scratch = new Float64Array(BLOCK);
 
 /** Hoisted per-step constants of one update. */
@@ -181,6 +192,41 @@ export function applyGradients(
   const m = slots[0] as Float32Array;
   const v = slots[1] as Float32Array;
   const a = grads[0] as Float32Array;
+  const kind: KernelName =
+    settings.type === 'momentum' ? (settings.nesterov ? 'nesterov' : 'momentum') : settings.type;
+  const arena = useKernel ? OptimizerArena.of(params) : undefined;
+  const inArena = arena !== undefined && slots.every((s) => s.buffer === params.buffer);
+  if (grads.length > 2 && inArena) {
+    // Rank-ordered float64 sums block by block (as below), the update in the kernel.
+    for (let start = 0; start < n; start += SUM_BLOCK) {
+      const len = Math.min(SUM_BLOCK, n - start);
+      sumBlock(grads, start, len, arena.sums);
+      arena.runSums(kind, params, m ?? params, v ?? params, start, len, k);
+    }
+    return;
+  }
+  if (grads.length <= 2 && useKernel) {
+    const b = grads[1];
+    if (inArena) {
+      arena.run(kind, params, m ?? params, v ?? params, a, b, k);
+      return;
+    }
+    // Arrays from elsewhere (the in-process reference loop): copied in and out, still faster.
+    const sc = scratchArena(n, 1 + slots.length);
+    if (sc !== undefined) {
+      const p2 = sc.alloc(n);
+      p2.set(params);
+      const m2 = m ? sc.alloc(n) : p2;
+      if (m) m2.set(m);
+      const v2 = v ? sc.alloc(n) : p2;
+      if (v) v2.set(v);
+      sc.run(kind, p2, m2, v2, a, b, k);
+      params.set(p2);
+      if (m) m.set(m2);
+      if (v) v.set(v2);
+      return;
+    }
+  }
   if (grads.length <= 2) {
     const b = grads.length === 2 ? (grads[1] as Float32Array) : undefined;
     switch (settings.type) {
@@ -319,9 +365,13 @@ function adam2(
 
 // ---- three or more ranks: g = scratch[i - start], summed by sumBlock
 
-/** scratch[0..len) = sum over ranks (in order, left to right) of grads[r][start..start+len). */
-function sumBlock(grads: readonly Float32Array[], start: number, len: number): void {
-  const s = scratch;
+/** s[0..len) = sum over ranks (in order, left to right) of grads[r][start..start+len). */
+function sumBlock(
+  grads: readonly Float32Array[],
+  start: number,
+  len: number,
+  s: Float64Array<ArrayBufferLike> = scratch,
+): void {
   const a = grads[0] as Float32Array;
   const b = grads[1] as Float32Array;
   const c = grads[2] as Float32Array;
