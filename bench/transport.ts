@@ -1,8 +1,9 @@
 /**
  * Parameter-server transport benchmark: median PushPull round trip (1 rank, 1 shard) of a float32
  * gradient of 1 MB and 16 MB through distrain's real `ParameterClient` and a real parameter-server
- * process (services/parameter-server/src/main.ts), over the ZeroMQ data plane (the default; `ps-*`)
- * and over gRPC (`ps-sgd-grpc`, the fallback), against two peers measured in the same run that
+ * process (services/parameter-server/src/main.ts), over the ZeroMQ data plane (the default, in its
+ * zero-copy form: gradients and parameters as frames of their own; `ps-*`) and over gRPC
+ * (`ps-sgd-grpc`, the fallback), against two peers measured in the same run that
  * carry the same bytes both ways in one request/response:
  *   - bare grpc-js: a unary call with identity (Buffer) serializers, the server answering with a
  *     pre-built Buffer of the same size: the least grpc-js needs to move the bytes;

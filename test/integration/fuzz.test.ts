@@ -369,6 +369,10 @@ test(
         frames[f === 1 ? 0 : f] = f === 4 ? Buffer.from(bad) : bad;
       }
       if (rng.chance(0.03)) frames = frames.slice(0, 1 + rng.int(4));
+      // Data frames after the body (the zero-copy form): counts that rarely match the mutated body.
+      if (rng.chance(0.15))
+        for (let k = 1 + rng.int(3); k > 0; k--)
+          frames.push(rng.pick([Buffer.alloc(0), Buffer.alloc(48, 1), Buffer.alloc(4096, 255)]));
       // The shard answers a bad timeout frame at once (INVALID_ARGUMENT) and waits at most its
       // maxWaitMs (300 s) for a huge one: the client gives up after 3 s on those, not counted late.
       const timeout = Number(frames[3]);

@@ -5,8 +5,10 @@ import {
   decodePushPullRequest,
   encodePullResponse,
   encodePushPullResponse,
+  fillTensorData,
+  splitTensorData,
 } from '@distrain/core/ps';
-import type { Authenticator, Logger } from '@distrain/core';
+import type { Authenticator, Logger, NamedTensor } from '@distrain/core';
 import type {
   ExchangeStatsRequest__Output,
   PsObserver,
@@ -60,6 +62,17 @@ export async function startZmqDataPlane(
   const pullDef = distrainProto().ParameterServerService.service.Pull;
   const statsDef = distrainProto().ParameterServerService.service.ExchangeStats;
   let sendChain: Promise<void> = Promise.resolve();
+  // A response's params split for the zero-copy form, per params list (a job's list of live views
+  // lives as long as its parts; snapshots have their own).
+  const split = new WeakMap<readonly NamedTensor[], ReturnType<typeof splitTensorData>>();
+  const splitOf = (params: readonly NamedTensor[]): ReturnType<typeof splitTensorData> => {
+    let s = split.get(params);
+    if (!s) {
+      s = splitTensorData(params);
+      split.set(params, s);
+    }
+    return s;
+  };
   const reply = (frames: (Buffer | string)[]): void => {
     sendChain = sendChain
       .then(() => router.send(frames))
@@ -73,11 +86,13 @@ export async function startZmqDataPlane(
     token: string,
     timeout: string,
     body: Buffer,
+    data: Buffer[],
   ) => {
     const ms = Number(timeout);
     // Every request carries its deadline (ms); a huge one waits at most maxWaitMs.
     const ctx: CallContext = { deadlineMs: Date.now() + Math.min(ms > 0 ? ms : 0, options.maxWaitMs) };
     let encoded: Buffer | undefined;
+    let dataFrames: readonly Buffer[] = NO_FRAMES;
     try {
       if (!(ms > 0) || body.length < DATA_PLANE_PAD_BYTES)
         throw new ValidationError(
@@ -87,11 +102,34 @@ export async function startZmqDataPlane(
             : `frame must be the call's timeout in milliseconds (> 0), got "${clip(timeout, 40)}"`,
         );
       const message = body.subarray(DATA_PLANE_PAD_BYTES);
+      if (data.length > 0 && (method === 'Pull' || method === 'ExchangeStats'))
+        throw new ValidationError(
+          'data frames',
+          `${clip(method, 64)} takes none (only PushPull has data frames)`,
+        );
       if (method === 'PushPull') {
         const req = decodePushPullRequest(message);
         options.authenticator?.checkJob(token, req.jobId);
+        fillTensorData(
+          [
+            { field: 'grads', list: req.grads },
+            { field: 'states', list: req.states },
+          ],
+          data,
+        );
         const res = await service.pushPull(req, ctx);
-        encoded = encodeWithPad((b) => encodePushPullResponse(res, b), paramsBytes(res));
+        if (data.length > 0) {
+          // Zero copy both ways: the reply's data frames view the shard's live parameters. No step
+          // can change them before every rank of this step has received them: the next step is
+          // applied only once every member has pushed it, which each does after this reply
+          // arrived (ZeroMQ delivers a peer's replies in order, a repeat's too).
+          const { headers, frames } = splitOf(res.params ?? []);
+          encoded = encodeWithPad(
+            (b) => encodePushPullResponse({ ...res, params: headers }, b),
+            paramsBytes({ params: headers }),
+          );
+          dataFrames = frames;
+        } else encoded = encodeWithPad((b) => encodePushPullResponse(res, b), paramsBytes(res));
       } else if (method === 'Pull') {
         let req: PullRequest__Output;
         try {
@@ -130,7 +168,10 @@ export async function startZmqDataPlane(
       if (!closed) reply([identity, id, String(st.code), st.details]);
       return;
     }
-    if (!closed) reply([identity, id, '0', encoded]);
+    if (!closed)
+      reply(
+        dataFrames.length > 0 ? [identity, id, '0', encoded, ...dataFrames] : [identity, id, '0', encoded],
+      );
   };
   void (async () => {
     try {
@@ -140,7 +181,8 @@ export async function startZmqDataPlane(
           options.logger.warn({ frames: frames.length }, 'data-plane request with missing frames dropped');
           continue;
         }
-        void handle(identity, method.toString(), id, token?.toString() ?? '', timeout.toString(), body);
+        const data = frames.length > 6 ? frames.slice(6) : (NO_FRAMES as Buffer[]);
+        void handle(identity, method.toString(), id, token?.toString() ?? '', timeout.toString(), body, data);
       }
     } catch (err) {
       if (!closed) options.logger.error({ err }, 'data-plane receive loop ended');
@@ -158,6 +200,8 @@ export async function startZmqDataPlane(
     },
   };
 }
+
+const NO_FRAMES: readonly Buffer[] = Object.freeze([]);
 
 /** Encodes into a fresh buffer after the padding (ZeroMQ may send it without copying: never reused). */
 function encodeWithPad(encode: (into: Buffer) => Buffer | undefined, bytes: number): Buffer {

@@ -46,7 +46,9 @@ export {
   encodePushPullResponse,
 } from './fast-codecs.ts';
 export { DATA_PLANE_PAD_BYTES, ZmqChannel, dataPlaneError } from './zmq-channel.ts';
-export type { DataPlaneMethod } from './zmq-channel.ts';
+export type { DataPlaneMethod, DataPlaneReply } from './zmq-channel.ts';
+export { fillTensorData, splitTensorData } from './data-frames.ts';
+export type { SplitTensors } from './data-frames.ts';
 export type {
   DataPlaneKind,
   ParameterClientOptions,

@@ -93,9 +93,12 @@ export interface PsPushPullInput {
   step: number;
   /** Samples behind the sums (0 for an empty slice: grads and states may then be omitted). */
   sampleCount: number;
-  /** Gradient SUMS over the rank's samples, one per trainable variable. */
+  /**
+   * Gradient SUMS over the rank's samples, one per trainable variable. Sent without copying (the
+   * ZeroMQ data plane's frames view these arrays): leave them unchanged until pushPull settles.
+   */
   grads: ParamMap;
-  /** Non-trainable values after the forward pass (batch-norm moving statistics). @default none */
+  /** Non-trainable values after the forward pass (batch-norm moving statistics; sent like grads). @default none */
   states?: ParamMap;
   /** Loss summed over the rank's samples. */
   lossSum: number;

@@ -22,6 +22,7 @@ import { DEFAULT_MAX_PART_BYTES, partitionPlan } from './partition.ts';
 import type { PartInfo, PartPlan } from './partition.ts';
 import { optimizerToSpec, variableToSpec } from './wire.ts';
 import { hostOf, padded, pullRequestBytes } from './data-plane-requests.ts';
+import { fillTensorData } from './data-frames.ts';
 import { DATA_PLANE_KINDS } from './ps-client-types.ts';
 import type {
   DataPlaneKind,
@@ -70,6 +71,8 @@ export class ParameterClient {
   private readonly buffers: ParamMap;
   /** Per-shard buffers the PushPull requests are encoded into, reused across steps. */
   private readonly requestBuffers: Buffer[];
+  /** Per part key: the part as a tensor without data (the body of a zero-copy PushPull). */
+  private readonly partHeaders: Map<string, NamedTensor>;
   /** A pushPull is in flight: its request buffers are in use (a concurrent call allocates its own). */
   private pushing = false;
   private readonly dataPlane: DataPlaneKind;
@@ -101,6 +104,12 @@ export class ParameterClient {
     this.activeShards = this.plan.byShard.flatMap((parts, s) => (parts.length > 0 ? [s] : []));
     this.buffers = new Map(options.variables.map((v) => [v.name, new Float32Array(sizeOf(v.shape))]));
     this.requestBuffers = options.shardAddresses.map(() => Buffer.allocUnsafeSlow(0));
+    this.partHeaders = new Map(
+      this.plan.parts.map((p) => [
+        p.key,
+        { name: p.key, tensor: { dtype: 'DTYPE_FLOAT32', shape: [p.length], data: Buffer.alloc(0) } },
+      ]),
+    );
     const dataPlane = options.dataPlane ?? 'zmq';
     if (!DATA_PLANE_KINDS.includes(dataPlane))
       throw new ValidationError(
@@ -244,16 +253,32 @@ export class ParameterClient {
     try {
       const requests = this.activeShards.map((s) => {
         const parts = this.plan.byShard[s] as readonly PartInfo[];
+        const required = sampleCount > 0;
+        if (channels[s]) {
+          // Zero copy: the body names the parts, the gradients go out as frames viewing `grads`
+          // (unchanged by the caller until this call returns, as PsPushPullInput says).
+          const frames: Buffer[] = [];
+          const body = padded({
+            jobId: this.jobId,
+            rank,
+            step,
+            sampleCount,
+            lossSum,
+            grads: this.frames(parts, true, grads, required, 'grads', frames),
+            states: this.frames(parts, false, states, required, 'states', frames),
+          });
+          return { body, frames };
+        }
         const request: PushPullRequest = {
           jobId: this.jobId,
           rank,
           step,
           sampleCount,
           lossSum,
-          grads: this.slice(parts, true, grads, sampleCount > 0, 'grads'),
-          states: this.slice(parts, false, states, sampleCount > 0, 'states'),
+          grads: this.slice(parts, true, grads, required, 'grads'),
+          states: this.slice(parts, false, states, required, 'states'),
         };
-        return channels[s] ? padded(request) : this.encodeRequest(s, request, reuse);
+        return this.encodeRequest(s, request, reuse);
       });
       t1 = performance.now();
       // Each shard's parts are copied into the variables as soon as that shard answers, while the
@@ -268,10 +293,15 @@ export class ParameterClient {
         this.activeShards.map((s, i) => {
           const ch = channels[s];
           if (ch) {
-            const body = requests[i] as Buffer;
-            return withRetries(() => ch.request('PushPull', body, this.timeoutMs), this.retries).then((b) =>
-              copyIn(decodePushPullResponse(b)),
-            );
+            const { body, frames } = requests[i] as { body: Buffer; frames: Buffer[] };
+            return withRetries(
+              () => ch.requestFrames('PushPull', body, frames, this.timeoutMs),
+              this.retries,
+            ).then((reply) => {
+              const r = decodePushPullResponse(reply.body);
+              fillTensorData([{ field: 'params', list: r.params }], reply.data);
+              return copyIn(r);
+            });
           }
           const c = this.clients[s] as ParameterServerServiceClient;
           return unary(c, c.pushPull, requests[i] as PushPullRequest, this.callOptions()).then(copyIn);
@@ -419,22 +449,52 @@ export class ParameterClient {
     const out: NamedTensor[] = [];
     for (const p of parts) {
       if (p.trainable !== trainable) continue;
-      const whole = values.get(p.variable);
-      if (!whole) {
-        if (required) throw new ValidationError(`${field}.${p.variable}`, 'is missing');
-        continue;
-      }
-      const expected = sizeOf((this.variables[p.variableIndex] as VariableInfo).shape);
-      if (whole.length !== expected) {
-        throw new ValidationError(
-          `${field}.${p.variable}`,
-          `has ${whole.length} elements, the variable has ${expected}`,
-        );
-      }
+      const whole = this.whole(p, values, required, field);
+      if (!whole) continue;
       const view = whole.subarray(p.offset, p.offset + p.length);
       out.push({ name: p.key, tensor: encodeTensor(view, [p.length]) });
     }
     return out;
+  }
+
+  /**
+   * The parts of one shard for the zero-copy data plane: their tensors without data (returned, for
+   * the body) and, appended to `frames`, Buffers viewing the parts' bytes in `values`.
+   */
+  private frames(
+    parts: readonly PartInfo[],
+    trainable: boolean,
+    values: ParamMap,
+    required: boolean,
+    field: string,
+    frames: Buffer[],
+  ): NamedTensor[] {
+    const out: NamedTensor[] = [];
+    for (const p of parts) {
+      if (p.trainable !== trainable) continue;
+      const whole = this.whole(p, values, required, field);
+      if (!whole) continue;
+      out.push(this.partHeaders.get(p.key) as NamedTensor);
+      frames.push(Buffer.from(whole.buffer, whole.byteOffset + p.offset * 4, p.length * 4));
+    }
+    return out;
+  }
+
+  /** The whole variable of part `p` in `values`, its length checked; undefined when absent and not required. */
+  private whole(p: PartInfo, values: ParamMap, required: boolean, field: string): Float32Array | undefined {
+    const whole = values.get(p.variable);
+    if (!whole) {
+      if (required) throw new ValidationError(`${field}.${p.variable}`, 'is missing');
+      return undefined;
+    }
+    const expected = sizeOf((this.variables[p.variableIndex] as VariableInfo).shape);
+    if (whole.length !== expected) {
+      throw new ValidationError(
+        `${field}.${p.variable}`,
+        `has ${whole.length} elements, the variable has ${expected}`,
+      );
+    }
+    return whole;
   }
 
   /**
