@@ -1,3 +1,4 @@
+// Over 400 lines: InitJob validation, the parts' layout in the optimizer arena and the step's aggregation all build or read the one job record.
 import {
   LIMITS,
   OverloadError,

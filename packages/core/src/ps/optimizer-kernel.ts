@@ -1,3 +1,4 @@
+// Over 400 lines: the kernels' emitter and the arena that runs them share the kernels' 17-argument calling convention; apart, both would spell it out.
 /**
  * WebAssembly SIMD kernels of the fused optimizer update (SGD, momentum, Nesterov, Adam; one or two
  * rank-ordered gradient sums), and the arena whose memory holds the arrays they update.
