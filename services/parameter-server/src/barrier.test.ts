@@ -216,3 +216,24 @@ void test('counts: only a first push of the pending step is counted', async () =
   assert.equal(b.counts(0, 0), false, 'step 0 was applied');
   assert.equal(b.counts(0, 1), true);
 });
+
+void test("counts: nothing is counted while a step completes (an evicted rank's captured push stays intact)", async () => {
+  let release: (v: number) => void = () => undefined;
+  const b = new StepBarrier<{ sampleCount: number }, number>('j', 2, {
+    prepare: () => new Promise<number>((r) => (release = r)),
+    complete: (_o, version) => version,
+    current: () => -1,
+  });
+  const dl = { deadlineMs: Date.now() + 1000 };
+  const p = b.push(0, 0, { sampleCount: 1 }, dl);
+  const q = b.push(1, 0, { sampleCount: 1 }, dl);
+  // The step is completing (prepare in flight); rank 1 is evicted, its contribution dropped from the
+  // pending map but still in the captured order: a new push of rank 1 must not be counted (staged).
+  b.setMembers([0]);
+  await assert.rejects(q, StateError);
+  assert.equal(b.counts(1, 0), false, 'completing: not counted');
+  assert.equal(b.counts(0, 0), false);
+  release(Number.NaN);
+  assert.equal(await p, 1);
+  assert.equal(b.counts(0, 1), true, 'the next step counts again');
+});

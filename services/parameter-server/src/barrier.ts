@@ -76,9 +76,15 @@ export class StepBarrier<C extends BarrierContribution, R> {
     return this.memberList;
   }
 
-  /** Whether a push of `rank` would be counted for `step`: it is the pending step and the rank has none yet. */
+  /**
+   * Whether a push of `rank` would be counted for `step`: it is the pending step, the rank has none
+   * yet, and the step is not completing (its contributions, an evicted rank's too, are captured for
+   * the apply: a push decoded into a rank's staging arrays then would change what is applied).
+   */
   counts(rank: number, step: number): boolean {
-    return step === this.version && this.pending?.contributions.has(rank) !== true;
+    const pending = this.pending;
+    if (pending === undefined) return step === this.version;
+    return step === pending.step && pending.completing !== true && !pending.contributions.has(rank);
   }
 
   /** Ranks that pushed the pending step (empty when none is pending). */
