@@ -164,6 +164,58 @@ test('PushPull: a poisoned push staged beside a pending one is refused; the step
   assert.deepEqual(poisoned, clean);
 });
 
+test('PushPull: a counted push with unaligned bytes is copied straight into its staging arrays, same result, poison still refused', async () => {
+  // Float32 bytes at an odd offset (a gRPC message slice): decodeFloat32 would realign them first.
+  const unaligned = (data: Float32Array): Uint8Array => {
+    const raw = new Uint8Array(data.byteLength + 1).subarray(1);
+    raw.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    assert.equal(raw.byteOffset % 4, 1);
+    return raw;
+  };
+  const withBytes = (rank: number, fill: number, odd: boolean, nanAt = -1): PushPullRequest__Output => {
+    const req = push({ rank }, fill);
+    for (const g of req.grads) {
+      const t = g.tensor as { data: Uint8Array; shape: number[] };
+      const f = new Float32Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 4).slice();
+      if (nanAt >= 0 && g.name === 'd0/kernel#0') f[nanAt] = Number.NaN;
+      t.data = odd ? unaligned(f) : new Uint8Array(f.buffer);
+    }
+    return req;
+  };
+  const run = async (odd: boolean): Promise<Buffer[]> => {
+    const ps = new ParameterServerService();
+    await ps.initJob(
+      initRequest({ optimizer: optimizerToSpec({ type: 'adam', learningRate: 0.01 }) as never }),
+    );
+    const a = ps.pushPull(withBytes(0, 0.5, odd), ctx());
+    assert.throws(
+      () => ps.pushPull(withBytes(1, 0.25, odd, 5), ctx()),
+      (err: unknown) =>
+        err instanceof ValidationError && err.reason === 'non_finite' && /at element 5;/.test(err.message),
+    );
+    const [res] = await Promise.all([a, ps.pushPull(withBytes(1, 0.25, odd), ctx())]);
+    assert.equal(res.version, 1);
+    const out = (res.params ?? []).map((p) => Buffer.from(p.tensor?.data as Uint8Array));
+    await ps.close();
+    return out;
+  };
+  const aligned = await run(false);
+  const odd = await run(true);
+  assert.deepEqual(odd, aligned);
+  assert.notDeepEqual(
+    aligned,
+    await (async () => {
+      const ps = new ParameterServerService();
+      await ps.initJob(initRequest());
+      const p = (await ps.pull({ jobId: 'j', epoch: 0, release: false }, ctx())).params ?? [];
+      const out = p.map((x) => Buffer.from(x.tensor?.data as Uint8Array));
+      await ps.close();
+      return out;
+    })(),
+    'the step changed the parameters',
+  );
+});
+
 test('firstNonFinite finds the first NaN or infinity; its cost per MB is measured', () => {
   const data = new Float32Array(1 << 20).map((_, i) => Math.sin(i));
   assert.equal(firstNonFinite(data), -1);

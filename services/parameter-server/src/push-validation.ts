@@ -91,11 +91,17 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
       }
       if (out.has(nt.name)) fail(`${field}[${i}].name`, `part "${nt.name}" appears twice`, 'shape');
       if (!nt.tensor) return fail(`${field}[${i}].tensor`, 'is required', 'shape');
-      // A view of the received message: the PushPull codec puts data where the buffer is 4-byte
-      // aligned, so nothing is copied (decodeFloat32 realigns otherwise).
+      // A view of the received message: a ZeroMQ data frame is a buffer of its own and the PushPull
+      // codec puts inline data where the buffer is 4-byte aligned, so nothing is copied (decodeFloat32
+      // realigns otherwise). A counted push lands in its staging arrays: there even unaligned bytes are
+      // copied straight in, never realigned first.
+      const staged = stage && trainable ? part.staged[req.rank] : undefined;
       let data: Float32Array;
       try {
-        data = decodeFloat32(nt.tensor, `${field}[${i}].tensor`).data;
+        data =
+          staged !== undefined && unalignedFloat32(nt.tensor, staged.length)
+            ? copyBytes(nt.tensor.data as Uint8Array, staged)
+            : decodeFloat32(nt.tensor, `${field}[${i}].tensor`).data;
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         return fail(err.field ?? `${field}[${i}].tensor`, err.message.replace(/^[^:]*: /, ''), 'shape');
@@ -108,10 +114,9 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
         );
       }
       // A NaN or infinite value would poison every parameter of the job at the next update.
-      const staged = stage && trainable ? part.staged[req.rank] : undefined;
       let bad = -1;
       if (staged !== undefined && arena !== undefined) {
-        staged.set(data);
+        if (data !== staged) staged.set(data);
         if (arena.hasNonFinite(staged)) bad = firstNonFinite(data);
         data = staged;
       } else bad = firstNonFinite(data);
@@ -136,4 +141,28 @@ export function validatePush(job: PushTarget, req: PushPullRequest__Output): Con
     for (const key of job.stateKeys) if (!states.has(key)) fail('states', `missing part "${key}"`, 'shape');
   }
   return { sampleCount: req.sampleCount, lossSum: req.lossSum, grads, states, bytes };
+}
+
+/**
+ * Whether `t` is float32 data of exactly `length` elements at a byte offset that is not a multiple of
+ * 4 (decodeFloat32 would copy it to realign; a staged push copies the bytes once instead). Anything
+ * else, bad input included, takes decodeFloat32 and its errors.
+ */
+function unalignedFloat32(t: NonNullable<NamedTensor__Output['tensor']>, length: number): boolean {
+  const d = t.data as unknown;
+  if (!(d instanceof Uint8Array) || (d.byteOffset & 3) === 0 || d.byteLength !== length * 4) return false;
+  if (t.dtype !== 'DTYPE_FLOAT32' && (t.dtype as unknown) !== 1) return false;
+  let n = 1;
+  for (const x of t.shape ?? []) {
+    const dim = Number(x);
+    if (!(Number.isInteger(dim) && dim >= 0)) return false;
+    n *= dim;
+  }
+  return n === length;
+}
+
+/** Copies `bytes` into `into` (same byte length) and returns `into`. */
+function copyBytes(bytes: Uint8Array, into: Float32Array): Float32Array {
+  new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(bytes);
+  return into;
 }
