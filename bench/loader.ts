@@ -7,9 +7,11 @@
  *   - bare grpc-js: a server stream of pre-built Buffers with identity (de)serializers that respects
  *     write() backpressure, the consumer only counting bytes: the least grpc-js needs to move them;
  *   - raw TCP: the same messages, length-prefixed, over a loopback net socket, with backpressure.
- * Every server runs in its own child process, as the data-loader does when deployed, and the
- * consumer in this one. Contenders run round-robin (a warm-up round, then `--runs` rounds) so
- * machine noise hits all of them alike; the median counts.
+ * Both gRPC consumers use a worker's loader channel options (`LOADER_CHANNEL_OPTIONS`). Every
+ * server runs in its own child process, as the data-loader does when deployed, and the consumer in
+ * this one; besides MB/s the bench reports each side's CPU time per message, which other load on a
+ * shared machine distorts far less than wall time. Contenders run round-robin (a warm-up round,
+ * then `--runs` rounds) so machine noise hits all of them alike; the median counts.
  *
  *   node --import tsx bench/loader.ts [--json] [--runs N]
  */
@@ -24,7 +26,7 @@ import { credentials, makeGenericClientConstructor, Server, ServerCredentials } 
 import type { ServerWritableStream, ServiceDefinition, ClientReadableStream } from '@grpc/grpc-js';
 import { clientOptions, dataLoaderClient } from '@distrain/core';
 import { epochOrder, stepsPerEpoch } from '@distrain/core';
-import { loadDataset, streamBatches } from '@distrain/core/datasets';
+import { LOADER_CHANNEL_OPTIONS, loadDataset, streamBatches } from '@distrain/core/datasets';
 import { encodeBatch, featureSource, WIRE_DTYPE } from '../services/data-loader/src/batch-encoder.ts';
 import { startLoaderServer } from '../services/data-loader/src/loader-service.ts';
 
@@ -145,24 +147,48 @@ async function serve(kind: string): Promise<void> {
   }
   const ready: Ready = { port, messages: messages.length, totalBytes };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
-  process.stdin.resume();
+  // Each stdin line asks for this process's CPU time so far (µs), answered on one stdout line.
+  createInterface({ input: process.stdin }).on('line', () => {
+    const u = process.cpuUsage();
+    process.stdout.write(`${u.user + u.system}\n`);
+  });
   process.stdin.on('end', () => process.exit(0)); // the parent went away
+  process.once('SIGTERM', () => process.exit(0)); // exit normally so --cpu-prof writes its profile
 }
 
-function startChild(kind: string): Promise<{ child: ChildProcess; ready: Ready }> {
+/** A server child: its port and a way to read its CPU time. */
+interface ServerChild {
+  child: ChildProcess;
+  ready: Ready;
+  /** CPU time (user + system) the server process has used so far, µs. */
+  cpuMicros(): Promise<number>;
+}
+
+function startChild(kind: string): Promise<ServerChild> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind],
+    // The parent's node flags (--import tsx, and --cpu-prof when profiling the bench) go to every server.
+    [...process.execArgv, fileURLToPath(import.meta.url), '--serve', kind],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
+  const answers: ((line: string) => void)[] = [];
+  const cpuMicros = (): Promise<number> =>
+    new Promise<number>((resolve) => {
+      answers.push((line) => resolve(Number(line)));
+      child.stdin?.write('cpu\n');
+    });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) =>
-      resolve({ child, ready: JSON.parse(line) as Ready }),
-    );
+    let first = true;
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (first) {
+        first = false;
+        resolve({ child, ready: JSON.parse(line) as Ready, cpuMicros });
+      } else answers.shift()?.(line);
+    });
   });
 }
 
@@ -171,25 +197,62 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Runs the contenders round-robin (one warm-up round, then `runs` rounds); each one's median MB/s. */
+/** One contender: the server it reads from and one full pass over the epoch (resolves to bytes). */
+interface Contender {
+  server: ServerChild;
+  once(): Promise<number>;
+}
+
+/** Medians of one contender: throughput, and CPU per message on each side. */
+interface Measured {
+  MBps: number;
+  serverCpuUsPerMessage: number;
+  clientCpuUsPerMessage: number;
+}
+
+/**
+ * Runs the contenders round-robin (one warm-up round, then `runs` rounds); each one's median MB/s
+ * and median CPU time per message of its server process and of this (the consumer) process. CPU time
+ * is far less sensitive than wall time to other load on a shared machine.
+ */
 async function measure(
   runs: number,
-  contenders: Record<string, () => Promise<number>>,
-): Promise<Record<string, number>> {
+  messages: number,
+  contenders: Record<string, Contender>,
+): Promise<Record<string, Measured>> {
   const names = Object.keys(contenders);
   const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const serverCpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const clientCpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = -1; round < runs; round++) {
     for (const name of names) {
+      const c = contenders[name] as Contender;
+      const s0 = await c.server.cpuMicros();
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
-      const bytes = await (contenders[name] as () => Promise<number>)();
+      const bytes = await c.once();
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (round >= 0) rates[name]?.push(bytes / 1e6 / s); // round -1 warms up JIT, connections, caches
+      const c1 = process.cpuUsage(c0);
+      const s1 = await c.server.cpuMicros();
+      if (round < 0) continue; // round -1 warms up JIT, connections, caches
+      rates[name]?.push(bytes / 1e6 / s);
+      serverCpu[name]?.push((s1 - s0) / messages);
+      clientCpu[name]?.push((c1.user + c1.system) / messages);
     }
   }
   if (!values.json)
     for (const n of names)
       process.stderr.write(`${n}: ${(rates[n] ?? []).map((r) => r.toFixed(0)).join(' ')} MB/s\n`);
-  return Object.fromEntries(names.map((n) => [n, median(rates[n] ?? [])]));
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        MBps: median(rates[n] ?? []),
+        serverCpuUsPerMessage: median(serverCpu[n] ?? []),
+        clientCpuUsPerMessage: median(clientCpu[n] ?? []),
+      },
+    ]),
+  );
 }
 
 async function main(): Promise<void> {
@@ -201,7 +264,10 @@ async function main(): Promise<void> {
   ]);
   const { messages, totalBytes } = bare.ready;
   try {
-    const client = dataLoaderClient(`127.0.0.1:${loader.ready.port}`, clientOptions(MAX));
+    // Both gRPC consumers get the channel options a worker's loader client has (session.ts), so the
+    // ratio measures what the loader adds over grpc-js, not a difference in transport settings.
+    const channelOptions = { ...clientOptions(MAX), ...LOADER_CHANNEL_OPTIONS };
+    const client = dataLoaderClient(`127.0.0.1:${loader.ready.port}`, channelOptions);
     const request = {
       jobId: 'bench',
       dataset: DATASET,
@@ -226,7 +292,7 @@ async function main(): Promise<void> {
     const raw = new RawClient(
       `127.0.0.1:${bare.ready.port}`,
       credentials.createInsecure(),
-      clientOptions(MAX),
+      channelOptions,
     ) as unknown as {
       Stream(req: Buffer): ClientReadableStream<Buffer>;
       close(): void;
@@ -255,18 +321,30 @@ async function main(): Promise<void> {
         });
       });
 
-    const rates = await measure(runs, { loader: loaderOnce, 'bare grpc': bareOnce, 'raw tcp': tcpOnce });
+    const m = await measure(runs, messages, {
+      loader: { server: loader, once: loaderOnce },
+      'bare grpc': { server: bare, once: bareOnce },
+      'raw tcp': { server: tcp, once: tcpOnce },
+    });
     client.close();
     raw.close();
-    const loaderMBps = rates.loader as number;
-    const bareGrpcMBps = rates['bare grpc'] as number;
-    const rawTcpMBps = rates['raw tcp'] as number;
+    const l = m.loader as Measured;
+    const g = m['bare grpc'] as Measured;
+    const t = m['raw tcp'] as Measured;
+    const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
     const result = {
-      loaderMBps: Math.round(loaderMBps * 10) / 10,
-      bareGrpcMBps: Math.round(bareGrpcMBps * 10) / 10,
-      rawTcpMBps: Math.round(rawTcpMBps * 10) / 10,
-      ratioToBareGrpc: Math.round((loaderMBps / bareGrpcMBps) * 1000) / 1000,
-      ratioToRawTcp: Math.round((loaderMBps / rawTcpMBps) * 1000) / 1000,
+      loaderMBps: round(l.MBps, 1),
+      bareGrpcMBps: round(g.MBps, 1),
+      rawTcpMBps: round(t.MBps, 1),
+      ratioToBareGrpc: round(l.MBps / g.MBps, 3),
+      ratioToRawTcp: round(l.MBps / t.MBps, 3),
+      // CPU µs per message (medians): what each side costs, nearly independent of other load.
+      loaderServerCpuUs: round(l.serverCpuUsPerMessage, 0),
+      loaderClientCpuUs: round(l.clientCpuUsPerMessage, 0),
+      bareGrpcServerCpuUs: round(g.serverCpuUsPerMessage, 0),
+      bareGrpcClientCpuUs: round(g.clientCpuUsPerMessage, 0),
+      rawTcpServerCpuUs: round(t.serverCpuUsPerMessage, 0),
+      rawTcpClientCpuUs: round(t.clientCpuUsPerMessage, 0),
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -274,10 +352,17 @@ async function main(): Promise<void> {
       console.log(
         `Fashion-MNIST train, batch ${BATCH}: ${messages} messages, ${(totalBytes / 1e6).toFixed(1)} MB per epoch, median of ${runs}`,
       );
+      const row = (path: string, x: Measured): Record<string, unknown> => ({
+        path,
+        'MB/s': round(x.MBps, 1),
+        'loader ratio': round(l.MBps / x.MBps, 3),
+        'server CPU µs/msg': round(x.serverCpuUsPerMessage, 0),
+        'client CPU µs/msg': round(x.clientCpuUsPerMessage, 0),
+      });
       console.table([
-        { path: 'data-loader (gRPC + decode)', 'MB/s': result.loaderMBps, 'loader ratio': 1 },
-        { path: 'bare grpc-js stream', 'MB/s': result.bareGrpcMBps, 'loader ratio': result.ratioToBareGrpc },
-        { path: 'raw loopback TCP', 'MB/s': result.rawTcpMBps, 'loader ratio': result.ratioToRawTcp },
+        row('data-loader (gRPC + decode)', l),
+        row('bare grpc-js stream', g),
+        row('raw loopback TCP', t),
       ]);
     }
   } finally {
