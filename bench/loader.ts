@@ -19,6 +19,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -147,21 +148,36 @@ async function serve(kind: string): Promise<void> {
   }
   const ready: Ready = { port, messages: messages.length, totalBytes };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
-  // Each stdin line asks for this process's CPU time so far (µs), answered on one stdout line.
+  // Each stdin line asks for this process's CPU and GC time so far (µs), answered on one stdout line.
+  const gcMicros = gcClock();
   createInterface({ input: process.stdin }).on('line', () => {
     const u = process.cpuUsage();
-    process.stdout.write(`${u.user + u.system}\n`);
+    process.stdout.write(`${u.user + u.system} ${gcMicros()}\n`);
   });
   process.stdin.on('end', () => process.exit(0)); // the parent went away
   process.once('SIGTERM', () => process.exit(0)); // exit normally so --cpu-prof writes its profile
 }
 
-/** A server child: its port and a way to read its CPU time. */
+/** CPU and garbage-collection time a process has used so far, µs. */
+interface Usage {
+  cpuUs: number;
+  gcUs: number;
+}
+
+/** Cumulative garbage-collection time of this process, µs (a PerformanceObserver of `gc` entries). */
+function gcClock(): () => number {
+  let us = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) us += e.duration * 1000;
+  }).observe({ entryTypes: ['gc'] });
+  return () => us;
+}
+
+/** A server child: its port and a way to read its CPU and GC time. */
 interface ServerChild {
   child: ChildProcess;
   ready: Ready;
-  /** CPU time (user + system) the server process has used so far, µs. */
-  cpuMicros(): Promise<number>;
+  usage(): Promise<Usage>;
 }
 
 function startChild(kind: string): Promise<ServerChild> {
@@ -174,10 +190,13 @@ function startChild(kind: string): Promise<ServerChild> {
     },
   );
   const answers: ((line: string) => void)[] = [];
-  const cpuMicros = (): Promise<number> =>
-    new Promise<number>((resolve) => {
-      answers.push((line) => resolve(Number(line)));
-      child.stdin?.write('cpu\n');
+  const usage = (): Promise<Usage> =>
+    new Promise<Usage>((resolve) => {
+      answers.push((line) => {
+        const [cpuUs, gcUs] = line.split(' ').map(Number);
+        resolve({ cpuUs: cpuUs ?? NaN, gcUs: gcUs ?? NaN });
+      });
+      child.stdin?.write('usage\n');
     });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -186,7 +205,7 @@ function startChild(kind: string): Promise<ServerChild> {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       if (first) {
         first = false;
-        resolve({ child, ready: JSON.parse(line) as Ready, cpuMicros });
+        resolve({ child, ready: JSON.parse(line) as Ready, usage });
       } else answers.shift()?.(line);
     });
   });
@@ -203,17 +222,27 @@ interface Contender {
   once(): Promise<number>;
 }
 
-/** Medians of one contender: throughput, and CPU per message on each side. */
+/** Medians of one contender: throughput, and CPU and GC time per message on each side (µs). */
 interface Measured {
   MBps: number;
-  serverCpuUsPerMessage: number;
-  clientCpuUsPerMessage: number;
+  serverCpuUs: number;
+  clientCpuUs: number;
+  serverGcUs: number;
+  clientGcUs: number;
+}
+
+const clientGcMicros = gcClock();
+
+/** This process's {@link Usage} so far. */
+function ownUsage(): Usage {
+  const u = process.cpuUsage();
+  return { cpuUs: u.user + u.system, gcUs: clientGcMicros() };
 }
 
 /**
  * Runs the contenders round-robin (one warm-up round, then `runs` rounds); each one's median MB/s
- * and median CPU time per message of its server process and of this (the consumer) process. CPU time
- * is far less sensitive than wall time to other load on a shared machine.
+ * and median CPU and GC time per message of its server process and of this (the consumer) process.
+ * CPU time is far less sensitive than wall time to other load on a shared machine.
  */
 async function measure(
   runs: number,
@@ -221,37 +250,45 @@ async function measure(
   contenders: Record<string, Contender>,
 ): Promise<Record<string, Measured>> {
   const names = Object.keys(contenders);
-  const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const serverCpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  const clientCpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const samples = new Map<string, Record<keyof Measured, number[]>>(
+    names.map((n) => [n, { MBps: [], serverCpuUs: [], clientCpuUs: [], serverGcUs: [], clientGcUs: [] }]),
+  );
   for (let round = -1; round < runs; round++) {
     for (const name of names) {
       const c = contenders[name] as Contender;
-      const s0 = await c.server.cpuMicros();
-      const c0 = process.cpuUsage();
+      const s0 = await c.server.usage();
+      const c0 = ownUsage();
       const t0 = process.hrtime.bigint();
       const bytes = await c.once();
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      const c1 = process.cpuUsage(c0);
-      const s1 = await c.server.cpuMicros();
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const s1 = await c.server.usage(); // the round trip also lets this process's gc entries arrive
+      const c1 = ownUsage();
       if (round < 0) continue; // round -1 warms up JIT, connections, caches
-      rates[name]?.push(bytes / 1e6 / s);
-      serverCpu[name]?.push((s1 - s0) / messages);
-      clientCpu[name]?.push((c1.user + c1.system) / messages);
+      const x = samples.get(name) as Record<keyof Measured, number[]>;
+      x.MBps.push(bytes / 1e6 / seconds);
+      x.serverCpuUs.push((s1.cpuUs - s0.cpuUs) / messages);
+      x.clientCpuUs.push((c1.cpuUs - c0.cpuUs) / messages);
+      x.serverGcUs.push((s1.gcUs - s0.gcUs) / messages);
+      x.clientGcUs.push((c1.gcUs - c0.gcUs) / messages);
     }
   }
   if (!values.json)
     for (const n of names)
-      process.stderr.write(`${n}: ${(rates[n] ?? []).map((r) => r.toFixed(0)).join(' ')} MB/s\n`);
+      process.stderr.write(`${n}: ${(samples.get(n)?.MBps ?? []).map((r) => r.toFixed(0)).join(' ')} MB/s\n`);
   return Object.fromEntries(
-    names.map((n) => [
-      n,
-      {
-        MBps: median(rates[n] ?? []),
-        serverCpuUsPerMessage: median(serverCpu[n] ?? []),
-        clientCpuUsPerMessage: median(clientCpu[n] ?? []),
-      },
-    ]),
+    names.map((n) => {
+      const x = samples.get(n) as Record<keyof Measured, number[]>;
+      return [
+        n,
+        {
+          MBps: median(x.MBps),
+          serverCpuUs: median(x.serverCpuUs),
+          clientCpuUs: median(x.clientCpuUs),
+          serverGcUs: median(x.serverGcUs),
+          clientGcUs: median(x.clientGcUs),
+        },
+      ];
+    }),
   );
 }
 
@@ -338,13 +375,17 @@ async function main(): Promise<void> {
       rawTcpMBps: round(t.MBps, 1),
       ratioToBareGrpc: round(l.MBps / g.MBps, 3),
       ratioToRawTcp: round(l.MBps / t.MBps, 3),
-      // CPU µs per message (medians): what each side costs, nearly independent of other load.
-      loaderServerCpuUs: round(l.serverCpuUsPerMessage, 0),
-      loaderClientCpuUs: round(l.clientCpuUsPerMessage, 0),
-      bareGrpcServerCpuUs: round(g.serverCpuUsPerMessage, 0),
-      bareGrpcClientCpuUs: round(g.clientCpuUsPerMessage, 0),
-      rawTcpServerCpuUs: round(t.serverCpuUsPerMessage, 0),
-      rawTcpClientCpuUs: round(t.clientCpuUsPerMessage, 0),
+      // CPU and GC µs per message (medians): what each side costs, nearly independent of other load.
+      loaderServerCpuUs: round(l.serverCpuUs, 0),
+      loaderClientCpuUs: round(l.clientCpuUs, 0),
+      loaderServerGcUs: round(l.serverGcUs, 0),
+      loaderClientGcUs: round(l.clientGcUs, 0),
+      bareGrpcServerCpuUs: round(g.serverCpuUs, 0),
+      bareGrpcClientCpuUs: round(g.clientCpuUs, 0),
+      bareGrpcServerGcUs: round(g.serverGcUs, 0),
+      bareGrpcClientGcUs: round(g.clientGcUs, 0),
+      rawTcpServerCpuUs: round(t.serverCpuUs, 0),
+      rawTcpClientCpuUs: round(t.clientCpuUs, 0),
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -356,8 +397,10 @@ async function main(): Promise<void> {
         path,
         'MB/s': round(x.MBps, 1),
         'loader ratio': round(l.MBps / x.MBps, 3),
-        'server CPU µs/msg': round(x.serverCpuUsPerMessage, 0),
-        'client CPU µs/msg': round(x.clientCpuUsPerMessage, 0),
+        'server CPU µs/msg': round(x.serverCpuUs, 0),
+        'server GC': round(x.serverGcUs, 0),
+        'client CPU µs/msg': round(x.clientCpuUs, 0),
+        'client GC': round(x.clientGcUs, 0),
       });
       console.table([
         row('data-loader (gRPC + decode)', l),
