@@ -4,15 +4,7 @@ import { decodeTensor } from '@distrain/core';
 import { distrainProto } from '@distrain/core';
 import type { StreamBatchesResponse__Output } from '@distrain/core';
 import { decodeBatchMessage } from '@distrain/core/datasets';
-import {
-  encodeBatch,
-  GRPC_PREFIX_BYTES,
-  maxEncodedBytes,
-  PendingBatch,
-  planBatch,
-  serializePending,
-  WIRE_DTYPE,
-} from './batch-encoder.ts';
+import { encodeBatch, GRPC_PREFIX_BYTES, maxEncodedBytes, planBatch, WIRE_DTYPE } from './batch-encoder.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
 const method = distrainProto().DataLoaderService.service.StreamBatches;
@@ -199,26 +191,4 @@ test('4-byte tensor data lands aligned behind the gRPC frame prefix, so the deco
       }
   }
   assert.deepEqual([...pads].sort(), [0, 2, 3, 5], 'every padding size is exercised');
-});
-
-test('serializePending writes the same bytes as encodeBatch', () => {
-  const count = 64;
-  const layout: EncodeLayout = {
-    split: {
-      count,
-      features: Uint8Array.from({ length: count * 10 }, (_, i) => i % 256),
-      labels: Int32Array.from({ length: count }, (_, i) => i),
-    },
-    featureShape: [10],
-    featureWireDType: WIRE_DTYPE.uint8,
-    labelWireDType: WIRE_DTYPE.int32,
-  };
-  const order = Uint32Array.from({ length: count }, (_, i) => count - 1 - i);
-  for (const n of [0, 1, 31, 64]) {
-    const header = { epoch: 1, step: 2, stepsInEpoch: 3, globalBatchSize: n, offset: 0 };
-    const p = new PendingBatch(layout, header, order, 0, n);
-    const want = encodeBatch(layout, header, order, 0, n);
-    assert.equal(p.bytes, want.length);
-    assert.deepEqual(serializePending(p), want);
-  }
 });
