@@ -32,7 +32,7 @@ import type { ReleaseJobRequest__Output } from '@distrain/core';
 import type { ReleaseJobResponse } from '@distrain/core';
 import type { StreamBatchesRequest__Output } from '@distrain/core';
 import { featureSource, maxEncodedBytes, WIRE_DTYPE } from './batch-encoder.ts';
-import { AheadEncoder, PendingBatch, serializePending } from './pending-batch.ts';
+import { PendingBatch, serializePending } from './pending-batch.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
 /** Fully-qualified name of the service (health checks, reflection). */
@@ -277,13 +277,11 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
         );
       }
       const order = epochOrder(split.count, splitName, req.seed, req.epoch);
-      const ahead = new AheadEncoder();
       for (let step = req.startStep; step < end && !stopped; step++) {
         const gStart = step * req.globalBatchSize;
         const gCount = Math.min(req.globalBatchSize, split.count - gStart);
         const slice = rankSlice(gCount, req.rank, req.worldSize);
-        // Encoded later, ahead in idle time or by the response serializer when gRPC sends it
-        // (batch-encoder.ts); registered before the write, which may serialize it at once.
+        // Encoded later, by the response serializer, when gRPC actually sends it (pending-batch.ts).
         const msg = new PendingBatch(
           layout,
           { epoch: req.epoch, step, stepsInEpoch: steps, globalBatchSize: gCount, offset: slice.offset },
@@ -291,7 +289,6 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
           gStart + slice.offset,
           slice.count,
         );
-        ahead.add(msg);
         const writable = call.write(msg);
         onBatch?.({
           jobId: req.jobId,
