@@ -7,9 +7,11 @@
  *   - bare grpc-js: a server stream of pre-built Buffers with identity (de)serializers that respects
  *     write() backpressure, the consumer only counting bytes: the least grpc-js needs to move them;
  *   - raw TCP: the same messages, length-prefixed, over a loopback net socket, with backpressure.
- * Every server runs in its own child process, as the data-loader does when deployed, and the
- * consumer in this one. Contenders run round-robin (a warm-up round, then `--runs` rounds) so
- * machine noise hits all of them alike; the median counts.
+ * Both gRPC consumers use a worker's loader channel options (`LOADER_CHANNEL_OPTIONS`). Every
+ * server runs in its own child process, as the data-loader does when deployed, and the consumer in
+ * this one; besides MB/s the bench reports each side's CPU time per message, which other load on a
+ * shared machine distorts far less than wall time. Contenders run round-robin (a warm-up round,
+ * then `--runs` rounds) so machine noise hits all of them alike; the median counts.
  *
  *   node --import tsx bench/loader.ts [--json] [--runs N]
  */
@@ -17,6 +19,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,7 +27,7 @@ import { credentials, makeGenericClientConstructor, Server, ServerCredentials } 
 import type { ServerWritableStream, ServiceDefinition, ClientReadableStream } from '@grpc/grpc-js';
 import { clientOptions, dataLoaderClient } from '@distrain/core';
 import { epochOrder, stepsPerEpoch } from '@distrain/core';
-import { loadDataset, streamBatches } from '@distrain/core/datasets';
+import { LOADER_CHANNEL_OPTIONS, loadDataset, streamBatches } from '@distrain/core/datasets';
 import { encodeBatch, featureSource, WIRE_DTYPE } from '../services/data-loader/src/batch-encoder.ts';
 import { startLoaderServer } from '../services/data-loader/src/loader-service.ts';
 
@@ -145,24 +148,66 @@ async function serve(kind: string): Promise<void> {
   }
   const ready: Ready = { port, messages: messages.length, totalBytes };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
-  process.stdin.resume();
+  // Each stdin line asks for this process's CPU and GC time so far (µs), answered on one stdout line.
+  const gcMicros = gcClock();
+  createInterface({ input: process.stdin }).on('line', () => {
+    const u = process.cpuUsage();
+    process.stdout.write(`${u.user + u.system} ${gcMicros()}\n`);
+  });
   process.stdin.on('end', () => process.exit(0)); // the parent went away
+  process.once('SIGTERM', () => process.exit(0)); // exit normally so --cpu-prof writes its profile
 }
 
-function startChild(kind: string): Promise<{ child: ChildProcess; ready: Ready }> {
+/** CPU and garbage-collection time a process has used so far, µs. */
+interface Usage {
+  cpuUs: number;
+  gcUs: number;
+}
+
+/** Cumulative garbage-collection time of this process, µs (a PerformanceObserver of `gc` entries). */
+function gcClock(): () => number {
+  let us = 0;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) us += e.duration * 1000;
+  }).observe({ entryTypes: ['gc'] });
+  return () => us;
+}
+
+/** A server child: its port and a way to read its CPU and GC time. */
+interface ServerChild {
+  child: ChildProcess;
+  ready: Ready;
+  usage(): Promise<Usage>;
+}
+
+function startChild(kind: string): Promise<ServerChild> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind],
+    // The parent's node flags (--import tsx, and --cpu-prof when profiling the bench) go to every server.
+    [...process.execArgv, fileURLToPath(import.meta.url), '--serve', kind],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
     },
   );
+  const answers: ((line: string) => void)[] = [];
+  const usage = (): Promise<Usage> =>
+    new Promise<Usage>((resolve) => {
+      answers.push((line) => {
+        const [cpuUs, gcUs] = line.split(' ').map(Number);
+        resolve({ cpuUs: cpuUs ?? NaN, gcUs: gcUs ?? NaN });
+      });
+      child.stdin?.write('usage\n');
+    });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', (line) =>
-      resolve({ child, ready: JSON.parse(line) as Ready }),
-    );
+    let first = true;
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (first) {
+        first = false;
+        resolve({ child, ready: JSON.parse(line) as Ready, usage });
+      } else answers.shift()?.(line);
+    });
   });
 }
 
@@ -171,25 +216,80 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Runs the contenders round-robin (one warm-up round, then `runs` rounds); each one's median MB/s. */
+/** One contender: the server it reads from and one full pass over the epoch (resolves to bytes). */
+interface Contender {
+  server: ServerChild;
+  once(): Promise<number>;
+}
+
+/** Medians of one contender: throughput, and CPU and GC time per message on each side (µs). */
+interface Measured {
+  MBps: number;
+  serverCpuUs: number;
+  clientCpuUs: number;
+  serverGcUs: number;
+  clientGcUs: number;
+}
+
+const clientGcMicros = gcClock();
+
+/** This process's {@link Usage} so far. */
+function ownUsage(): Usage {
+  const u = process.cpuUsage();
+  return { cpuUs: u.user + u.system, gcUs: clientGcMicros() };
+}
+
+/**
+ * Runs the contenders round-robin (one warm-up round, then `runs` rounds); each one's median MB/s
+ * and median CPU and GC time per message of its server process and of this (the consumer) process.
+ * CPU time is far less sensitive than wall time to other load on a shared machine.
+ */
 async function measure(
   runs: number,
-  contenders: Record<string, () => Promise<number>>,
-): Promise<Record<string, number>> {
+  messages: number,
+  contenders: Record<string, Contender>,
+): Promise<Record<string, Measured>> {
   const names = Object.keys(contenders);
-  const rates: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const samples = new Map<string, Record<keyof Measured, number[]>>(
+    names.map((n) => [n, { MBps: [], serverCpuUs: [], clientCpuUs: [], serverGcUs: [], clientGcUs: [] }]),
+  );
   for (let round = -1; round < runs; round++) {
     for (const name of names) {
+      const c = contenders[name] as Contender;
+      const s0 = await c.server.usage();
+      const c0 = ownUsage();
       const t0 = process.hrtime.bigint();
-      const bytes = await (contenders[name] as () => Promise<number>)();
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (round >= 0) rates[name]?.push(bytes / 1e6 / s); // round -1 warms up JIT, connections, caches
+      const bytes = await c.once();
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const s1 = await c.server.usage(); // the round trip also lets this process's gc entries arrive
+      const c1 = ownUsage();
+      if (round < 0) continue; // round -1 warms up JIT, connections, caches
+      const x = samples.get(name) as Record<keyof Measured, number[]>;
+      x.MBps.push(bytes / 1e6 / seconds);
+      x.serverCpuUs.push((s1.cpuUs - s0.cpuUs) / messages);
+      x.clientCpuUs.push((c1.cpuUs - c0.cpuUs) / messages);
+      x.serverGcUs.push((s1.gcUs - s0.gcUs) / messages);
+      x.clientGcUs.push((c1.gcUs - c0.gcUs) / messages);
     }
   }
   if (!values.json)
     for (const n of names)
-      process.stderr.write(`${n}: ${(rates[n] ?? []).map((r) => r.toFixed(0)).join(' ')} MB/s\n`);
-  return Object.fromEntries(names.map((n) => [n, median(rates[n] ?? [])]));
+      process.stderr.write(`${n}: ${(samples.get(n)?.MBps ?? []).map((r) => r.toFixed(0)).join(' ')} MB/s\n`);
+  return Object.fromEntries(
+    names.map((n) => {
+      const x = samples.get(n) as Record<keyof Measured, number[]>;
+      return [
+        n,
+        {
+          MBps: median(x.MBps),
+          serverCpuUs: median(x.serverCpuUs),
+          clientCpuUs: median(x.clientCpuUs),
+          serverGcUs: median(x.serverGcUs),
+          clientGcUs: median(x.clientGcUs),
+        },
+      ];
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -201,7 +301,10 @@ async function main(): Promise<void> {
   ]);
   const { messages, totalBytes } = bare.ready;
   try {
-    const client = dataLoaderClient(`127.0.0.1:${loader.ready.port}`, clientOptions(MAX));
+    // Both gRPC consumers get the channel options a worker's loader client has (session.ts), so the
+    // ratio measures what the loader adds over grpc-js, not a difference in transport settings.
+    const channelOptions = { ...clientOptions(MAX), ...LOADER_CHANNEL_OPTIONS };
+    const client = dataLoaderClient(`127.0.0.1:${loader.ready.port}`, channelOptions);
     const request = {
       jobId: 'bench',
       dataset: DATASET,
@@ -226,7 +329,7 @@ async function main(): Promise<void> {
     const raw = new RawClient(
       `127.0.0.1:${bare.ready.port}`,
       credentials.createInsecure(),
-      clientOptions(MAX),
+      channelOptions,
     ) as unknown as {
       Stream(req: Buffer): ClientReadableStream<Buffer>;
       close(): void;
@@ -255,18 +358,34 @@ async function main(): Promise<void> {
         });
       });
 
-    const rates = await measure(runs, { loader: loaderOnce, 'bare grpc': bareOnce, 'raw tcp': tcpOnce });
+    const m = await measure(runs, messages, {
+      loader: { server: loader, once: loaderOnce },
+      'bare grpc': { server: bare, once: bareOnce },
+      'raw tcp': { server: tcp, once: tcpOnce },
+    });
     client.close();
     raw.close();
-    const loaderMBps = rates.loader as number;
-    const bareGrpcMBps = rates['bare grpc'] as number;
-    const rawTcpMBps = rates['raw tcp'] as number;
+    const l = m.loader as Measured;
+    const g = m['bare grpc'] as Measured;
+    const t = m['raw tcp'] as Measured;
+    const round = (x: number, digits: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
     const result = {
-      loaderMBps: Math.round(loaderMBps * 10) / 10,
-      bareGrpcMBps: Math.round(bareGrpcMBps * 10) / 10,
-      rawTcpMBps: Math.round(rawTcpMBps * 10) / 10,
-      ratioToBareGrpc: Math.round((loaderMBps / bareGrpcMBps) * 1000) / 1000,
-      ratioToRawTcp: Math.round((loaderMBps / rawTcpMBps) * 1000) / 1000,
+      loaderMBps: round(l.MBps, 1),
+      bareGrpcMBps: round(g.MBps, 1),
+      rawTcpMBps: round(t.MBps, 1),
+      ratioToBareGrpc: round(l.MBps / g.MBps, 3),
+      ratioToRawTcp: round(l.MBps / t.MBps, 3),
+      // CPU and GC µs per message (medians): what each side costs, nearly independent of other load.
+      loaderServerCpuUs: round(l.serverCpuUs, 0),
+      loaderClientCpuUs: round(l.clientCpuUs, 0),
+      loaderServerGcUs: round(l.serverGcUs, 0),
+      loaderClientGcUs: round(l.clientGcUs, 0),
+      bareGrpcServerCpuUs: round(g.serverCpuUs, 0),
+      bareGrpcClientCpuUs: round(g.clientCpuUs, 0),
+      bareGrpcServerGcUs: round(g.serverGcUs, 0),
+      bareGrpcClientGcUs: round(g.clientGcUs, 0),
+      rawTcpServerCpuUs: round(t.serverCpuUs, 0),
+      rawTcpClientCpuUs: round(t.clientCpuUs, 0),
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -274,10 +393,19 @@ async function main(): Promise<void> {
       console.log(
         `Fashion-MNIST train, batch ${BATCH}: ${messages} messages, ${(totalBytes / 1e6).toFixed(1)} MB per epoch, median of ${runs}`,
       );
+      const row = (path: string, x: Measured): Record<string, unknown> => ({
+        path,
+        'MB/s': round(x.MBps, 1),
+        'loader ratio': round(l.MBps / x.MBps, 3),
+        'server CPU µs/msg': round(x.serverCpuUs, 0),
+        'server GC': round(x.serverGcUs, 0),
+        'client CPU µs/msg': round(x.clientCpuUs, 0),
+        'client GC': round(x.clientGcUs, 0),
+      });
       console.table([
-        { path: 'data-loader (gRPC + decode)', 'MB/s': result.loaderMBps, 'loader ratio': 1 },
-        { path: 'bare grpc-js stream', 'MB/s': result.bareGrpcMBps, 'loader ratio': result.ratioToBareGrpc },
-        { path: 'raw loopback TCP', 'MB/s': result.rawTcpMBps, 'loader ratio': result.ratioToRawTcp },
+        row('data-loader (gRPC + decode)', l),
+        row('bare grpc-js stream', g),
+        row('raw loopback TCP', t),
       ]);
     }
   } finally {

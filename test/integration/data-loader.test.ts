@@ -132,6 +132,9 @@ test('world sizes 1, 2, 3: every train sample once per epoch; rank slices reasse
       trainImages.subarray(i * 784, (i + 1) * 784),
     );
   }
+  // Over real grpc-js the int32 labels arrive aligned (the loader's alignment_padding): they are a
+  // view of the received message, like the uint8 features, not a copy.
+  for (const b of single) assert.equal(b.labels.data.buffer, b.features.data.buffer, `step ${b.step}`);
   for (const world of [2, 3]) {
     const ranks = await Promise.all(
       Array.from({ length: world }, (_, rank) =>

@@ -4,7 +4,7 @@ import { decodeTensor } from '@distrain/core';
 import { distrainProto } from '@distrain/core';
 import type { StreamBatchesResponse__Output } from '@distrain/core';
 import { decodeBatchMessage } from '@distrain/core/datasets';
-import { encodeBatch, maxEncodedBytes, WIRE_DTYPE } from './batch-encoder.ts';
+import { encodeBatch, GRPC_PREFIX_BYTES, maxEncodedBytes, planBatch, WIRE_DTYPE } from './batch-encoder.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
 const method = distrainProto().DataLoaderService.service.StreamBatches;
@@ -111,4 +111,84 @@ test('text batches: int32 token indices and their lengths on the wire, read alik
     [...d.lengths],
     idx.map((i) => lengths[i]),
   );
+});
+
+test('4-byte tensor data lands aligned behind the gRPC frame prefix, so the decoder views it in place', () => {
+  const count = 40;
+  const f32 = Float32Array.from({ length: count * 3 }, (_, i) => i / 4);
+  const i32 = Int32Array.from({ length: count * 3 }, (_, i) => 1000 * i);
+  const u8 = Uint8Array.from({ length: count * 3 }, (_, i) => i % 251);
+  const labels = Int32Array.from({ length: count }, (_, i) => i % 7);
+  const layouts: [string, EncodeLayout][] = [
+    [
+      'float32',
+      {
+        split: { count, features: f32, labels },
+        featureShape: [3],
+        featureWireDType: WIRE_DTYPE.float32,
+        labelWireDType: WIRE_DTYPE.int32,
+      },
+    ],
+    [
+      'int32',
+      {
+        split: { count, features: i32, labels },
+        featureShape: [3],
+        featureWireDType: WIRE_DTYPE.int32,
+        labelWireDType: WIRE_DTYPE.int32,
+      },
+    ],
+    [
+      'uint8',
+      {
+        split: { count, features: u8, labels },
+        featureShape: [3],
+        featureWireDType: WIRE_DTYPE.uint8,
+        labelWireDType: WIRE_DTYPE.int32,
+      },
+    ],
+  ];
+  const order = Uint32Array.from({ length: count }, (_, i) => (i * 17) % count);
+  const pads = new Set<number>();
+  for (const [name, layout] of layouts) {
+    // Header varints of 0 to 3 bytes and slices of different sizes shift the data to every residue.
+    for (const epoch of [0, 1, 200, 70000])
+      for (const n of [1, 5, 16, 33]) {
+        const header = { epoch, step: epoch * 3, stepsInEpoch: 90000, globalBatchSize: n, offset: epoch % 2 };
+        const msg = encodeBatch(layout, header, order, 2, n);
+        assert.ok(msg.length <= maxEncodedBytes(layout, n, header), `${name}: within the size bound`);
+        const p = decode(msg);
+        const plan = planBatch(layout, header, order, 2, n);
+        pads.add(plan.labelPad).add(plan.featurePad);
+        // As grpc-js hands it over: the 5-byte frame prefix, then the message, in a fresh buffer.
+        const frame = Buffer.alloc(GRPC_PREFIX_BYTES + msg.length);
+        msg.copy(frame, GRPC_PREFIX_BYTES);
+        const b = decodeBatchMessage(frame.subarray(GRPC_PREFIX_BYTES));
+        assert.equal(b.labels.data.buffer, frame.buffer, `${name} epoch ${epoch} n ${n}: labels are a view`);
+        assert.equal(
+          b.features.data.buffer,
+          frame.buffer,
+          `${name} epoch ${epoch} n ${n}: features are a view`,
+        );
+        const idx = [...order.subarray(2, 2 + n)];
+        assert.deepEqual([...b.indices], idx);
+        assert.deepEqual(
+          [...b.labels.data],
+          idx.map((i) => labels[i]),
+        );
+        const src = layout.split.features;
+        assert.deepEqual(
+          [...b.features.data],
+          idx.flatMap((i) => [...src.subarray(i * 3, i * 3 + 3)]),
+        );
+        // protobufjs reads the same message (the padding is a declared field it ignores).
+        assert.deepEqual(p.indices, idx);
+        assert.deepEqual(
+          [...decodeTensor(p.labels!).data],
+          idx.map((i) => labels[i]),
+        );
+        assert.equal(p.epoch, epoch);
+      }
+  }
+  assert.deepEqual([...pads].sort(), [0, 2, 3, 5], 'every padding size is exercised');
 });

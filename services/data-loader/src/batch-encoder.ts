@@ -68,6 +68,7 @@ export function maxEncodedBytes(layout: EncodeLayout, count: number, header: Bat
   const idx = count * 5 * (layout.split.lengths === undefined ? 1 : 2);
   return (
     6 * 5 + // header varints (tag + up to 5 bytes)
+    2 * 5 + // alignment padding before features and labels
     1 +
     varintSize(f.size) +
     f.size +
@@ -122,12 +123,45 @@ export function featureSource(split: SplitData): Uint8Array {
   return new Uint8Array(split.features.buffer, split.features.byteOffset, split.features.byteLength);
 }
 
-/** Sizes of every part of one encoded response. */
-interface BatchPlan {
+/**
+ * Bytes grpc-js puts before a message in the buffer it hands to the receiver's deserializer: the
+ * frame's compressed flag and length. Its stream decoder concatenates every message with that prefix
+ * into a fresh Buffer (a new ArrayBuffer, or an 8-byte aligned slot of the Buffer pool for small
+ * ones), so the message starts 5 bytes past an 8-byte boundary. The encoder pads with that in mind;
+ * a receiver that gets the bytes elsewhere still decodes them, only copying unaligned data.
+ */
+export const GRPC_PREFIX_BYTES = 5;
+
+/** Field number of `StreamBatchesResponse.alignment_padding`. */
+const PADDING_FIELD = 10;
+
+/**
+ * Bytes of an `alignment_padding` field (tag, length, zeros) that moves data which would start at
+ * `at` (counted from the receiver's 8-byte boundary) to a multiple of 4: 0 (none), 2, 3 or 5.
+ */
+function paddingFor(at: number): number {
+  const shift = (4 - (at % 4)) % 4;
+  return shift === 1 ? 5 : shift;
+}
+
+/** Writes an `alignment_padding` field of `bytes` bytes in all (see {@link paddingFor}). */
+function writePadding(buf: Buffer, pos: number, bytes: number): number {
+  if (bytes === 0) return pos;
+  buf[pos++] = (PADDING_FIELD << 3) | 2;
+  buf[pos++] = bytes - 2;
+  for (let i = 2; i < bytes; i++) buf[pos++] = 0;
+  return pos;
+}
+
+/** Sizes of every part of one encoded response, computed once per batch. */
+export interface BatchPlan {
   /** Bytes of the whole message. */
   size: number;
   f: { size: number; shapeBytes: number };
   l: { size: number; shapeBytes: number };
+  /** Bytes of the padding fields before `features` and before `labels` (0, 2, 3 or 5 each). */
+  featurePad: number;
+  labelPad: number;
   idxBytes: number;
   /** Packed `lengths` payload (text datasets), 0 when absent. */
   lenBytes: number;
@@ -137,7 +171,13 @@ interface BatchPlan {
   sampleBytes: number;
 }
 
-function planBatch(
+/** Bytes of a Tensor field before its data: tag, length, dtype, shape, data tag and length. */
+function tensorHeadBytes(body: { size: number }, dataBytes: number): number {
+  return 1 + varintSize(body.size) + body.size - dataBytes;
+}
+
+/** Plans the response for samples order[start..start+count) (sizes, padding); see {@link encodeBatch}. */
+export function planBatch(
   layout: EncodeLayout,
   header: BatchHeader,
   order: Uint32Array,
@@ -154,15 +194,37 @@ function planBatch(
   const idxBytes = packedSize(order, start, count);
   const lenBytes = split.lengths === undefined ? 0 : lengthsSize(split.lengths, order, start, count);
   // No closures on this path: tsx/esbuild wraps each one in a `__name` call per batch.
-  let size = 1 + varintSize(f.size) + f.size + 1 + varintSize(l.size) + l.size;
+  let size = 0;
   if (header.epoch !== 0) size += 1 + varintSize(header.epoch);
   if (header.step !== 0) size += 1 + varintSize(header.step);
   if (header.stepsInEpoch !== 0) size += 1 + varintSize(header.stepsInEpoch);
   if (header.globalBatchSize !== 0) size += 1 + varintSize(header.globalBatchSize);
+  // 4-byte data (float32/int32 features, labels) is placed aligned for the receiver; uint8 needs not.
+  const fHead = tensorHeadBytes(f, featureBytes);
+  const featurePad =
+    featureBytes > 0 && layout.featureWireDType !== WIRE_DTYPE.uint8
+      ? paddingFor(GRPC_PREFIX_BYTES + size + fHead)
+      : 0;
+  size += featurePad + fHead + featureBytes;
+  const lHead = tensorHeadBytes(l, labelBytes);
+  const labelPad = labelBytes > 0 ? paddingFor(GRPC_PREFIX_BYTES + size + lHead) : 0;
+  size += labelPad + lHead + labelBytes;
   if (count > 0) size += 1 + varintSize(idxBytes) + idxBytes;
   if (header.offset !== 0) size += 1 + varintSize(header.offset);
   if (lenBytes > 0) size += 1 + varintSize(lenBytes) + lenBytes;
-  return { size, f, l, idxBytes, lenBytes, featureShape, featureBytes, labelBytes, sampleBytes };
+  return {
+    size,
+    f,
+    l,
+    featurePad,
+    labelPad,
+    idxBytes,
+    lenBytes,
+    featureShape,
+    featureBytes,
+    labelBytes,
+    sampleBytes,
+  };
 }
 
 /** Exact size of the message {@link encodeBatch} would produce. */
@@ -189,20 +251,31 @@ export function encodeBatch(
   count: number,
   scratch?: Buffer,
 ): Buffer {
-  const { split } = layout;
-  const { size, f, l, idxBytes, lenBytes, featureShape, featureBytes, labelBytes, sampleBytes } = planBatch(
-    layout,
-    header,
-    order,
-    start,
-    count,
-  );
+  const plan = planBatch(layout, header, order, start, count);
   const buf =
-    scratch !== undefined && scratch.length >= size ? scratch.subarray(0, size) : Buffer.allocUnsafe(size);
+    scratch !== undefined && scratch.length >= plan.size
+      ? scratch.subarray(0, plan.size)
+      : Buffer.allocUnsafe(plan.size);
+  return writeBatch(buf, layout, header, order, start, count, plan);
+}
+
+/** Writes a planned response into `buf` (exactly `plan.size` bytes) and returns `buf`. */
+export function writeBatch(
+  buf: Buffer,
+  layout: EncodeLayout,
+  header: BatchHeader,
+  order: Uint32Array,
+  start: number,
+  count: number,
+  plan: BatchPlan,
+): Buffer {
+  const { split } = layout;
+  const { size, f, l, idxBytes, lenBytes, featureShape, featureBytes, labelBytes, sampleBytes } = plan;
   let pos = varintField(buf, 0, 1, header.epoch);
   pos = varintField(buf, pos, 2, header.step);
   pos = varintField(buf, pos, 3, header.stepsInEpoch);
   pos = varintField(buf, pos, 4, header.globalBatchSize);
+  pos = writePadding(buf, pos, plan.featurePad);
   pos = writeTensorHead(buf, pos, 5, layout.featureWireDType, featureShape, f, featureBytes);
   const src = layout.source ?? featureSource(split);
   for (let k = 0; k < count; k++) {
@@ -210,6 +283,7 @@ export function encodeBatch(
     buf.set(src.subarray(from, from + sampleBytes), pos + k * sampleBytes);
   }
   pos += featureBytes;
+  pos = writePadding(buf, pos, plan.labelPad);
   pos = writeTensorHead(buf, pos, 6, layout.labelWireDType, [count], l, labelBytes);
   const labelSrc = split.labels;
   if (labelSrc instanceof Int32Array) {
@@ -235,37 +309,4 @@ export function encodeBatch(
   }
   if (pos !== size) throw new Error(`encodeBatch: wrote ${pos} bytes, sized ${size}`);
   return buf;
-}
-
-/** One response, planned but not yet encoded: the serializer encodes it when gRPC sends it. */
-export class PendingBatch {
-  /** Exact encoded size. */
-  readonly bytes: number;
-  constructor(
-    readonly layout: EncodeLayout,
-    readonly header: BatchHeader,
-    readonly order: Uint32Array,
-    readonly start: number,
-    readonly count: number,
-  ) {
-    this.bytes = encodedBatchBytes(layout, header, order, start, count);
-  }
-}
-
-/** Largest message kept in the shared scratch buffer; bigger ones get their own allocation. */
-const SCRATCH_MAX_BYTES = 8 * 1024 * 1024;
-let scratch = Buffer.allocUnsafeSlow(0);
-
-/**
- * Encodes a {@link PendingBatch} into one process-wide scratch buffer and returns a view of it.
- * Only for a gRPC `responseSerialize`: grpc-js copies the returned bytes into its length-prefixed
- * frame before `serialize` returns to it (server-interceptors `serializeMessage`), so the scratch is
- * free again before the next message is encoded. This saves one message-sized allocation per batch,
- * and messages waiting in a stream's write queue stay small (a plan, not 100 kB of bytes).
- */
-export function serializePending(p: PendingBatch): Buffer {
-  if (p.bytes > SCRATCH_MAX_BYTES) return encodeBatch(p.layout, p.header, p.order, p.start, p.count);
-  if (scratch.length < p.bytes)
-    scratch = Buffer.allocUnsafeSlow(Math.max(p.bytes, 2 * scratch.length, 64 * 1024));
-  return encodeBatch(p.layout, p.header, p.order, p.start, p.count, scratch);
 }

@@ -31,13 +31,8 @@ import type { DescribeDatasetResponse } from '@distrain/core';
 import type { ReleaseJobRequest__Output } from '@distrain/core';
 import type { ReleaseJobResponse } from '@distrain/core';
 import type { StreamBatchesRequest__Output } from '@distrain/core';
-import {
-  featureSource,
-  maxEncodedBytes,
-  PendingBatch,
-  serializePending,
-  WIRE_DTYPE,
-} from './batch-encoder.ts';
+import { featureSource, maxEncodedBytes, WIRE_DTYPE } from './batch-encoder.ts';
+import { PendingBatch, serializePending } from './pending-batch.ts';
 import type { EncodeLayout } from './batch-encoder.ts';
 
 /** Fully-qualified name of the service (health checks, reflection). */
@@ -286,7 +281,7 @@ export function createLoaderService(options: LoaderServiceOptions = {}): LoaderS
         const gStart = step * req.globalBatchSize;
         const gCount = Math.min(req.globalBatchSize, split.count - gStart);
         const slice = rankSlice(gCount, req.rank, req.worldSize);
-        // Encoded later, by the response serializer, when gRPC actually sends it (batch-encoder.ts).
+        // Encoded later, by the response serializer, when gRPC actually sends it (pending-batch.ts).
         const msg = new PendingBatch(
           layout,
           { epoch: req.epoch, step, stepsInEpoch: steps, globalBatchSize: gCount, offset: slice.offset },

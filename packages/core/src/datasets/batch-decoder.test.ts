@@ -71,3 +71,26 @@ test('decodeBatchMessage rejects truncated messages and size mismatches with a V
     (err: unknown) => err instanceof ValidationError && err.field === 'features.dtype',
   );
 });
+
+test('decodeBatchMessage: packed indices of every varint width; a truncated last index is a ValidationError', () => {
+  const m = sample();
+  m.indices = [0, 127, 128, 16383, 16384, 2 ** 21, 2 ** 32 - 1];
+  const b = decodeBatchMessage(encode(m));
+  assert.ok(b.indices instanceof Uint32Array);
+  assert.deepEqual([...b.indices], m.indices);
+  assert.equal(b.lengths.length, 0);
+  // indices [300] is `3a 02 ac 02`: cut the run short so its last byte still has the continuation bit.
+  m.indices = [300];
+  const bytes = encode(m);
+  const at = bytes.indexOf(Buffer.from([(7 << 3) | 2, 2, 0xac, 0x02]));
+  assert.ok(at >= 0);
+  const cut = Buffer.concat([
+    bytes.subarray(0, at),
+    Buffer.from([(7 << 3) | 2, 1, 0xac]),
+    bytes.subarray(at + 4),
+  ]);
+  assert.throws(
+    () => decodeBatchMessage(cut),
+    (err: unknown) => err instanceof ValidationError && /truncated varint/.test(err.message),
+  );
+});

@@ -9,10 +9,16 @@ const MESSAGE = 'StreamBatchesResponse';
 /**
  * Hand-written protobuf decoder for `distrain.v1.StreamBatchesResponse`, straight into a
  * {@link DataBatch}: tensors are views of the received Buffer (uint8 features are never copied;
- * 4-byte data is copied only when gRPC hands it over at an unaligned offset), indices go straight
- * into a Uint32Array. It reads any valid encoding (unknown fields skipped, packed or unpacked
- * repeated fields), so it stays correct if the message grows; the test checks it against protobufjs.
+ * 4-byte data is copied only when it lies at an unaligned offset, which the data-loader's
+ * `alignment_padding` avoids for the buffers grpc-js hands over), indices go straight into a
+ * Uint32Array of the exact size. It reads any valid encoding (unknown fields skipped, packed or
+ * unpacked repeated fields), so it stays correct if the message grows; the test checks it against
+ * protobufjs. Per batch it allocates the DataBatch, two tensor records with their shapes, and the
+ * indices; nothing proportional to the features.
  */
+
+/** The `lengths` of batches without any (every non-text batch): one shared empty array. */
+const NO_LENGTHS = new Uint32Array(0);
 
 /** Appends one or more uint32 values (packed or not) of a repeated field to `out`. */
 function readRepeated(r: ProtoReader, wireType: number, out: number[]): void {
@@ -83,7 +89,7 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
   let labels: HostTensor | null = null;
   let indices: Uint32Array | null = null;
   let loose: number[] | null = null;
-  const lengths: number[] = [];
+  let lengths: number[] | null = null;
   while (r.pos < r.end) {
     const tag = r.varint();
     const no = Math.floor(tag / 8);
@@ -120,13 +126,16 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
       }
       case 7:
         if (wt === 2 && indices === null && loose === null) {
-          // The usual case: one packed run, decoded straight into a typed array.
+          // The usual case: one packed run, decoded straight into a typed array of the exact size
+          // (one value ends at each byte without the continuation bit).
           const end = r.delimited();
-          const out = new Uint32Array(end - r.pos); // at least one byte per value
-          const inner = new ProtoReader(buf, r.pos, end, MESSAGE);
           let n = 0;
-          while (inner.pos < end) out[n++] = inner.varint();
-          indices = n === out.length ? out : out.slice(0, n);
+          for (let i = r.pos; i < end; i++) if ((buf[i] as number) < 0x80) n++;
+          const out = new Uint32Array(n);
+          const inner = new ProtoReader(buf, r.pos, end, MESSAGE);
+          for (let k = 0; k < n; k++) out[k] = inner.varint();
+          if (inner.pos !== end) inner.varint(); // a truncated last value: throws naming the message
+          indices = out;
           r.pos = end;
         } else {
           loose ??= indices ? [...indices] : [];
@@ -135,7 +144,7 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
         }
         break;
       case 9:
-        readRepeated(r, wt, lengths);
+        readRepeated(r, wt, (lengths ??= []));
         break;
       default:
         r.skip(wt);
@@ -153,7 +162,7 @@ export function decodeBatchMessage(buf: Uint8Array): DataBatch {
     features,
     labels,
     indices: idx,
-    lengths: Uint32Array.from(lengths),
+    lengths: lengths === null ? NO_LENGTHS : Uint32Array.from(lengths),
     wireBytes: buf.length,
   };
 }

@@ -33,6 +33,12 @@ export interface StreamBatchesResponse {
    * Text datasets: real (unpadded) tokens of each sample, in the same order as `indices`.
    */
   'lengths'?: (number)[];
+  /**
+   * Zero bytes the data-loader writes (before `features` and before `labels`, so possibly twice)
+   * so that tensor data lands 4-byte aligned where grpc-js hands the message over, and the receiver
+   * can view float32/int32 data in place instead of copying it. Carries nothing; ignore it.
+   */
+  'alignmentPadding'?: (Buffer | Uint8Array | string);
 }
 
 /**
@@ -66,4 +72,10 @@ export interface StreamBatchesResponse__Output {
    * Text datasets: real (unpadded) tokens of each sample, in the same order as `indices`.
    */
   'lengths': (number)[];
+  /**
+   * Zero bytes the data-loader writes (before `features` and before `labels`, so possibly twice)
+   * so that tensor data lands 4-byte aligned where grpc-js hands the message over, and the receiver
+   * can view float32/int32 data in place instead of copying it. Carries nothing; ignore it.
+   */
+  'alignmentPadding': (Buffer);
 }
