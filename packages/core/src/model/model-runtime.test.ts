@@ -325,13 +325,25 @@ void test('CNN and MLP gradients on wasm (fused kernels, heap kernels) equal the
     { type: 'dense', units: 8, activation: 'relu' },
     { type: 'dense', units: 3 },
   ];
-  for (const layers of [cnn, plain]) {
+  // A wide first layer (36 x 2048) with 16 rows: its forward runs transposed on wasm (packs the
+  // batch, not the kernel; build-model.ts transposedForward), linear and relu.
+  const wide: LayerSpec[] = [
+    { type: 'dense', units: 2048, activation: 'relu' },
+    { type: 'dense', units: 2048 },
+    { type: 'dense', units: 3 },
+  ];
+  for (const layers of [cnn, plain, wide]) {
     const run = async (
       backend: 'cpu' | 'wasm',
     ): Promise<{ grads: ParamMap; loss: number; probs: Float32Array }> => {
       await selectBackend(backend);
       const rt = runtime(layers);
       try {
+        // Non-zero biases, so a bias added wrongly shows.
+        const params = initialParameters(rt.variables, 5);
+        for (const [name, v] of params)
+          if (name.endsWith('/bias')) for (let i = 0; i < v.length; i++) v[i] = 0.1 * Math.sin(i + 1);
+        rt.setParameters(params);
         const r = rt.computeGradients(pixels, [36], labels, N);
         return { grads: r.grads, loss: r.lossSum, probs: rt.evaluate(pixels, labels, N).probabilities };
       } finally {
