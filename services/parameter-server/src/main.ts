@@ -16,7 +16,7 @@
  */
 import { ValidationError, startGrpcServer } from '@distrain/core';
 import { createPsMetrics } from '@distrain/core/ps';
-import { intFlag, runService } from '@distrain/core/service';
+import { intFlag, runService, tuneHeapForDataPlane } from '@distrain/core/service';
 import { DEFAULT_MAX_HELD_BYTES, ParameterServerService } from './ps-service.ts';
 import { PS_ACCESS } from './grpc-handlers.ts';
 import { startZmqDataPlane } from './zmq-data-plane.ts';
@@ -29,6 +29,9 @@ function shardIndexOf(raw: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
+// Received ZeroMQ frames are external memory freed by GC: a larger heap growing factor keeps them
+// from starting a Mark-Compact every ~14 steps (heap-tuning.ts).
+tuneHeapForDataPlane();
 await runService({
   role: 'parameter-server',
   envAliases: {

@@ -2,9 +2,12 @@
 import { EXIT_CONFIG } from '@distrain/core';
 import { createTrainerMetrics } from '@distrain/core/metrics';
 import { BackendError } from '@distrain/core/model';
-import { runWorker } from '@distrain/core/service';
+import { runWorker, tuneHeapForDataPlane } from '@distrain/core/service';
 import { DivergedError, runTrainer } from './trainer.ts';
 
+// Received ZeroMQ frames are external memory freed by GC: a larger heap growing factor keeps them
+// from starting a Mark-Compact every ~14 steps (heap-tuning.ts).
+tuneHeapForDataPlane();
 await runWorker({
   role: 'trainer',
   metrics: (registry, config) => createTrainerMetrics(registry, { jobId: config.jobId, rank: config.rank }),

@@ -5,3 +5,4 @@
  */
 export * from './bootstrap.ts';
 export * from './security-flags.ts';
+export * from './heap-tuning.ts';

@@ -1,0 +1,39 @@
+import { setFlagsFromString } from 'node:v8';
+import { ValidationError } from '../errors.ts';
+
+/**
+ * V8's old-generation growing factor, as `--heap-growing-percent` (factor = 1 + percent/100), for
+ * the roles that receive tensors over ZeroMQ every step (trainer, parameter-server shard).
+ *
+ * Why: each received frame is a zeromq.js external buffer (`AdjustExternalMemory(+bytes)`), freed
+ * only when a GC finalizes it. With V8's own factor (limit ~2x a 16-60 MB JS heap) the shard and the
+ * trainer each ran a full (incremental) Mark-Compact every ~14 steps of the Fashion-MNIST MLP
+ * (940 KB each way): `--trace-incremental-marking` shows it started for "allocation limit", "task"
+ * and "external memory pressure" with the JS old generation flat at 16 of a 32-40 MB limit, so the
+ * growth it counts is the external frames. ~30 per 469-step epoch in the shard; their pauses landed
+ * on half of the slow steps. At 300 (factor 4): 6 in the shard, 2 in the trainer, GC time inside
+ * steps 0.7 -> 0.2 s per epoch (BENCHMARKS.md, "Slow steps"). The JS heaps stay small (tensors live
+ * in WebAssembly memory and external buffers), so the larger limit costs little memory.
+ */
+export const DATA_PLANE_HEAP_GROWING_PERCENT = 300;
+
+/**
+ * Sets V8's heap growing factor for a data-plane role (see {@link DATA_PLANE_HEAP_GROWING_PERCENT}).
+ * Call first thing in the role's `main.ts`. V8 reads the flag each time it recomputes the limit
+ * (after every Mark-Compact), so setting it at run time takes effect from the next one. A
+ * `--heap-growing-percent` given on the command line (`execArgv`) wins: then nothing is set.
+ * Returns the percent set, or undefined when the command line's was kept.
+ */
+export function tuneHeapForDataPlane(
+  percent: number = DATA_PLANE_HEAP_GROWING_PERCENT,
+  execArgv: readonly string[] = process.execArgv,
+): number | undefined {
+  if (!Number.isInteger(percent) || percent < 0 || percent > 1000)
+    throw new ValidationError(
+      'heapGrowingPercent',
+      `must be an integer from 0 (V8's own factor) to 1000, got ${String(percent)}`,
+    );
+  if (execArgv.some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a))) return undefined;
+  setFlagsFromString(`--heap-growing-percent=${percent}`);
+  return percent;
+}
