@@ -12,8 +12,8 @@ import { ValidationError } from '../errors.ts';
  * and "external memory pressure" with the JS old generation flat at 16 of a 32-40 MB limit, so the
  * growth it counts is the external frames. ~30 per 469-step epoch in the shard; their pauses landed
  * on half of the slow steps. At 300 (factor 4): 6-13 in the shard, 1-2 in the trainer, GC time
- * inside steps 0.65-0.75 -> 0.2-0.35 s per epoch (BENCHMARKS.md, "Slow steps"). The JS heaps stay small (tensors live
- * in WebAssembly memory and external buffers), so the larger limit costs little memory.
+ * inside steps 0.65-0.75 -> 0.2-0.35 s per epoch, peak RSS unchanged (BENCHMARKS.md, "Slow
+ * steps"): the JS heaps stay small (tensors live in WebAssembly memory and external buffers).
  */
 export const DATA_PLANE_HEAP_GROWING_PERCENT = 300;
 
