@@ -6,9 +6,9 @@ import { ValidationError } from '../errors.ts';
  * the roles that receive tensors over ZeroMQ every step (trainer, parameter-server shard).
  *
  * Why: each received frame is a zeromq.js external buffer (`AdjustExternalMemory(+bytes)`), freed
- * only when a GC finalizes it. With V8's own factor (limit ~2x a 16-60 MB JS heap) the shard and the
- * trainer each ran a full (incremental) Mark-Compact every ~14 steps of the Fashion-MNIST MLP
- * (940 KB each way): `--trace-incremental-marking` shows it started for "allocation limit", "task"
+ * only when a GC finalizes it. With V8's own factor (limit ~2x a 16-60 MB JS heap) the shard ran a
+ * full (incremental) Mark-Compact every ~15 steps of the Fashion-MNIST MLP (940 KB each way; the
+ * trainer 4-33 per epoch): `--trace-incremental-marking` shows it started for "allocation limit", "task"
  * and "external memory pressure" with the JS old generation flat at 16 of a 32-40 MB limit, so the
  * growth it counts is the external frames. ~30 per 469-step epoch in the shard; their pauses landed
  * on half of the slow steps. At 300 (factor 4): 6-13 in the shard, 1-2 in the trainer, GC time
