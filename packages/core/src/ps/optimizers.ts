@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.ts';
 import type { OptimizerConfig, OptimizerName, WeightDecayScope } from '../job-spec.ts';
 import { OPTIMIZERS, WEIGHT_DECAY_SCOPES } from '../job-spec.ts';
 import { OptimizerArena, SUM_BLOCK, scratchArena } from './optimizer-kernel.ts';
-import type { KernelName } from './optimizer-kernel.ts';
+import type { KernelConstants, KernelName } from './optimizer-kernel.ts';
 import { compileSchedule } from './schedule.ts';
 import type { ScheduleContext, ScheduleSettings } from './schedule.ts';
 
@@ -124,23 +124,12 @@ export function useOptimizerKernel(on: boolean): void {
 }
 const scratch = new Float64Array(BLOCK);
 
-/** Hoisted per-step constants of one update. */
-interface StepConstants {
-  /** Parameter decay factor 1 - lr * weightDecay. */
-  decay: number;
-  scale: number;
-  lr: number;
-  mu: number;
-  b1: number;
-  b2: number;
-  /** 1 - beta1, 1 - beta2. */
-  o1: number;
-  o2: number;
-  /** lr / (1 - beta1^t), 1 / (1 - beta2^t): Adam bias correction folded into scalars. */
-  c1: number;
-  c2: number;
-  eps: number;
-}
+/**
+ * Hoisted per-step constants of one update (decay = 1 - lr * weightDecay; o1, o2 = 1 - beta1, 1 - beta2;
+ * c1, c2 = lr / (1 - beta1^t), 1 / (1 - beta2^t): Adam's bias correction folded into scalars), the
+ * kernels' parameter order.
+ */
+type StepConstants = KernelConstants;
 
 function stepConstants(s: OptimizerSettings, scale: number, t: number): StepConstants {
   const lr = s.learningRate;
