@@ -148,7 +148,10 @@ async function faultRun(stack: Stack, restartDir: string): Promise<void> {
     restored > 0 && (restored % EVERY === 0 || restored % STEPS_PER_EPOCH === 0),
     `restored from a checkpoint: ${restored}`,
   );
-  assert.ok(redone <= EVERY, `redone ${redone} steps, the interval is ${EVERY}`);
+  // At most one interval; two when the kill lands while the shard writes its newest checkpoint
+  // (it restores the one before: docs/architecture.md, Known gaps). The kill follows the first step
+  // event at or past 60, usually the epoch-end beat at 75, just as the v75 checkpoint is written.
+  assert.ok(redone <= 2 * EVERY, `redone ${redone} steps, the interval is ${EVERY}`);
   const acc = accuracies(events);
   assert.equal(acc.length, 3, 'every epoch evaluated once');
   assert.ok(cleanAccuracy !== undefined);
