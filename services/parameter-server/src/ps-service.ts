@@ -105,6 +105,8 @@ export interface ParameterServerOptions {
 export class ParameterServerService {
   private readonly jobs = new Map<string, ShardJob>();
   private readonly initializing = new Map<string, Promise<ShardJob>>();
+  /** Jobs whose held state is being rolled back to a checkpoint (their pushes are refused). */
+  private readonly rollingBack = new Set<string>();
   /** Synchronized batch norm's all-gather per job (shard 0 serves it), made on first use. */
   private readonly stats = new Map<string, StatExchange>();
   private readonly logger: Logger;
@@ -172,9 +174,24 @@ export class ParameterServerService {
         });
       }
       const target = Number(req.resumeVersion ?? 0);
-      if (!(req.resume && req.rollback) || existing.barrier.version === target)
+      if (!(req.resume && req.rollback) || existing.barrier.version === target) {
+        // A rollback reaches every shard of the job: one already at the target drops its pending
+        // step too (ABORTED: the ranks resync and push it again). Kept, a push whose rank gave up the
+        // call when another shard rolled back would complete the step here with the other ranks'
+        // fresh pushes, and the shards would stay a step apart, rolled back in turn forever.
+        if (req.resume && req.rollback)
+          existing.barrier.abort(
+            new AbortedError(`job ${req.jobId} rolled back to version ${target}; retry from there`, {
+              jobId: req.jobId,
+            }),
+          );
         return initResponse(existing, false, req.resume ? await checkpointVersions(existing) : []);
+      }
     }
+    // While a held job is rolled back (the checkpoint loads asynchronously), its pushes are refused
+    // (ABORTED: the trainers resync): answered by the old state, a push of the target step would
+    // count as applied here and never reach the rolled-back job, leaving the shards a step apart.
+    if (existing) this.rollingBack.add(req.jobId);
     const promise = this.createJob(req);
     this.initializing.set(req.jobId, promise);
     try {
@@ -209,6 +226,7 @@ export class ParameterServerService {
       return initResponse(job, true, req.resume ? await checkpointVersions(job) : []);
     } finally {
       this.initializing.delete(req.jobId);
+      this.rollingBack.delete(req.jobId);
     }
   }
 
@@ -273,6 +291,10 @@ export class ParameterServerService {
   pushPull(req: PushPullRequest__Output, ctx: CallContext): Promise<PushPullResponse> {
     const t0 = performance.now();
     const job = this.job(req.jobId);
+    if (this.rollingBack.has(req.jobId))
+      throw new AbortedError(`job ${req.jobId} is being rolled back to a checkpoint; retry from there`, {
+        jobId: req.jobId,
+      });
     const contribution = validatePush(job, req);
     return job.barrier.push(req.rank, req.step, contribution, ctx).then((res) => {
       // Per waiter (the step's result is shared): how long this push stayed here.
