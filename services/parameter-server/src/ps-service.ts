@@ -105,8 +105,6 @@ export interface ParameterServerOptions {
 export class ParameterServerService {
   private readonly jobs = new Map<string, ShardJob>();
   private readonly initializing = new Map<string, Promise<ShardJob>>();
-  /** Jobs whose held state is being rolled back to a checkpoint (their pushes are refused). */
-  private readonly rollingBack = new Set<string>();
   /** Synchronized batch norm's all-gather per job (shard 0 serves it), made on first use. */
   private readonly stats = new Map<string, StatExchange>();
   private readonly logger: Logger;
@@ -191,7 +189,6 @@ export class ParameterServerService {
     // While a held job is rolled back (the checkpoint loads asynchronously), its pushes are refused
     // (ABORTED: the trainers resync): answered by the old state, a push of the target step would
     // count as applied here and never reach the rolled-back job, leaving the shards a step apart.
-    if (existing) this.rollingBack.add(req.jobId);
     const promise = this.createJob(req);
     this.initializing.set(req.jobId, promise);
     try {
@@ -226,7 +223,6 @@ export class ParameterServerService {
       return initResponse(job, true, req.resume ? await checkpointVersions(job) : []);
     } finally {
       this.initializing.delete(req.jobId);
-      this.rollingBack.delete(req.jobId);
     }
   }
 
@@ -291,7 +287,8 @@ export class ParameterServerService {
   pushPull(req: PushPullRequest__Output, ctx: CallContext): Promise<PushPullResponse> {
     const t0 = performance.now();
     const job = this.job(req.jobId);
-    if (this.rollingBack.has(req.jobId))
+    // A held job being initialized again is being rolled back (see initJob).
+    if (this.initializing.has(req.jobId))
       throw new AbortedError(`job ${req.jobId} is being rolled back to a checkpoint; retry from there`, {
         jobId: req.jobId,
       });
