@@ -13,6 +13,8 @@ import type { Logger, WorkerConfig } from '@distrain/core';
 import { DEFAULT_PS_OUTAGE_MS, StatExchangeClient, psFailureKind, pullConsistent } from '@distrain/core/ps';
 import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distrain/core/ps';
 import type { TrainerMetrics } from '@distrain/core/metrics';
+import type { DataBatch } from '@distrain/core/datasets';
+import type { ModelRuntime } from '@distrain/core/model';
 
 /**
  * The training loss (or gradient) became NaN or infinite: every restart would diverge the same way,
@@ -109,6 +111,8 @@ export async function runTrainer(
     );
   }
   const outageMs = config.psOutageMs ?? DEFAULT_PS_OUTAGE_MS;
+  // One micro-batch per step without synchronized batch norm: its inputs can be prepared ahead.
+  const prepare = syncBn === undefined && accumulate === 1;
   try {
     const start = await pullConsistent(ps, { signal: heartbeat.signal, logger, outageMs });
     if (!start) return;
@@ -144,129 +148,145 @@ export async function runTrainer(
         loaderStreamOptions(config, logger, heartbeat.signal),
       );
       const timing = { dataMs: 0, computeMs: 0, psMs: 0, applyMs: 0, steps: 0 };
+      // The next batch is asked for while the current step's exchange is in flight, and its input,
+      // labels and dropout masks go into the backend then (prepareAhead), off the critical path.
+      let next = batches.next();
       let mark = performance.now();
-      for await (const batch of batches) {
-        const t0 = performance.now();
-        timing.dataMs += t0 - mark;
-        const step = epoch * spe + batch.step;
-        const count = batch.indices.length;
-        // One path for any accumulateSteps (ModelRuntime.accumulateGradients, tested there):
-        // micro-batches of the slice, gradient sums added on purpose, one push for the step.
-        // Dropout masks are keyed by (epoch, sample index), so they do not depend on the rank.
-        const micro = Math.max(1, Math.min(accumulate, count));
-        const featureSize = count === 0 ? 0 : batch.features.data.length / count;
-        const labels = batch.labels.data as Int32Array | Float32Array;
-        const labelSize = count === 0 ? 0 : labels.length / count;
-        if (syncBn !== undefined) {
-          const keys = { epoch, indices: batch.indices };
-          const r = await runtime.computeGradientsSynced(
-            batch.features.data,
-            dataset.featureShape,
-            labels,
-            count,
-            step,
-            syncBn,
-            keys,
-          );
-          runtime.accumulate(r);
-        } else {
-          for (let m = 0; m < micro; m++) {
-            const lo = Math.floor((count * m) / micro);
-            const hi = Math.floor((count * (m + 1)) / micro);
-            runtime.accumulateGradients(
-              batch.features.data.subarray(lo * featureSize, hi * featureSize),
+      try {
+        for (;;) {
+          const item = await next;
+          if (item.done === true) break;
+          const batch = item.value;
+          const t0 = performance.now();
+          timing.dataMs += t0 - mark;
+          const step = epoch * spe + batch.step;
+          const count = batch.indices.length;
+          // One path for any accumulateSteps (ModelRuntime.accumulateGradients, tested there):
+          // micro-batches of the slice, gradient sums added on purpose, one push for the step.
+          // Dropout masks are keyed by (epoch, sample index), so they do not depend on the rank.
+          const micro = Math.max(1, Math.min(accumulate, count));
+          const featureSize = count === 0 ? 0 : batch.features.data.length / count;
+          const labels = batch.labels.data as Int32Array | Float32Array;
+          const labelSize = count === 0 ? 0 : labels.length / count;
+          if (syncBn !== undefined) {
+            const keys = { epoch, indices: batch.indices };
+            const r = await runtime.computeGradientsSynced(
+              batch.features.data,
               dataset.featureShape,
-              labels.subarray(lo * labelSize, hi * labelSize),
-              hi - lo,
-              { epoch, indices: batch.indices.subarray(lo, hi) },
+              labels,
+              count,
+              step,
+              syncBn,
+              keys,
             );
+            runtime.accumulate(r);
+          } else {
+            for (let m = 0; m < micro; m++) {
+              const lo = Math.floor((count * m) / micro);
+              const hi = Math.floor((count * (m + 1)) / micro);
+              runtime.accumulateGradients(
+                batch.features.data.subarray(lo * featureSize, hi * featureSize),
+                dataset.featureShape,
+                labels.subarray(lo * labelSize, hi * labelSize),
+                hi - lo,
+                { epoch, indices: batch.indices.subarray(lo, hi) },
+              );
+            }
           }
-        }
-        const { grads, states, lossSum } = runtime.takeAccumulated();
-        // A non-finite loss or gradient is never pushed (the parameter server would refuse it).
-        const diverged = divergence(lossSum, grads, { step: step + 1, epoch: epoch + 1 });
-        if (diverged !== undefined) {
-          logger.error({ step: step + 1, epoch: epoch + 1 }, diverged);
-          await heartbeat.beat('diverged', diverged);
-          throw new DivergedError(diverged, { jobId: config.jobId, step: step + 1 });
-        }
-        const t1 = performance.now();
-        let res: PsPushPullResult;
-        try {
-          res = await pushWithRetry(
+          const { grads, states, lossSum } = runtime.takeAccumulated();
+          // A non-finite loss or gradient is never pushed (the parameter server would refuse it).
+          const diverged = divergence(lossSum, grads, { step: step + 1, epoch: epoch + 1 });
+          if (diverged !== undefined) {
+            logger.error({ step: step + 1, epoch: epoch + 1 }, diverged);
+            await heartbeat.beat('diverged', diverged);
+            throw new DivergedError(diverged, { jobId: config.jobId, step: step + 1 });
+          }
+          const t1 = performance.now();
+          let res: PsPushPullResult;
+          const pushed = pushWithRetry(
             ps,
             { rank: config.rank, step, sampleCount: count, grads, states, lossSum },
             heartbeat.signal,
             logger,
             outageMs,
           );
-        } catch (err) {
-          if (psFailureKind(err) !== 'resync' || heartbeat.signal.aborted || resyncs >= 20) throw err;
-          logger.warn({ step, err: (err as Error).message }, 'parameter-server state changed; resyncing');
-          resync = true;
-          break; // cancels the batch stream; it restarts from the restored version's step
+          next = batches.next();
+          if (prepare) await prepareAhead(runtime, next, pushed, dataset.featureShape, epoch);
+          try {
+            res = await pushed;
+          } catch (err) {
+            if (psFailureKind(err) !== 'resync' || heartbeat.signal.aborted || resyncs >= 20) throw err;
+            logger.warn({ step, err: (err as Error).message }, 'parameter-server state changed; resyncing');
+            resync = true;
+            break; // the stream is cancelled below; it restarts from the restored version's step
+          }
+          resyncs = 0;
+          const t2 = performance.now();
+          runtime.setParameters(res.params);
+          const stepStart = mark;
+          mark = performance.now();
+          const pt = res.timing;
+          const phases = {
+            data: t0 - stepStart,
+            compute: t1 - t0,
+            encode: pt.encodeMs,
+            transfer: pt.transferMs,
+            barrierWait: pt.barrierWaitMs,
+            apply: pt.applyMs,
+            decode: pt.decodeMs,
+            setParams: mark - t2,
+          };
+          breakdown.add(phases, mark - stepStart);
+          overall.add(phases, mark - stepStart);
+          metrics.step({
+            seconds: (mark - stepStart) / 1000,
+            dataSeconds: (t0 - stepStart) / 1000,
+            computeSeconds: (t1 - t0) / 1000,
+            psSeconds: (t2 - t1) / 1000,
+            phases: {
+              encodeSeconds: pt.encodeMs / 1000,
+              transferSeconds: pt.transferMs / 1000,
+              barrierWaitSeconds: pt.barrierWaitMs / 1000,
+              applySeconds: pt.applyMs / 1000,
+              decodeSeconds: pt.decodeMs / 1000,
+              setParamsSeconds: phases.setParams / 1000,
+            },
+            samples: count,
+            loss: res.meanLoss,
+            globalStep: res.version,
+            epoch: Math.floor((res.version - 1) / spe) + 1,
+          });
+          timing.computeMs += t1 - t0;
+          timing.psMs += t2 - t1;
+          timing.applyMs += mark - t2;
+          timing.steps++;
+          version = res.version;
+          samples += count;
+          windowSamples += count;
+          const now = Date.now();
+          if (now - windowStart >= 1_000) {
+            samplesPerSecond = (windowSamples * 1000) / (now - windowStart);
+            windowStart = now;
+            windowSamples = 0;
+          }
+          heartbeat.update({
+            epoch: Math.floor((version - 1) / spe) + 1,
+            stepInEpoch: ((version - 1) % spe) + 1,
+            stepsPerEpoch: spe,
+            globalStep: version,
+            totalSteps,
+            loss: res.meanLoss,
+            samplesPerSecond,
+          });
+          // Epoch boundaries are reported at once so the coordinator times epochs precisely.
+          if (version % spe === 0) void heartbeat.beat('running');
+          if (version >= totalSteps) break;
         }
-        resyncs = 0;
-        const t2 = performance.now();
-        runtime.setParameters(res.params);
-        const stepStart = mark;
-        mark = performance.now();
-        const pt = res.timing;
-        const phases = {
-          data: t0 - stepStart,
-          compute: t1 - t0,
-          encode: pt.encodeMs,
-          transfer: pt.transferMs,
-          barrierWait: pt.barrierWaitMs,
-          apply: pt.applyMs,
-          decode: pt.decodeMs,
-          setParams: mark - t2,
-        };
-        breakdown.add(phases, mark - stepStart);
-        overall.add(phases, mark - stepStart);
-        metrics.step({
-          seconds: (mark - stepStart) / 1000,
-          dataSeconds: (t0 - stepStart) / 1000,
-          computeSeconds: (t1 - t0) / 1000,
-          psSeconds: (t2 - t1) / 1000,
-          phases: {
-            encodeSeconds: pt.encodeMs / 1000,
-            transferSeconds: pt.transferMs / 1000,
-            barrierWaitSeconds: pt.barrierWaitMs / 1000,
-            applySeconds: pt.applyMs / 1000,
-            decodeSeconds: pt.decodeMs / 1000,
-            setParamsSeconds: phases.setParams / 1000,
-          },
-          samples: count,
-          loss: res.meanLoss,
-          globalStep: res.version,
-          epoch: Math.floor((res.version - 1) / spe) + 1,
-        });
-        timing.computeMs += t1 - t0;
-        timing.psMs += t2 - t1;
-        timing.applyMs += mark - t2;
-        timing.steps++;
-        version = res.version;
-        samples += count;
-        windowSamples += count;
-        const now = Date.now();
-        if (now - windowStart >= 1_000) {
-          samplesPerSecond = (windowSamples * 1000) / (now - windowStart);
-          windowStart = now;
-          windowSamples = 0;
-        }
-        heartbeat.update({
-          epoch: Math.floor((version - 1) / spe) + 1,
-          stepInEpoch: ((version - 1) % spe) + 1,
-          stepsPerEpoch: spe,
-          globalStep: version,
-          totalSteps,
-          loss: res.meanLoss,
-          samplesPerSecond,
-        });
-        // Epoch boundaries are reported at once so the coordinator times epochs precisely.
-        if (version % spe === 0) void heartbeat.beat('running');
-        if (version >= totalSteps) break;
+      } finally {
+        // A pending next() of an abandoned stream settles unseen; the prepared batch is freed.
+        next.catch(() => undefined);
+        batches.cancel();
+        runtime.discardPrepared();
       }
       if (resync) {
         resyncs++;
@@ -300,6 +320,42 @@ export async function runTrainer(
     syncBn?.close();
     session.close();
   }
+}
+
+/** The exchange answered before the next batch arrived (or the batch stream failed). */
+const NOT_READY: unique symbol = Symbol('not ready');
+
+/**
+ * Runs while a step's exchange is in flight. Once its frames are out (one macrotask turn: the send
+ * runs in microtasks the call queued), waits for whichever comes first, the next batch or the
+ * answer; when the batch came first, moves its input, labels and dropout masks into the backend
+ * (`ModelRuntime.prepareBatch`), so the next step's compute starts with them. Failures are left to
+ * the awaits that follow (the batch's at the top of the loop, the answer's after this).
+ */
+async function prepareAhead(
+  runtime: ModelRuntime,
+  next: Promise<IteratorResult<DataBatch>>,
+  pushed: Promise<PsPushPullResult>,
+  featureShape: readonly number[],
+  epoch: number,
+): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const first = await Promise.race([
+    next.catch((): typeof NOT_READY => NOT_READY),
+    pushed.then(
+      (): typeof NOT_READY => NOT_READY,
+      (): typeof NOT_READY => NOT_READY,
+    ),
+  ]);
+  if (first === NOT_READY || first.done === true) return;
+  const b = first.value;
+  runtime.prepareBatch(
+    b.features.data,
+    featureShape,
+    b.labels.data as Int32Array | Float32Array,
+    b.indices.length,
+    { epoch, indices: b.indices },
+  );
 }
 
 /**

@@ -204,6 +204,61 @@ void test('seeded dropout: masks are a function of (seed, epoch, sample), not of
   }
 });
 
+void test('a batch prepared ahead gives the same gradients bit for bit; a different batch discards it', () => {
+  const two: LayerSpec[] = [
+    { type: 'dense', units: 32, activation: 'relu' },
+    { type: 'dropout', rate: 0.5 },
+    { type: 'dense', units: 16, activation: 'relu' },
+    { type: 'dropout', rate: 0.25 },
+    { type: 'dense', units: 3 },
+  ];
+  for (const layers of [plain, two]) {
+    const rt = runtime(layers);
+    try {
+      const indices = Uint32Array.from({ length: N }, (_, i) => 40 + i);
+      const keys = { epoch: 1, indices };
+      rt.accumulateGradients(pixels, [36], labels, N, keys);
+      const direct = rt.takeAccumulated();
+      const want = {
+        grads: new Map([...direct.grads].map(([k, v]) => [k, v.slice()])),
+        loss: direct.lossSum,
+      };
+      const before = tf.memory().numTensors;
+      // Prepared (as a trainer does during its exchange), then the same arrays as views.
+      assert.equal(rt.prepareBatch(pixels, [36], labels, N, keys), true);
+      // Held until the step: the input, the labels and one mask per dropout layer.
+      const dropouts = layers.filter((l) => l.type === 'dropout').length;
+      assert.equal(tf.memory().numTensors, before + 2 + dropouts);
+      rt.accumulateGradients(pixels.subarray(0, N * 36), [36], labels.subarray(0, N), N, {
+        epoch: 1,
+        indices: indices.subarray(0, N),
+      });
+      const got = rt.takeAccumulated();
+      assert.equal(got.lossSum, want.loss);
+      assertMapsEqual(got.grads, want.grads);
+      assert.equal(tf.memory().numTensors, before, 'the prepared tensors are freed by the step');
+      // Prepared for one epoch, computed for another: discarded, the step makes its own masks.
+      rt.prepareBatch(pixels, [36], labels, N, keys);
+      rt.accumulateGradients(pixels, [36], labels, N, { epoch: 2, indices });
+      const other = rt.takeAccumulated();
+      assert.equal(tf.memory().numTensors, before);
+      if (layers === two) assert.notEqual(other.lossSum, want.loss);
+      rt.accumulateGradients(pixels, [36], labels, N, { epoch: 2, indices });
+      assert.equal(rt.takeAccumulated().lossSum, other.lossSum);
+      // Other samples (another copy of the pixels): discarded too.
+      rt.prepareBatch(pixels, [36], labels, N, keys);
+      rt.accumulateGradients(pixels.slice(), [36], labels, N, keys);
+      assert.equal(rt.takeAccumulated().lossSum, want.loss);
+      // Prepared and never used (an abandoned step): discardPrepared frees it.
+      rt.prepareBatch(pixels, [36], labels, N, keys);
+      rt.discardPrepared();
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      rt.dispose();
+    }
+  }
+});
+
 void test('dropoutMask drops about `rate` and scales the rest by 1 / (1 - rate)', () => {
   const m = dropoutMask(42, 1, 0.25, { epoch: 0, indices: Array.from({ length: 200 }, (_, i) => i) }, 50);
   const dropped = m.filter((x) => x === 0).length / m.length;

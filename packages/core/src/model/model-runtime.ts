@@ -5,7 +5,7 @@ import type { ParamMap, VariableInfo } from '../variables.ts';
 import { buildModel } from './build-model.ts';
 import { filledTensor, firstValue, readInto } from './heap-io.ts';
 import { labelsTensor, perSampleLoss } from './losses.ts';
-import { DropoutNoise } from './seeded-dropout.ts';
+import { DropoutNoise, fillDropoutMask } from './seeded-dropout.ts';
 import type { NoiseKeys } from './seeded-dropout.ts';
 import { stageModel, syncedGradients } from './sync-batch-norm.ts';
 import type { StagedModel, StatExchange } from './sync-batch-norm.ts';
@@ -60,6 +60,31 @@ export interface ExportedModel {
   weights: Buffer;
 }
 
+/** A batch already in the backend: see {@link ModelRuntime.prepareBatch}. */
+interface PreparedBatch {
+  features: Uint8Array | Float32Array | Int32Array;
+  labels: Int32Array | Float32Array;
+  count: number;
+  epoch: number;
+  indices: ArrayLike<number>;
+  x: tf.Tensor;
+  y: tf.Tensor;
+  /** Dropout keep-masks by layer index. */
+  masks: Map<number, tf.Tensor>;
+}
+
+/** Whether two arrays are the same memory (views of the same bytes), or the same array. */
+function sameView(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a === b) return true;
+  if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b)) return false;
+  return (
+    a.buffer === b.buffer &&
+    a.byteOffset === b.byteOffset &&
+    a.byteLength === b.byteLength &&
+    a.constructor === b.constructor
+  );
+}
+
 function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -91,6 +116,8 @@ export class ModelRuntime {
   private accGrads: ParamMap | undefined;
   private acc: { states: ParamMap; lossSum: number; count: number } | undefined;
   private staged: StagedModel | undefined;
+  /** A batch moved into the backend ahead of its step (prepareBatch). */
+  private prepared: PreparedBatch | undefined;
   private readonly noise: DropoutNoise;
   private disposed = false;
 
@@ -193,11 +220,13 @@ export class ModelRuntime {
     keys: NoiseKeys | undefined,
   ): number {
     let loss = 0;
+    const prepared = this.takePrepared(features, labels, count, keys);
     this.noise.keys = keys;
+    this.noise.premade = prepared?.masks;
     try {
       tf.tidy(() => {
-        const x = this.inputTensor(features, featureShape, count);
-        const y = labelsTensor(this.loss, labels, count, this.outputUnits);
+        const x = prepared?.x ?? this.inputTensor(features, featureShape, count);
+        const y = prepared?.y ?? labelsTensor(this.loss, labels, count, this.outputUnits);
         const { value, grads: g } = tf.variableGrads(() => {
           const out = this.model.apply(x, { training: true });
           if (Array.isArray(out) || !(out instanceof tf.Tensor))
@@ -219,8 +248,81 @@ export class ModelRuntime {
       });
     } finally {
       this.noise.keys = undefined;
+      this.noise.premade = undefined;
+      if (prepared !== undefined) tf.dispose([prepared.x, prepared.y, ...prepared.masks.values()]);
     }
     return loss;
+  }
+
+  /**
+   * Moves a coming batch into the backend ahead of its step: the cast and scaled input, the labels
+   * and every dropout mask, none of which depends on the parameters. A trainer calls it while its
+   * gradient exchange is in flight, so that work leaves the step's critical path. The next
+   * {@link accumulateGradients} or {@link computeGradients} of the same arrays, count and keys uses
+   * them (the same values it would make itself); a call with anything else discards them. Without
+   * keys (masks in call order) nothing is prepared. Returns whether the batch was prepared.
+   */
+  prepareBatch(
+    features: Uint8Array | Float32Array | Int32Array,
+    featureShape: readonly number[],
+    labels: Int32Array | Float32Array,
+    count: number,
+    keys: NoiseKeys,
+  ): boolean {
+    this.checkAlive();
+    this.discardPrepared();
+    if (count === 0 || keys.indices.length !== count) return false;
+    const masks = new Map<number, tf.Tensor>();
+    const made: tf.Tensor[] = [];
+    try {
+      const x = this.inputTensor(features, featureShape, count);
+      made.push(x);
+      const y = labelsTensor(this.loss, labels, count, this.outputUnits);
+      made.push(y);
+      for (const [layer, { rate, sampleShape }] of this.noise.layers) {
+        const per = size(sampleShape);
+        const mask = filledTensor([count, ...sampleShape], (out) =>
+          fillDropoutMask(out, this.noise.seed, layer, rate, keys, per),
+        );
+        made.push(mask);
+        masks.set(layer, mask);
+      }
+      this.prepared = { features, labels, count, epoch: keys.epoch, indices: keys.indices, x, y, masks };
+      return true;
+    } catch (err) {
+      tf.dispose(made);
+      throw err;
+    }
+  }
+
+  /** Frees a batch prepared by {@link prepareBatch} that will not be used (e.g. the step was abandoned). */
+  discardPrepared(): void {
+    const p = this.prepared;
+    if (p === undefined) return;
+    this.prepared = undefined;
+    tf.dispose([p.x, p.y, ...p.masks.values()]);
+  }
+
+  /** The prepared batch if it is this one (then no longer held), else undefined (and discarded). */
+  private takePrepared(
+    features: Uint8Array | Float32Array | Int32Array,
+    labels: Int32Array | Float32Array,
+    count: number,
+    keys: NoiseKeys | undefined,
+  ): PreparedBatch | undefined {
+    const p = this.prepared;
+    if (p === undefined) return undefined;
+    this.prepared = undefined;
+    const same =
+      keys !== undefined &&
+      p.count === count &&
+      p.epoch === keys.epoch &&
+      sameView(p.features, features) &&
+      sameView(p.labels, labels) &&
+      sameView(p.indices, keys.indices);
+    if (same) return p;
+    tf.dispose([p.x, p.y, ...p.masks.values()]);
+    return undefined;
   }
 
   /** Whether the model has batch-norm layers (whose training statistics are per batch). */
@@ -510,6 +612,7 @@ export class ModelRuntime {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.discardPrepared();
     this.model.dispose();
   }
 

@@ -20,6 +20,13 @@ export interface NoiseKeys {
  */
 export class DropoutNoise {
   keys: NoiseKeys | undefined;
+  /**
+   * Masks made ahead for the coming forward pass, by layer index (`ModelRuntime.prepareBatch`); a
+   * layer uses its own only when the shape matches, else it makes the mask as usual.
+   */
+  premade: ReadonlyMap<number, tf.Tensor> | undefined;
+  /** The dropout layers of the model, by layer index: rate and per-sample input shape (once built). */
+  readonly layers = new Map<number, { rate: number; sampleShape: number[] }>();
   private counter = 0;
 
   constructor(readonly seed: number) {}
@@ -133,12 +140,23 @@ export class SeededDropout extends tf.layers.Layer {
     return inputShape;
   }
 
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    // A mask can be made ahead of the forward pass when every per-sample dimension is known.
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const sample = shape.slice(1);
+    if (this.rate > 0 && sample.every((d) => typeof d === 'number' && d > 0))
+      this.noise.layers.set(this.layerIndex, { rate: this.rate, sampleShape: sample as number[] });
+    super.build(inputShape);
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
       if (kwargs.training !== true || this.rate === 0) return tf.clone(x);
       const count = x.shape[0] ?? 0;
       const per = count === 0 ? 0 : x.size / count;
+      const premade = this.noise.premade?.get(this.layerIndex);
+      if (premade !== undefined && sameShape(premade.shape, x.shape)) return tf.mul(x, premade);
       const keys = this.noise.keysFor(count);
       const mask = filledTensor(x.shape, (out) =>
         fillDropoutMask(out, this.noise.seed, this.layerIndex, this.rate, keys, per),
@@ -150,4 +168,8 @@ export class SeededDropout extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), rate: this.rate, layerIndex: this.layerIndex };
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
