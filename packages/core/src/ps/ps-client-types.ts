@@ -108,8 +108,9 @@ export interface PsPushPullInput {
 export interface PsPushPullResult {
   version: number;
   /**
-   * Every variable at `version`. The arrays belong to the client and are overwritten by the next
-   * pushPull (no allocation per step): copy what must outlive it.
+   * Every variable at `version`: the client's arrays, overwritten by the next pushPull (no
+   * allocation per step), or for a variable that arrived whole and aligned, a view of the received
+   * message (no copy). Read-only; copy what must outlive the next call.
    */
   params: ParamMap;
   /** Mean loss over all ranks of the step. */

@@ -246,6 +246,8 @@ export class ParameterClient {
     const reuse = !this.pushing;
     this.pushing = true;
     let responses: PushPullResponse__Output[];
+    // The client's arrays, where a variable whose one part arrived aligned is replaced by a view of it.
+    const params: ParamMap = new Map(this.buffers);
     const t0 = performance.now();
     let t1 = t0;
     let parts = 0;
@@ -285,7 +287,7 @@ export class ParameterClient {
       // other shards' answers are still on the way.
       const copyIn = (r: PushPullResponse__Output): PushPullResponse__Output => {
         const c0 = performance.now();
-        parts += this.assemble([r.params], this.buffers, false);
+        parts += this.assemble([r.params], params, false, true);
         decodeMs += performance.now() - c0;
         return r;
       };
@@ -350,7 +352,7 @@ export class ParameterClient {
     const first = responses[0] as (typeof responses)[number];
     return {
       version: version ?? 0,
-      params: this.buffers,
+      params,
       meanLoss: first.meanLoss,
       ranks: first.ranks,
       timing,
@@ -521,9 +523,11 @@ export class ParameterClient {
 
   /**
    * Copies every returned part into its variable's array; every part must arrive exactly once. The
-   * bytes are copied straight from the received message (no realigning copy first).
+   * bytes are copied straight from the received message (no realigning copy first). With `view`, a
+   * variable that is one part and arrived 4-byte aligned (a ZeroMQ data frame is its own buffer) is
+   * not copied: `into` gets a view of the received bytes instead (nothing else holds them).
    */
-  private assemble(lists: NamedTensor__Output[][], into: ParamMap, complete = true): number {
+  private assemble(lists: NamedTensor__Output[][], into: ParamMap, complete = true, view = false): number {
     let count = 0;
     for (const list of lists) {
       for (const nt of list) {
@@ -546,9 +550,13 @@ export class ParameterClient {
             { jobId: this.jobId },
           );
         }
+        count++;
+        if (view && bytes.byteOffset % 4 === 0 && this.plan.byVariable[part.variableIndex]?.length === 1) {
+          into.set(part.variable, new Float32Array(bytes.buffer, bytes.byteOffset, part.length));
+          continue;
+        }
         const dest = into.get(part.variable) as Float32Array;
         new Uint8Array(dest.buffer, dest.byteOffset + part.offset * 4, bytes.byteLength).set(bytes);
-        count++;
       }
     }
     if (complete && count !== this.plan.parts.length) {
