@@ -9,6 +9,7 @@ import {
   splitTensorData,
 } from '@distrain/core/ps';
 import type { Authenticator, Logger, NamedTensor } from '@distrain/core';
+import { FrameCollector } from '@distrain/core/service';
 import type {
   ExchangeStatsRequest__Output,
   PsObserver,
@@ -79,6 +80,8 @@ export async function startZmqDataPlane(
       .catch((err: unknown) => options.logger.warn({ err }, 'data-plane reply not sent'));
   };
   let closed = false;
+  // Received frames are freed by a young-generation collection between steps (heap-tuning.ts).
+  const collector = new FrameCollector();
   const handle = async (
     identity: Buffer,
     method: string,
@@ -172,6 +175,7 @@ export async function startZmqDataPlane(
       reply(
         dataFrames.length > 0 ? [identity, id, '0', encoded, ...dataFrames] : [identity, id, '0', encoded],
       );
+    if (method === 'PushPull') collector.idle();
   };
   void (async () => {
     try {
@@ -182,6 +186,9 @@ export async function startZmqDataPlane(
           continue;
         }
         const data = frames.length > 6 ? frames.slice(6) : (NO_FRAMES as Buffer[]);
+        let bytes = body.length;
+        for (const f of data) bytes += f.length;
+        collector.received(bytes);
         void handle(identity, method.toString(), id, token?.toString() ?? '', timeout.toString(), body, data);
       }
     } catch (err) {

@@ -8,6 +8,7 @@ import {
 } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
+import { FrameCollector } from '@distrain/core/service';
 import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import { DEFAULT_PS_OUTAGE_MS, StatExchangeClient, psFailureKind, pullConsistent } from '@distrain/core/ps';
@@ -113,6 +114,10 @@ export async function runTrainer(
   const outageMs = config.psOutageMs ?? DEFAULT_PS_OUTAGE_MS;
   // One micro-batch per step without synchronized batch norm: its inputs can be prepared ahead.
   const prepare = syncBn === undefined && accumulate === 1;
+  // The parameters arrive as ZeroMQ frames every step: freed by a young-generation collection in the
+  // exchange's wait, not by Mark-Compacts inside the steps (heap-tuning.ts).
+  const frames = new FrameCollector();
+  const paramBytes = runtime.variables.reduce((n, v) => n + 4 * v.shape.reduce((a, b) => a * b, 1), 0);
   try {
     const start = await pullConsistent(ps, { signal: heartbeat.signal, logger, outageMs });
     if (!start) return;
@@ -211,6 +216,7 @@ export async function runTrainer(
             outageMs,
           );
           next = batches.next();
+          frames.idle(); // runs after the request is out
           if (prepare) await prepareAhead(runtime, next, pushed, dataset.featureShape, epoch);
           try {
             res = await pushed;
@@ -221,6 +227,7 @@ export async function runTrainer(
             break; // the stream is cancelled below; it restarts from the restored version's step
           }
           resyncs = 0;
+          frames.received(paramBytes);
           const t2 = performance.now();
           runtime.setParameters(res.params);
           const stepStart = mark;
