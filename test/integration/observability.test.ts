@@ -29,7 +29,12 @@ import type { NatsServer } from '../support/nats.ts';
 import { startPrometheus } from '../support/prometheus.ts';
 import type { PrometheusServer } from '../support/prometheus.ts';
 
-const EPOCHS = 3;
+// The workers must live well past Prometheus's discovery: http_sd is polled every second, but 2.42
+// hands new targets to the scrapers at most every 5 s, and a worker's endpoint is up only once tfjs
+// has loaded. Three epochs of the example (8,000 training samples each) took ~4 s of training on a
+// quiet 2-core machine, too short to be scraped; eight take ~10 s there, longer on slower machines.
+const EPOCHS = 8;
+const EPOCH_NUMBERS = Array.from({ length: EPOCHS }, (_, i) => i + 1);
 const sc = StringCodec();
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schemas = new Map<string, ValidateFunction>(
@@ -98,6 +103,11 @@ test(
     const job = validateJob(parseJobText(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')), {
       epochs: EPOCHS,
     });
+    // And Prometheus's scrape loop runs before the job starts (its first scrape comes ~5 s after start).
+    for (let i = 0; !(await prom.targets()).some((t) => t.health === 'up'); i++) {
+      assert.ok(i < 300, 'Prometheus scraped nothing within 30 s');
+      await sleep(100);
+    }
     startS = Date.now() / 1000;
     const submitted = await unary(
       client,
@@ -146,7 +156,7 @@ test(
     assert.equal(summary.state, 'Succeeded');
     assert.deepEqual(
       summary.epochs.map((e) => e.epoch),
-      [1, 2, 3],
+      EPOCH_NUMBERS,
     );
 
     for (const e of expositions) {
@@ -226,7 +236,7 @@ function checkOrder(events: JobEventPayload[]): void {
   const succeeded = events.findIndex((p) => p.type === 'state' && p.state === 'Succeeded');
   assert.ok(running < firstStep && firstStep < succeeded, 'steps come between Running and Succeeded');
   const epochs = events.flatMap((p) => (p.type === 'epoch' ? [p.epoch] : []));
-  assert.deepEqual(epochs, [1, 2, 3], 'epoch events in order, once each');
+  assert.deepEqual(epochs, EPOCH_NUMBERS, 'epoch events in order, once each');
   assert.ok(
     events.findLastIndex((p) => p.type === 'epoch') < succeeded,
     'every epoch event comes before Succeeded',
