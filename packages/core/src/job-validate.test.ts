@@ -50,7 +50,7 @@ test('a learning rate <= 0 names the field', () => {
   doc.spec.optimizer.learningRate = 0;
   const e = fieldOf(() => validateJob(doc));
   assert.equal(e.field, 'spec.optimizer.learningRate');
-  assert.match(e.message, /must be > 0/);
+  assert.match(e.message, /must be > 0; got 0$/);
 });
 
 test('an unknown layer type names the layer and lists the valid ones', () => {
@@ -95,7 +95,9 @@ test('mnist sampleCount: schema and dataset code agree on both ends of 20..10000
   for (const bad of [19, 10_001]) {
     assert.throws(
       () => validateJob(withCount(bad)),
-      (e: unknown) => e instanceof ValidationError && /sampleCount/.test(e.message),
+      // The message shows the value given (a range error read `got undefined` once).
+      (e: unknown) =>
+        e instanceof ValidationError && /sampleCount/.test(e.message) && e.message.endsWith(`got ${bad}`),
     );
     assert.throws(
       () => resolveDatasetSpec({ name: 'mnist', sampleCount: bad }),

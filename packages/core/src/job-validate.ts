@@ -14,7 +14,14 @@ let validator: ValidateFunction | undefined;
 function compiled(): ValidateFunction {
   if (validator) return validator;
   const schema = JSON.parse(readFileSync(TRAINING_JOB_SCHEMA_URL, 'utf8')) as object;
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: false });
+  // verbose: errors carry the offending value (`e.data`), shown in range messages.
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    discriminator: true,
+    strict: false,
+    verbose: true,
+  });
   validator = ajv.compile(schema);
   return validator;
 }
