@@ -105,7 +105,12 @@ for (const transport of ['grpc', 'zmq'] as const) {
     await withShard(transport, 2, async (ps, rank) => {
       const c0 = rank(0);
       const c1 = rank(1);
+      // Rank 0's vector must be there first (two sockets keep no order between them): both channels
+      // open before, then a moment between the sends (a fresh-clone run once saw rank 1's first).
+      assert.equal(await c0.transport(), transport);
+      assert.equal(await c1.transport(), transport);
       const first = c0.allGather(0, 0, vec(1, 2, 3));
+      await sleep(50);
       await assert.rejects(c1.allGather(0, 0, vec(1, 2)), (err: { code: number; details: string }) => {
         assert.equal(err.code, GrpcStatus.INVALID_ARGUMENT);
         assert.match(err.details, /values.*2 values.*other ranks sent 3/);
