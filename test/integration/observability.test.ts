@@ -1,5 +1,5 @@
 /**
- * Observability acceptance: a real training job (the shipped mnist-mlp example, 3 epochs, 2 trainers)
+ * Observability acceptance: a real training job (the shipped mnist-mlp example, 8 epochs, 2 trainers)
  * on the embedded stack with a real nats-server and a real Prometheus scraping every service (the
  * coordinator, data-loader and parameter server statically, trainers and evaluator through the
  * coordinator's http_sd endpoint). Then: every Grafana panel query returns data, every exposition
