@@ -4,6 +4,7 @@ import {
   backoffDelay,
   datasetSpecToWire,
   firstNonFinite,
+  sizeOf,
   sleep,
 } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
@@ -117,7 +118,7 @@ export async function runTrainer(
   // The parameters arrive as ZeroMQ frames every step: freed by a young-generation collection in the
   // exchange's wait, not by Mark-Compacts inside the steps (heap-tuning.ts).
   const frames = new FrameCollector();
-  const paramBytes = runtime.variables.reduce((n, v) => n + 4 * v.shape.reduce((a, b) => a * b, 1), 0);
+  const paramBytes = runtime.variables.reduce((n, v) => n + 4 * sizeOf(v.shape), 0);
   try {
     const start = await pullConsistent(ps, { signal: heartbeat.signal, logger, outageMs });
     if (!start) return;

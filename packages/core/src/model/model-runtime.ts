@@ -5,7 +5,7 @@ import type { ParamMap, VariableInfo } from '../variables.ts';
 import { buildModel } from './build-model.ts';
 import { filledTensor, firstValue, readInto } from './heap-io.ts';
 import { labelsTensor, perSampleLoss } from './losses.ts';
-import { DropoutNoise, fillDropoutMask } from './seeded-dropout.ts';
+import { DropoutNoise } from './seeded-dropout.ts';
 import type { NoiseKeys } from './seeded-dropout.ts';
 import { stageModel, syncedGradients } from './sync-batch-norm.ts';
 import type { StagedModel, StatExchange } from './sync-batch-norm.ts';
@@ -65,12 +65,15 @@ interface PreparedBatch {
   features: Uint8Array | Float32Array | Int32Array;
   labels: Int32Array | Float32Array;
   count: number;
-  epoch: number;
-  indices: ArrayLike<number>;
+  keys: NoiseKeys;
   x: tf.Tensor;
   y: tf.Tensor;
   /** Dropout keep-masks by layer index. */
   masks: Map<number, tf.Tensor>;
+}
+
+function disposePrepared(p: PreparedBatch): void {
+  tf.dispose([p.x, p.y, ...p.masks.values()]);
 }
 
 /** Whether two arrays are the same memory (views of the same bytes), or the same array. */
@@ -249,7 +252,7 @@ export class ModelRuntime {
     } finally {
       this.noise.keys = undefined;
       this.noise.premade = undefined;
-      if (prepared !== undefined) tf.dispose([prepared.x, prepared.y, ...prepared.masks.values()]);
+      if (prepared !== undefined) disposePrepared(prepared);
     }
     return loss;
   }
@@ -280,14 +283,11 @@ export class ModelRuntime {
       const y = labelsTensor(this.loss, labels, count, this.outputUnits);
       made.push(y);
       for (const [layer, { rate, sampleShape }] of this.noise.layers) {
-        const per = size(sampleShape);
-        const mask = filledTensor([count, ...sampleShape], (out) =>
-          fillDropoutMask(out, this.noise.seed, layer, rate, keys, per),
-        );
+        const mask = this.noise.mask(layer, rate, [count, ...sampleShape], keys);
         made.push(mask);
         masks.set(layer, mask);
       }
-      this.prepared = { features, labels, count, epoch: keys.epoch, indices: keys.indices, x, y, masks };
+      this.prepared = { features, labels, count, keys, x, y, masks };
       return true;
     } catch (err) {
       tf.dispose(made);
@@ -300,7 +300,7 @@ export class ModelRuntime {
     const p = this.prepared;
     if (p === undefined) return;
     this.prepared = undefined;
-    tf.dispose([p.x, p.y, ...p.masks.values()]);
+    disposePrepared(p);
   }
 
   /** The prepared batch if it is this one (then no longer held), else undefined (and discarded). */
@@ -312,17 +312,19 @@ export class ModelRuntime {
   ): PreparedBatch | undefined {
     const p = this.prepared;
     if (p === undefined) return undefined;
-    this.prepared = undefined;
     const same =
       keys !== undefined &&
       p.count === count &&
-      p.epoch === keys.epoch &&
+      p.keys.epoch === keys.epoch &&
       sameView(p.features, features) &&
       sameView(p.labels, labels) &&
-      sameView(p.indices, keys.indices);
-    if (same) return p;
-    tf.dispose([p.x, p.y, ...p.masks.values()]);
-    return undefined;
+      sameView(p.keys.indices, keys.indices);
+    if (!same) {
+      this.discardPrepared();
+      return undefined;
+    }
+    this.prepared = undefined;
+    return p;
   }
 
   /** Whether the model has batch-norm layers (whose training statistics are per batch). */

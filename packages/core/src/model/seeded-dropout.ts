@@ -31,6 +31,13 @@ export class DropoutNoise {
 
   constructor(readonly seed: number) {}
 
+  /** The keep-mask of dropout layer `layer` for `keys`, as a tensor of `shape` ([count, ...sample]). */
+  mask(layer: number, rate: number, shape: number[], keys: NoiseKeys): tf.Tensor {
+    const count = shape[0] ?? 0;
+    const per = count === 0 ? 0 : shape.reduce((a, b) => a * b, 1) / count;
+    return filledTensor(shape, (out) => fillDropoutMask(out, this.seed, layer, rate, keys, per));
+  }
+
   /** Keys of the next `count` samples: the set keys, or counter-numbered ones. */
   keysFor(count: number): NoiseKeys {
     if (this.keys !== undefined) {
@@ -153,23 +160,14 @@ export class SeededDropout extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
       if (kwargs.training !== true || this.rate === 0) return tf.clone(x);
-      const count = x.shape[0] ?? 0;
-      const per = count === 0 ? 0 : x.size / count;
       const premade = this.noise.premade?.get(this.layerIndex);
-      if (premade !== undefined && sameShape(premade.shape, x.shape)) return tf.mul(x, premade);
-      const keys = this.noise.keysFor(count);
-      const mask = filledTensor(x.shape, (out) =>
-        fillDropoutMask(out, this.noise.seed, this.layerIndex, this.rate, keys, per),
-      );
-      return tf.mul(x, mask);
+      if (premade !== undefined && tf.util.arraysEqual(premade.shape, x.shape)) return tf.mul(x, premade);
+      const keys = this.noise.keysFor(x.shape[0] ?? 0);
+      return tf.mul(x, this.noise.mask(this.layerIndex, this.rate, x.shape, keys));
     });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), rate: this.rate, layerIndex: this.layerIndex };
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
