@@ -29,6 +29,8 @@ const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_
 export interface Run {
   /** Each trainer's median step breakdown over the run (ms), by rank; distrain runs only. */
   breakdown?: Map<number, LoggedBreakdown['medians']>;
+  /** Each trainer's mean step breakdown over the run (ms; the means add up to the mean step), by rank. */
+  means?: Map<number, NonNullable<LoggedBreakdown['means']>>;
   samplesPerSecond: number;
   /** Seconds of training until the first evaluation at or above the target, or null if never. */
   timeToTarget: number | null;
@@ -70,12 +72,16 @@ export async function distrainRun(options: DistrainRunOptions): Promise<Run> {
   const shards = job.spec.parameterServer.shards;
   // The trainers log their step breakdown at info level; keep each one's whole-run medians.
   const breakdown = new Map<number, LoggedBreakdown['medians']>();
+  const means = new Map<number, NonNullable<LoggedBreakdown['means']>>();
   const stack = await startLocalStack({
     shards,
     logLevel: 'info',
     onLog: (_service, line) => {
       const b = breakdownFromLogLine(line.slice(Math.max(0, line.indexOf('{'))));
-      if (b && b.epoch === 'all') breakdown.set(b.rank, b.medians);
+      if (b && b.epoch === 'all') {
+        breakdown.set(b.rank, b.medians);
+        if (b.means) means.set(b.rank, b.means);
+      }
     },
   });
   const snapshots: Snapshot[] = [];
@@ -132,6 +138,7 @@ export async function distrainRun(options: DistrainRunOptions): Promise<Run> {
     accuracy: summary.finalTestAccuracy ?? 0,
     backend: summary.backend,
     breakdown,
+    means,
   };
 }
 

@@ -83,6 +83,6 @@ if (wanted('scale')) {
 if (wanted('text')) emit(await runText(quick, notes));
 if (!json) printRows(rows, false);
 if (scalePoints.length > 0) printScaleTable(scalePoints);
-for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown (median ms), ${l}\n`);
+for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown, ${l}\n`);
 for (const n of notes) process.stderr.write(`note: ${n}\n`);
 process.stderr.write(`benchmarks took ${((performance.now() - started) / 1000).toFixed(0)} s\n`);

@@ -16,7 +16,7 @@ import { parseJobText, validateJob } from '@distrain/core';
 import { loadDataset } from '@distrain/core/datasets';
 import { selectBackend, trainReference } from '@distrain/core/model';
 import type { BackendName } from '@distrain/core';
-import { formatBreakdown } from '@distrain/core/metrics';
+import { formatBreakdown, formatMeans } from '@distrain/core/metrics';
 import { benchArgs, printRows, rateRow, sig, timeRow } from './common.ts';
 import type { BenchRow } from './common.ts';
 import { SPEC, TARGET, distrainRun } from './distrain-run.ts';
@@ -65,8 +65,11 @@ export type TrainingRuns = Map<string, Run>;
 export function breakdownLines(runs: TrainingRuns): string[] {
   const out: string[] = [];
   for (const [name, run] of runs) {
-    for (const [rank, m] of [...(run.breakdown ?? new Map())].sort((a, b) => a[0] - b[0]))
+    for (const [rank, m] of [...(run.breakdown ?? new Map())].sort((a, b) => a[0] - b[0])) {
       out.push(`${name} trainer ${rank}: ${formatBreakdown(m)}`);
+      const mean = run.means?.get(rank);
+      if (mean) out.push(`${name} trainer ${rank}: ${formatMeans(mean)}`);
+    }
   }
   return out;
 }
@@ -172,6 +175,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const notes: string[] = [];
   const runs: TrainingRuns = new Map();
   printRows(await runTraining(args.quick, notes, runs), args.json);
-  for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown (median ms), ${l}\n`);
+  for (const l of breakdownLines(runs)) process.stderr.write(`step breakdown, ${l}\n`);
   for (const n of notes) process.stderr.write(`note: ${n}\n`);
 }

@@ -22,8 +22,22 @@ test('the csv-regression example trains and reports MSE and MAE', { timeout: 300
   doc.spec.epochs = 4;
   const spec = join(dir, 'job.json');
   writeFileSync(spec, JSON.stringify(doc));
-  const res = await runCli(['run', spec, '--backend', 'wasm', '--json'], { timeoutMs: 240_000 });
+  const res = await runCli(['run', spec, '--backend', 'wasm', '--json', '-v'], { timeoutMs: 240_000 });
   assert.equal(res.code, 0, res.stderr.slice(-3000));
+  // -v: the trainer's step breakdown for the whole run, as medians and as means that add up.
+  const medianLine =
+    /trainer 0 \(whole run\): step ([\d.]+) ms \(median of (\d+)\) = data wait [\d.]+ \| compute ([\d.]+) \|/.exec(
+      res.stderr,
+    );
+  assert.ok(medianLine, `no median breakdown line in:\n${res.stderr.slice(-3000)}`);
+  assert.ok(Number(medianLine[2]) > 0 && Number(medianLine[3]) > 0, medianLine[0]);
+  const meanLine = /trainer 0 \(whole run\): mean step ([\d.]+) ms \((\d+) steps\) = (.+)$/m.exec(res.stderr);
+  assert.ok(meanLine, `no mean breakdown line in:\n${res.stderr.slice(-3000)}`);
+  assert.equal(meanLine[2], medianLine[2], 'both over the same steps');
+  const parts = (meanLine[3] as string).split(' + ').map((p) => Number(/([\d.]+)$/.exec(p)?.[1]));
+  assert.equal(parts.length, 9, `8 phases and other: ${meanLine[3]}`);
+  const sum = parts.reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - Number(meanLine[1])) < 0.1, `the means add up to the mean step: ${meanLine[0]}`);
   const summary = res.json.at(-1) as {
     state: string;
     finalTestAccuracy: number | null;

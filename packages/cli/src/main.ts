@@ -95,13 +95,14 @@ function dataPlaneFlag(flags: { dataPlane?: string }): 'grpc' | 'zmq' | undefine
  * reads (the metrics door is loaded only for verbose runs).
  */
 async function serviceLogPrinter(): Promise<(name: string, line: string) => void> {
-  const { breakdownFromLogLine, formatBreakdown } = await import('@distrain/core/metrics');
+  const { breakdownFromLogLine, formatBreakdown, formatMeans } = await import('@distrain/core/metrics');
   return (name, line) => {
     process.stderr.write(`${name}: ${line}\n`);
     const b = breakdownFromLogLine(line);
     if (b) {
       const when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
       process.stderr.write(`trainer ${b.rank} (${when}): ${formatBreakdown(b.medians)}\n`);
+      if (b.means) process.stderr.write(`trainer ${b.rank} (${when}): ${formatMeans(b.means)}\n`);
     }
   };
 }

@@ -312,7 +312,10 @@ export async function runTrainer(
       // The stream ended at the end of the epoch; the loop picks the next epoch from the version.
       logger.info({ epoch: epoch + 1, ...timing }, 'epoch timing (ms)');
       if (breakdown.steps > 0) {
-        logger.info({ rank: config.rank, epoch: epoch + 1, ...breakdown.medians() }, STEP_BREAKDOWN_MSG);
+        logger.info(
+          { rank: config.rank, epoch: epoch + 1, ...breakdown.medians(), mean: breakdown.means() },
+          STEP_BREAKDOWN_MSG,
+        );
         breakdown.reset();
       }
     }
@@ -321,7 +324,10 @@ export async function runTrainer(
       return;
     }
     if (overall.steps > 0)
-      logger.info({ rank: config.rank, epoch: 'all', ...overall.medians() }, STEP_BREAKDOWN_MSG);
+      logger.info(
+        { rank: config.rank, epoch: 'all', ...overall.medians(), mean: overall.means() },
+        STEP_BREAKDOWN_MSG,
+      );
     logger.info({ samples, version }, 'training done');
     await heartbeat.beat('done');
   } finally {
