@@ -37,6 +37,25 @@ test('trainer heartbeats set the job progress, summed throughput and epoch end t
   assert.equal(c.manager.get(c.id).progress.globalStep, 10);
 });
 
+test('training time starts when the last trainer is ready, not the first', async () => {
+  const c = await running();
+  // Trainer 0 is ready (its first beat, no progress yet) 2 s before trainer 1; the first step
+  // cannot be applied before trainer 1 pushes, so those 2 s are start-up.
+  c.manager.heartbeat(beat(c.id, 'trainer', 0));
+  await c.clock.advance(1_000);
+  c.manager.heartbeat(beat(c.id, 'trainer', 0, { globalStep: 0 }));
+  assert.equal(c.manager.get(c.id).trainStartMs, 0, 'nothing trained yet');
+  await c.clock.advance(1_000);
+  const lastReady = c.clock.now();
+  c.manager.heartbeat(beat(c.id, 'trainer', 1));
+  await c.clock.advance(500);
+  c.manager.heartbeat(beat(c.id, 'trainer', 0, { globalStep: 1 }));
+  assert.equal(c.manager.get(c.id).trainStartMs, lastReady);
+  await c.clock.advance(2_500);
+  c.manager.heartbeat(beat(c.id, 'trainer', 1, { globalStep: 10 }));
+  assert.equal(c.manager.toWire(c.manager.get(c.id)).trainSeconds, 3, "from trainer 1's first beat");
+});
+
 test('step events are at most one per trainer per 250 ms; progress is saved within 2 s', async () => {
   const c = await running();
   const saves = c.store.saves;

@@ -16,6 +16,8 @@ export const STEP_EVENT_INTERVAL_MS = 250;
  */
 export class ProgressTracker {
   private readonly lastStepEventMs = new Map<string, number>();
+  /** When each trainer (`jobId/rank`) first beat: it is ready to train (see {@link trainingStart}). */
+  private readonly readyMs = new Map<string, number>();
 
   constructor(
     private readonly book: JobBook,
@@ -45,6 +47,8 @@ export class ProgressTracker {
     if (!slot) throw new ValidationError('rank', `no ${req.role} ${clip(req.rank)} in job ${req.jobId}`);
     if (req.progress) checkProgress(req.progress, record);
     slot.lastSeenMs = this.book.clock.now();
+    if (slot.role === 'trainer' && !this.readyMs.has(`${record.id}/${slot.rank}`))
+      this.readyMs.set(`${record.id}/${slot.rank}`, slot.lastSeenMs);
     this.book.metrics.heartbeat(slot.role);
     if (req.metricsPort > 0) {
       slot.metricsPort = req.metricsPort;
@@ -78,7 +82,7 @@ export class ProgressTracker {
     }
     const globalStep = Number(p.globalStep ?? 0);
     const now = this.book.clock.now();
-    if (record.trainStartMs === 0) record.trainStartMs = now;
+    if (record.trainStartMs === 0 && globalStep > 0) record.trainStartMs = this.trainingStart(record) ?? now;
     for (let e = record.epochEndMs.length + 1; e * record.stepsPerEpoch <= globalStep; e++)
       record.epochEndMs.push(now);
     // The rate the parameter server used for the last update (the same pure schedule function).
@@ -104,10 +108,28 @@ export class ProgressTracker {
     }
   }
 
+  /**
+   * When training started: when the last trainer became ready (its first heartbeat, sent once its
+   * model and parameters are in place), since the first step waits for every trainer. The time one
+   * trainer waits for another's start-up is start-up, not training, as a single process's is. Asked
+   * once the first step is applied (every trainer has beaten by then); undefined when a trainer's
+   * first beat was not seen here (e.g. this coordinator restarted meanwhile).
+   */
+  private trainingStart(record: JobRecord): number | undefined {
+    let last = 0;
+    for (const w of record.workers.values()) {
+      if (w.role !== 'trainer') continue;
+      const ready = this.readyMs.get(`${record.id}/${w.rank}`);
+      if (ready === undefined) return undefined;
+      last = Math.max(last, ready);
+    }
+    return last > 0 ? last : undefined;
+  }
+
   /** Drops what is kept per job (the job left memory). */
   forget(jobId: string): void {
-    for (const key of this.lastStepEventMs.keys())
-      if (key.startsWith(`${jobId}/`)) this.lastStepEventMs.delete(key);
+    for (const map of [this.lastStepEventMs, this.readyMs])
+      for (const key of map.keys()) if (key.startsWith(`${jobId}/`)) map.delete(key);
   }
 
   /** One epoch's evaluation from the evaluator. */

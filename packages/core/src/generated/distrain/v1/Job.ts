@@ -25,7 +25,9 @@ export interface Job {
   'progress'?: (_distrain_v1_JobProgress | null);
   'epochs'?: (_distrain_v1_EvaluationResult)[];
   /**
-   * Training wall time of the completed epochs (first step to last applied step), and their samples.
+   * Training wall time of the completed epochs (from when the last trainer was ready, i.e. its first
+   * heartbeat, to the last applied step: one trainer's wait for another's start-up is not training),
+   * and their samples.
    */
   'trainSeconds'?: (number | string);
   'trainSamples'?: (number | string | Long);
@@ -51,7 +53,9 @@ export interface Job__Output {
   'progress': (_distrain_v1_JobProgress__Output | null);
   'epochs': (_distrain_v1_EvaluationResult__Output)[];
   /**
-   * Training wall time of the completed epochs (first step to last applied step), and their samples.
+   * Training wall time of the completed epochs (from when the last trainer was ready, i.e. its first
+   * heartbeat, to the last applied step: one trainer's wait for another's start-up is not training),
+   * and their samples.
    */
   'trainSeconds': (number);
   'trainSamples': (number);
