@@ -27,10 +27,11 @@ const TERMINAL = new Set(['JOB_STATE_SUCCEEDED', 'JOB_STATE_FAILED', 'JOB_STATE_
 
 /** One measured training run. */
 export interface Run {
-  /** Each trainer's median step breakdown over the run (ms), by rank; distrain runs only. */
-  breakdown?: Map<number, LoggedBreakdown['medians']>;
-  /** Each trainer's mean step breakdown over the run (ms; the means add up to the mean step), by rank. */
-  means?: Map<number, NonNullable<LoggedBreakdown['means']>>;
+  /**
+   * Each trainer's step breakdown over the run (ms), by rank: medians, and means that add up to the
+   * mean step; distrain runs only.
+   */
+  breakdown?: Map<number, Pick<LoggedBreakdown, 'medians' | 'means'>>;
   samplesPerSecond: number;
   /** Seconds of training until the first evaluation at or above the target, or null if never. */
   timeToTarget: number | null;
@@ -70,18 +71,14 @@ export async function distrainRun(options: DistrainRunOptions): Promise<Run> {
   const data = await loadDataset({ name: 'fashion-mnist' });
   const { variables } = describeModel(job.spec.model.layers, data.featureShape);
   const shards = job.spec.parameterServer.shards;
-  // The trainers log their step breakdown at info level; keep each one's whole-run medians.
-  const breakdown = new Map<number, LoggedBreakdown['medians']>();
-  const means = new Map<number, NonNullable<LoggedBreakdown['means']>>();
+  // The trainers log their step breakdown at info level; keep each one's whole-run breakdown.
+  const breakdown = new Map<number, LoggedBreakdown>();
   const stack = await startLocalStack({
     shards,
     logLevel: 'info',
     onLog: (_service, line) => {
       const b = breakdownFromLogLine(line.slice(Math.max(0, line.indexOf('{'))));
-      if (b && b.epoch === 'all') {
-        breakdown.set(b.rank, b.medians);
-        if (b.means) means.set(b.rank, b.means);
-      }
+      if (b && b.epoch === 'all') breakdown.set(b.rank, b);
     },
   });
   const snapshots: Snapshot[] = [];
@@ -138,7 +135,6 @@ export async function distrainRun(options: DistrainRunOptions): Promise<Run> {
     accuracy: summary.finalTestAccuracy ?? 0,
     backend: summary.backend,
     breakdown,
-    means,
   };
 }
 

@@ -65,10 +65,9 @@ export type TrainingRuns = Map<string, Run>;
 export function breakdownLines(runs: TrainingRuns): string[] {
   const out: string[] = [];
   for (const [name, run] of runs) {
-    for (const [rank, m] of [...(run.breakdown ?? new Map())].sort((a, b) => a[0] - b[0])) {
-      out.push(`${name} trainer ${rank}: ${formatBreakdown(m)}`);
-      const mean = run.means?.get(rank);
-      if (mean) out.push(`${name} trainer ${rank}: ${formatMeans(mean)}`);
+    for (const [rank, b] of [...(run.breakdown ?? new Map())].sort((x, y) => x[0] - y[0])) {
+      out.push(`${name} trainer ${rank}: ${formatBreakdown(b.medians)}`);
+      if (b.means) out.push(`${name} trainer ${rank}: ${formatMeans(b.means)}`);
     }
   }
   return out;
@@ -105,7 +104,7 @@ export async function runTraining(
   rounds = 3,
 ): Promise<BenchRow[]> {
   const epochs = quick ? 1 : 3;
-  const all = new Map<Contender, Run[]>(CONTENDERS.map((c) => [c, []]));
+  const all: Record<Contender, Run[]> = { 'in-process': [], 'distrain-1': [], 'distrain-2': [] };
   let backend: BackendName = 'wasm';
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < CONTENDERS.length; i++) {
@@ -120,25 +119,22 @@ export async function runTraining(
               evalEvery: EVAL_EVERY,
             });
       if (who === 'in-process') backend = run.backend as BackendName;
-      all.get(who)?.push(run);
+      all[who].push(run);
       process.stderr.write(
         `training round ${round + 1}/${rounds}: ${who} ${Math.round(run.samplesPerSecond)} samples/s\n`,
       );
     }
   }
-  for (const c of CONTENDERS) runs.set(c, medianRun(all.get(c) as Run[]));
+  for (const c of CONTENDERS) runs.set(c, medianRun(all[c]));
   const reference = runs.get('in-process') as Run;
   const perRound = (c: Contender): string =>
-    (all.get(c) as Run[])
-      .map((r, k) =>
-        sig(r.samplesPerSecond / ((all.get('in-process') as Run[])[k] as Run).samplesPerSecond, 3),
-      )
+    all[c]
+      .map((r, k) => sig(r.samplesPerSecond / (all['in-process'][k] as Run).samplesPerSecond, 3))
       .join(', ');
   notes.push(
     `training: ${rounds} interleaved round(s), median run reported; ratio to the in-process loop by round: 1 trainer ${perRound('distrain-1')}; 2 trainers ${perRound('distrain-2')}`,
   );
-  const reachedIn = (c: Contender): number =>
-    (all.get(c) as Run[]).filter((r) => r.timeToTarget !== null).length;
+  const reachedIn = (c: Contender): number => all[c].filter((r) => r.timeToTarget !== null).length;
   const rows: BenchRow[] = [];
   for (const trainers of [1, 2]) {
     const run = runs.get(`distrain-${trainers}`) as Run;

@@ -47,8 +47,8 @@ export class ProgressTracker {
     if (!slot) throw new ValidationError('rank', `no ${req.role} ${clip(req.rank)} in job ${req.jobId}`);
     if (req.progress) checkProgress(req.progress, record);
     slot.lastSeenMs = this.book.clock.now();
-    if (slot.role === 'trainer' && !this.readyMs.has(`${record.id}/${slot.rank}`))
-      this.readyMs.set(`${record.id}/${slot.rank}`, slot.lastSeenMs);
+    const readyKey = `${record.id}/${slot.rank}`;
+    if (slot.role === 'trainer' && !this.readyMs.has(readyKey)) this.readyMs.set(readyKey, slot.lastSeenMs);
     this.book.metrics.heartbeat(slot.role);
     if (req.metricsPort > 0) {
       slot.metricsPort = req.metricsPort;
