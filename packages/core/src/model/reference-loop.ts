@@ -2,7 +2,8 @@ import type { LayerSpec, LossName, OptimizerConfig } from '../job-spec.ts';
 import { Rng, permutation } from '../rng.ts';
 import type { ParamMap, VariableInfo } from '../variables.ts';
 import { initialParameters } from './init.ts';
-import { applyGradients, compileOptimizer, createSlots } from '../ps/optimizers.ts';
+import { applyGradients, compileOptimizer, createSlots, slotSuffixes } from '../ps/optimizers.ts';
+import { OptimizerArena } from '../ps/optimizer-kernel.ts';
 import type { OptimizerSettings } from '../ps/optimizers.ts';
 import { clipFactor, sumOfSquares } from '../ps/clip.ts';
 import type { ScheduleContext } from '../ps/schedule.ts';
@@ -82,9 +83,39 @@ export class HostOptimizer {
   private readonly policy: StepPolicy;
   private readonly slots = new Map<string, Float32Array[]>();
   private t = 0;
-  constructor(config: OptimizerConfig, context?: ScheduleContext) {
-    this.settings = compileOptimizer(config, 'optimizer', context);
+  /** From a config (compiled here) or from settings already compiled, e.g. the shards' own. */
+  constructor(config: OptimizerConfig | { compiled: OptimizerSettings }, context?: ScheduleContext) {
+    this.settings = 'compiled' in config ? config.compiled : compileOptimizer(config, 'optimizer', context);
     this.policy = new StepPolicy(this.settings);
+  }
+
+  /**
+   * A copy of `params` for {@link apply} to update: every variable and its optimizer slots in one
+   * {@link OptimizerArena}, as a shard keeps its parts, so each step runs in the kernel in place
+   * (arrays from elsewhere are copied into a scratch arena and back every step: 1.8 against 1.0 ms
+   * for the 235k-parameter MLP here). Plain copies when no wasm32 memory is large enough.
+   */
+  adopt(params: ParamMap): ParamMap {
+    const suffixes = slotSuffixes(this.settings.type);
+    let elements = 0;
+    let largest = 0;
+    for (const p of params.values()) {
+      elements += p.length * (1 + suffixes.length);
+      largest = Math.max(largest, p.length);
+    }
+    const arena = OptimizerArena.create(elements, params.size * (1 + suffixes.length), largest);
+    const own: ParamMap = new Map();
+    for (const [name, p] of params) {
+      const copy = arena ? arena.alloc(p.length) : new Float32Array(p.length);
+      copy.set(p);
+      own.set(name, copy);
+      if (arena)
+        this.slots.set(
+          name,
+          suffixes.map(() => arena.alloc(p.length)),
+        );
+    }
+    return own;
   }
 
   /** Learning rate of the last applied step. */
@@ -176,8 +207,6 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
   });
   try {
     const variables: VariableInfo[] = runtime.variables;
-    const params = initialParameters(variables, options.seed);
-    runtime.setParameters(params);
     const stepsPerEpoch = Math.min(
       Math.ceil(options.train.count / options.batchSize),
       options.maxStepsPerEpoch ?? Infinity,
@@ -186,6 +215,8 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
       stepsPerEpoch,
       totalSteps: stepsPerEpoch * options.epochs,
     });
+    const params = optimizer.adopt(initialParameters(variables, options.seed));
+    runtime.setParameters(params);
     const per = options.featureShape.reduce((a, b) => a * b, 1);
     const { train } = options;
     const lper = train.labels.length / train.count;
