@@ -10,7 +10,7 @@ import {
   checkInt,
   silentLogger,
 } from '@distrain/core';
-import { DirCheckpointStore, NOOP_PS_OBSERVER, shardCheckpointDir } from '@distrain/core/ps';
+import { DirCheckpointStore, NOOP_PS_OBSERVER, float32Digest, shardCheckpointDir } from '@distrain/core/ps';
 import { join } from 'node:path';
 import type { Logger, ServiceBinding } from '@distrain/core';
 import type {
@@ -292,12 +292,20 @@ export class ParameterServerService {
       throw new AbortedError(`job ${req.jobId} is being rolled back to a checkpoint; retry from there`, {
         jobId: req.jobId,
       });
+    if (req.ackOnly && job.worldSize !== 1)
+      throw new ValidationError(
+        'ackOnly',
+        `only a job's only trainer applies its steps itself; job ${req.jobId} has ${job.worldSize} ranks (send ackOnly false)`,
+      );
     const contribution = validatePush(job, req);
     return job.barrier.push(req.rank, req.step, contribution, ctx).then((res) => {
       // Per waiter (the step's result is shared): how long this push stayed here.
       const serverSeconds = (performance.now() - t0) / 1000;
       this.observer.onPushAnswered?.(job.jobId, serverSeconds);
-      return { ...res, serverSeconds };
+      if (!req.ackOnly) return { ...res, serverSeconds };
+      // The only rank: no later step can have been applied before it pushes again.
+      const paramsChecksum = float32Digest(job.parts.map((p) => p.params)).checksum;
+      return { ...res, params: [], paramsChecksum, serverSeconds };
     });
   }
 

@@ -45,6 +45,7 @@ const REQUESTS: PushPullRequest[] = [
     step: 2 ** 40 + 7,
     sampleCount: 128,
     lossSum: -12.5,
+    ackOnly: true,
     grads: [tensor('dense/kernel#0', f32(1, 2, 3, 4, 5, 6), [2, 3]), tensor('dense/bias', f32(0.5))],
     states: [tensor('bn/moving_mean', f32(-1, 1))],
   },
@@ -89,6 +90,7 @@ void test('PushPullResponse and PullResponse: both ways against protobufjs', () 
   const params = [tensor('a#0', f32(1, 2, 3)), tensor('a#1', f32(4)), { name: 'empty' }];
   for (const res of [
     { version: 17, params, meanLoss: 0.25, ranks: 2, serverSeconds: 0.0125, applySeconds: 0.001 },
+    { version: 18, params: [], meanLoss: 0.5, ranks: 1, paramsChecksum: 0xfedcba98 },
     { version: 40, params, snapshotTimeMs: 1_764_576_000_123 },
     { version: 0, params: [] },
     {},
@@ -161,10 +163,11 @@ void test('decode skips unknown fields of every wire type, reads unpacked shape 
   assert.equal(got.rank, 5);
   assert.deepStrictEqual(got.grads[0]?.tensor?.shape, [2, 2]);
   assert.equal(got.grads[0]?.tensor?.dtype, 'DTYPE_FLOAT32');
-  assert.deepStrictEqual(
-    decodePushPullResponse(msg.subarray(0, 9)),
-    PP.responseDeserialize(msg.subarray(0, 9)),
-  );
+  // A response holding only an unknown fixed64 field (8 is a response's next free number).
+  const unknown = Buffer.alloc(9);
+  unknown[0] = (8 << 3) | 1;
+  unknown.writeDoubleLE(3.5, 1);
+  assert.deepStrictEqual(decodePushPullResponse(unknown), PP.responseDeserialize(unknown));
 });
 
 void test('decode rejects truncated messages', () => {

@@ -270,6 +270,7 @@ export function encodePushPullRequest(m: PushPullRequest, scratch?: Buffer): Buf
   const step = m.step ?? 0;
   const sampleCount = m.sampleCount ?? 0;
   const lossSum = m.lossSum ?? 0;
+  const ackOnly = m.ackOnly === true ? 1 : 0;
   if (typeof jobId !== 'string' || !isUint32(rank) || !isUint53(step) || !isUint32(sampleCount))
     return undefined;
   if (typeof lossSum !== 'number') return undefined;
@@ -285,7 +286,7 @@ export function encodePushPullRequest(m: PushPullRequest, scratch?: Buffer): Buf
   const states: TensorPlan[] = [];
   pos = planList(m.states, pos, states);
   if (pos < 0) return undefined;
-  const size = pos + doubleSize(lossSum);
+  const size = pos + doubleSize(lossSum) + scalarSize(8, ackOnly);
   const buf = output(size, scratch);
   let at = 0;
   if (jobBytes > 0) {
@@ -299,6 +300,7 @@ export function encodePushPullRequest(m: PushPullRequest, scratch?: Buffer): Buf
   at = writeList(buf, at, 5, grads);
   at = writeList(buf, at, 6, states);
   at = writeDoubleField(buf, at, 7, lossSum);
+  at = writeScalar(buf, at, 8, ackOnly);
   if (at !== size) throw new Error(`encodePushPullRequest: wrote ${at} bytes, sized ${size}`);
   return buf;
 }
@@ -310,12 +312,15 @@ export function encodePushPullResponse(m: PushPullResponse, scratch?: Buffer): B
   const ranks = m.ranks ?? 0;
   const serverSeconds = m.serverSeconds ?? 0;
   const applySeconds = m.applySeconds ?? 0;
+  const checksum = m.paramsChecksum ?? 0;
   if (!isUint53(version) || typeof meanLoss !== 'number' || !isUint32(ranks)) return undefined;
+  if (!isUint32(checksum)) return undefined;
   if (typeof serverSeconds !== 'number' || typeof applySeconds !== 'number') return undefined;
   const params: TensorPlan[] = [];
   let pos = planList(m.params, scalarSize(1, version), params);
   if (pos < 0) return undefined;
   pos += doubleSize(meanLoss) + scalarSize(4, ranks) + doubleSize(serverSeconds) + doubleSize(applySeconds);
+  pos += scalarSize(7, checksum);
   const buf = output(pos, scratch);
   let at = writeScalar(buf, 0, 1, version);
   at = writeList(buf, at, 2, params);
@@ -323,6 +328,7 @@ export function encodePushPullResponse(m: PushPullResponse, scratch?: Buffer): B
   at = writeScalar(buf, at, 4, ranks);
   at = writeDoubleField(buf, at, 5, serverSeconds);
   at = writeDoubleField(buf, at, 6, applySeconds);
+  at = writeScalar(buf, at, 7, checksum);
   if (at !== pos) throw new Error(`encodePushPullResponse: wrote ${at} bytes, sized ${pos}`);
   return buf;
 }
@@ -425,6 +431,7 @@ export function decodePushPullRequest(buf: Uint8Array): PushPullRequest__Output 
   let step = 0;
   let sampleCount = 0;
   let lossSum = 0;
+  let ackOnly = false;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const wt = tag & 7;
@@ -457,11 +464,15 @@ export function decodePushPullRequest(buf: Uint8Array): PushPullRequest__Output 
         if (wt === WireType.fixed64) lossSum = r.double();
         else r.skip(wt);
         break;
+      case 8:
+        if (wt === WireType.varint) ackOnly = r.varint() !== 0;
+        else r.skip(wt);
+        break;
       default:
         r.skip(wt);
     }
   }
-  return { grads, states, jobId, rank, step, sampleCount, lossSum };
+  return { grads, states, jobId, rank, step, sampleCount, lossSum, ackOnly };
 }
 
 /** Decodes a PushPullResponse exactly as proto-loader would, tensor data as views of `buf`. */
@@ -473,6 +484,7 @@ export function decodePushPullResponse(buf: Uint8Array): PushPullResponse__Outpu
   let ranks = 0;
   let serverSeconds = 0;
   let applySeconds = 0;
+  let paramsChecksum = 0;
   while (r.pos < r.end) {
     const tag = r.uint32();
     const wt = tag & 7;
@@ -483,9 +495,10 @@ export function decodePushPullResponse(buf: Uint8Array): PushPullResponse__Outpu
     else if (no === 4 && wt === WireType.varint) ranks = r.uint32();
     else if (no === 5 && wt === WireType.fixed64) serverSeconds = r.double();
     else if (no === 6 && wt === WireType.fixed64) applySeconds = r.double();
+    else if (no === 7 && wt === WireType.varint) paramsChecksum = r.uint32();
     else r.skip(wt);
   }
-  return { params, version, meanLoss, ranks, serverSeconds, applySeconds };
+  return { params, version, meanLoss, ranks, serverSeconds, applySeconds, paramsChecksum };
 }
 
 /** Decodes a PullResponse exactly as proto-loader would, tensor data as views of `buf`. */

@@ -28,7 +28,13 @@ export {
 export type { CheckpointEntry, ShardCheckpoint } from './checkpoint.ts';
 export { DirCheckpointStore, shardCheckpointDir } from './checkpoint-store.ts';
 export type { CheckpointStore, StoredCheckpoint } from './checkpoint-store.ts';
-export { optimizerFromSpec, optimizerToSpec, variableFromSpec, variableToSpec } from './wire.ts';
+export {
+  optimizerAsShardsSee,
+  optimizerFromSpec,
+  optimizerToSpec,
+  variableFromSpec,
+  variableToSpec,
+} from './wire.ts';
 export { NOOP_PS_OBSERVER, createPsMetrics } from './metrics.ts';
 export type { PsObserver } from './metrics.ts';
 export { ParameterClient } from './ps-client.ts';
@@ -37,6 +43,8 @@ export type { StatExchangeClientOptions } from './stat-exchange-client.ts';
 export { DEFAULT_PS_OUTAGE_MS, psFailureKind, pullConsistent } from './ps-recovery.ts';
 export type { PsResyncOptions } from './ps-recovery.ts';
 export { DATA_PLANE_KINDS } from './ps-client-types.ts';
+export { float32Digest } from './checksum.ts';
+export type { Float32Digest } from './checksum.ts';
 export {
   decodePullResponse,
   decodePushPullRequest,

@@ -100,3 +100,29 @@ void test('hasNonFinite finds NaN and infinities at any position, and nothing in
   }
   assert.throws(() => arena.hasNonFinite(new Float32Array(4)), /not an array of this arena/);
 });
+
+void test('a staged gradient shorter than an earlier one leaves the padding of arena arrays zero', () => {
+  // Gradients from outside the arena are staged; the kernels read whole groups of 4, so a 10-element
+  // gradient staged after a 1000-element one must not bring the larger one's values into elements
+  // 10 and 11 (the padding of a 10-element parameter array would then change: its checksum, or a
+  // NaN there would read as divergence).
+  const s = compileOptimizer({ type: 'adam', learningRate: 0.01 });
+  const arena = OptimizerArena.create(3 * 1010, 6, 1000) as OptimizerArena;
+  const big = [arena.alloc(1000), arena.alloc(1000), arena.alloc(1000)];
+  const small = [arena.alloc(10), arena.alloc(10), arena.alloc(10)];
+  const tail = (a: Float32Array): number[] => [...new Float32Array(a.buffer, a.byteOffset + 40, 2)];
+  for (let t = 1; t <= 3; t++) {
+    applyGradients(s, big[0] as Float32Array, big.slice(1), [values(1000, t).map((x) => x * 1e6)], 1, t);
+    applyGradients(s, small[0] as Float32Array, small.slice(1), [values(10, t)], 1, t);
+  }
+  for (const a of small) assert.deepEqual(tail(a), [0, 0]);
+  assert.equal(arena.checksum(small[0] as Float32Array) >>> 0, sumBits(small[0] as Float32Array));
+  assert.equal(arena.hasNonFinite(small[0] as Float32Array), false);
+});
+
+/** The plain sum modulo 2^32 of `a`'s bit patterns. */
+function sumBits(a: Float32Array): number {
+  let s = 0;
+  for (const u of new Uint32Array(Float32Array.from(a).buffer)) s = (s + u) >>> 0;
+  return s;
+}

@@ -219,6 +219,26 @@ function buildNonFinite(): FunctionBuilder {
   return f;
 }
 
+/**
+ * `checksum(ptr, groups) -> i32`: the sum modulo 2^32 of the float32 bit patterns (as int32) of
+ * `groups` groups of 4 at `ptr`: four lanes of wrapping adds, then the lanes added.
+ */
+function buildChecksum(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32], [I32]);
+  const acc = f.local(V128);
+  f.op(0x02, 0x40, 0x03, 0x40); // block, loop
+  f.get(1).op(0x45, 0x0d, 1); // groups == 0: break
+  f.get(acc).get(0).mem(SIMD.load, 4, 0).simd(SIMD.i32x4Add).set(acc);
+  f.get(0).i32Const(16).op(0x6a).set(0);
+  f.get(1).i32Const(1).op(0x6b).set(1);
+  f.op(0x0c, 0, 0x0b, 0x0b); // br loop; end loop; end block
+  f.get(acc).simd(SIMD.i32x4ExtractLane, 0);
+  f.get(acc).simd(SIMD.i32x4ExtractLane, 1).op(0x6a);
+  f.get(acc).simd(SIMD.i32x4ExtractLane, 2).op(0x6a);
+  f.get(acc).simd(SIMD.i32x4ExtractLane, 3).op(0x6a);
+  return f;
+}
+
 let compiled: object | undefined;
 
 function kernelModule(): object {
@@ -229,6 +249,7 @@ function kernelModule(): object {
       { name: `${k}N`, fn: buildKernel(k, 'N') },
     ]);
     functions.push({ name: 'nonFinite', fn: buildNonFinite() });
+    functions.push({ name: 'checksum', fn: buildChecksum() });
     compiled = new Wasm.Module(emitModule(functions));
   }
   return compiled;
@@ -252,6 +273,7 @@ export class OptimizerArena {
   readonly memory: WasmMemory;
   private readonly kernels: Record<`${KernelName}${Inputs}`, Kernel> & {
     nonFinite(ptr: number, groups: number): number;
+    checksum(ptr: number, groups: number): number;
   };
   private next = 0;
   private readonly limit: number;
@@ -317,6 +339,15 @@ export class OptimizerArena {
     return this.kernels.nonFinite(a.byteOffset, padded(a.length) >>> 2) !== 0;
   }
 
+  /**
+   * The sum modulo 2^32 of the bit patterns (as int32) of arena array `a` (one SIMD pass; the
+   * padding holds zeros, which add nothing).
+   */
+  checksum(a: Float32Array): number {
+    if (a.buffer !== this.memory.buffer) throw new RangeError('not an array of this arena');
+    return this.kernels.checksum(a.byteOffset, padded(a.length) >>> 2);
+  }
+
   /** The arena owning `a`'s memory, if any. */
   static of(a: Float32Array): OptimizerArena | undefined {
     return arenas.get(a.buffer);
@@ -326,7 +357,11 @@ export class OptimizerArena {
     if (a.buffer === this.memory.buffer) return a.byteOffset;
     if (a.length > this.stageElements) throw new RangeError('gradient larger than the staging area');
     const at = this.stageAt[stage];
-    new Float32Array(this.memory.buffer, at, a.length).set(a);
+    const staged = new Float32Array(this.memory.buffer, at, padded(a.length));
+    staged.set(a);
+    // The kernels read whole groups of 4: the group's tail must be zeros, not an earlier gradient's
+    // values, or they would reach the padding of an arena array (its checksum, hasNonFinite).
+    staged.fill(0, a.length);
     return at;
   }
 

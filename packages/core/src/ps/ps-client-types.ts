@@ -102,6 +102,11 @@ export interface PsPushPullInput {
   states?: ParamMap;
   /** Loss summed over the rank's samples. */
   lossSum: number;
+  /**
+   * The caller, the job's only trainer, applies the step itself: the shards answer without the
+   * parameters (the result's `params` is empty) and with their checksum (`checksum`). @default false
+   */
+  ackOnly?: boolean;
 }
 
 /** Result of {@link ParameterClient.pushPull}. */
@@ -117,6 +122,8 @@ export interface PsPushPullResult {
   meanLoss: number;
   /** Ranks that took part in the step. */
   ranks: number;
+  /** With `ackOnly`: {@link float32Checksum} of every variable at `version`, over all shards. */
+  checksum?: number;
   /** Where the call's time went (the trainer's step breakdown). */
   timing: PsStepTiming;
 }

@@ -238,6 +238,7 @@ export class ParameterClient {
    */
   async pushPull(input: PsPushPullInput): Promise<PsPushPullResult> {
     const { rank, step, sampleCount, grads, lossSum } = input;
+    const ackOnly = input.ackOnly === true;
     const states = input.states ?? new Map<string, Float32Array>();
     // Each request is encoded once into this shard's reusable buffer. That is safe because grpc-js has
     // copied it into its frame before the call completes, and the next pushPull starts after every
@@ -266,6 +267,7 @@ export class ParameterClient {
             step,
             sampleCount,
             lossSum,
+            ackOnly,
             grads: this.frames(parts, true, grads, required, 'grads', frames),
             states: this.frames(parts, false, states, required, 'states', frames),
           });
@@ -277,6 +279,7 @@ export class ParameterClient {
           step,
           sampleCount,
           lossSum,
+          ackOnly,
           grads: this.slice(parts, true, grads, required, 'grads'),
           states: this.slice(parts, false, states, required, 'states'),
         };
@@ -327,7 +330,7 @@ export class ParameterClient {
       }
       version = v;
     }
-    if (parts !== this.plan.parts.length) {
+    if (!ackOnly && parts !== this.plan.parts.length) {
       throw new StateError(`shards answered ${parts} parts, the plan has ${this.plan.parts.length}`, {
         jobId: this.jobId,
       });
@@ -350,13 +353,15 @@ export class ParameterClient {
       decodeMs,
     };
     const first = responses[0] as (typeof responses)[number];
-    return {
+    const result: PsPushPullResult = {
       version: version ?? 0,
-      params,
+      params: ackOnly ? new Map() : params,
       meanLoss: first.meanLoss,
       ranks: first.ranks,
       timing,
     };
+    if (ackOnly) result.checksum = responses.reduce((s, r) => (s + r.paramsChecksum) >>> 0, 0);
+    return result;
   }
 
   /** Current parameters, or the snapshot at the end of `epoch` (fresh arrays). */

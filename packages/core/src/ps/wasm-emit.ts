@@ -80,6 +80,7 @@ export const SIMD = {
   anyTrue: 0x53,
   i32x4Add: 0xae,
   i32x4Eq: 0x37,
+  i32x4ExtractLane: 0x1b,
 } as const;
 
 /** Builds one function body. Locals are numbered after the parameters. */

@@ -65,6 +65,38 @@ export function optimizerToSpec(config: OptimizerConfig): OptimizerSpec {
   return { ...s, schedule: { ...s.schedule } };
 }
 
+/**
+ * The settings a shard compiles from the InitJob that carries `config` (its schedule already resolved
+ * for the job's length, as the coordinator sends it): each proto `float` rounded to float32 on the
+ * way, then {@link optimizerFromSpec}. The job's only trainer, which applies its own steps
+ * (`PushPullRequest.ack_only`), computes with exactly the shards' numbers.
+ */
+export function optimizerAsShardsSee(config: OptimizerConfig): OptimizerSettings {
+  const s = compileOptimizer(config);
+  const f = Math.fround;
+  const w = s.schedule;
+  return optimizerFromSpec({
+    type: s.type,
+    learningRate: f(s.learningRate),
+    momentum: f(s.momentum),
+    nesterov: s.nesterov,
+    beta1: f(s.beta1),
+    beta2: f(s.beta2),
+    epsilon: f(s.epsilon),
+    weightDecay: f(s.weightDecay),
+    weightDecayScope: s.weightDecayScope,
+    clipNorm: f(s.clipNorm),
+    schedule: {
+      type: w.type,
+      warmupSteps: w.warmupSteps,
+      stepSize: w.stepSize,
+      gamma: f(w.gamma),
+      decaySteps: w.decaySteps,
+      minLearningRate: f(w.minLearningRate),
+    },
+  });
+}
+
 // OptimizerSpec fields are proto `float`: 0.999 arrives as 0.9990000128746033. Seven significant
 // digits restore the decimal the user wrote (float32 round-trips at least six), so the server computes
 // with the same numbers as a reference loop configured from the same spec.

@@ -26,6 +26,11 @@ export interface PushPullRequest {
    * Sum of the loss over the rank's samples, for progress reporting.
    */
   'lossSum'?: (number | string);
+  /**
+   * Answer without the parameters (params left empty) and with params_checksum instead: the caller,
+   * the job's only trainer, applied the same step with the same optimizer itself.
+   */
+  'ackOnly'?: (boolean);
 }
 
 export interface PushPullRequest__Output {
@@ -51,4 +56,9 @@ export interface PushPullRequest__Output {
    * Sum of the loss over the rank's samples, for progress reporting.
    */
   'lossSum': (number);
+  /**
+   * Answer without the parameters (params left empty) and with params_checksum instead: the caller,
+   * the job's only trainer, applied the same step with the same optimizer itself.
+   */
+  'ackOnly': (boolean);
 }

@@ -26,6 +26,11 @@ export interface PushPullResponse {
    * Seconds the shard took to aggregate and apply the step (0 for an already applied step).
    */
   'applySeconds'?: (number | string);
+  /**
+   * With ack_only: the sum modulo 2^32 of the bit patterns (as uint32) of every float32 of this
+   * shard's parts at `version`, so the caller can check its own copy is still bit-identical.
+   */
+  'paramsChecksum'?: (number);
 }
 
 export interface PushPullResponse__Output {
@@ -51,4 +56,9 @@ export interface PushPullResponse__Output {
    * Seconds the shard took to aggregate and apply the step (0 for an already applied step).
    */
   'applySeconds': (number);
+  /**
+   * With ack_only: the sum modulo 2^32 of the bit patterns (as uint32) of every float32 of this
+   * shard's parts at `version`, so the caller can check its own copy is still bit-identical.
+   */
+  'paramsChecksum': (number);
 }
