@@ -5,7 +5,9 @@
  * outage, pull the restored parameters and redo at most `checkpoint.everySteps` steps; the job ends
  * Succeeded with the accuracy of a clean run of the same spec and seed (2 trainers, 2 shards,
  * digits). Once with the same checkpoint folder (a volume), once with NATS: the restarted shard gets
- * a fresh empty folder (another node) and restores from the JetStream Object Store.
+ * a fresh empty folder (another node) and restores from the JetStream Object Store. Once with one
+ * trainer, which applies its own steps (services/trainer/src/own-step.ts) until the restore, then
+ * takes the shards' restored parameters.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +27,8 @@ import type { ServiceProcess } from '../support/services.ts';
 const EVERY = 25;
 const STEPS_PER_EPOCH = 75;
 const dir = mkdtempSync(join(tmpdir(), 'distrain-fault-ps-'));
-let cleanAccuracy: number | undefined;
+/** The final accuracy of a clean run, by trainer count. */
+const cleanAccuracy = new Map<number, number>();
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -36,12 +39,12 @@ async function bounded(stop: () => Promise<void>, ms = 20_000): Promise<void> {
   clearTimeout(timer);
 }
 
-function spec(): TrainingJobInput {
+function spec(trainers: number): TrainingJobInput {
   const job = parseYaml(readFileSync(join(ROOT, 'examples/mnist-mlp.yaml'), 'utf8')) as TrainingJobInput;
   job.spec.dataset = { ...job.spec.dataset, sampleCount: 3000 }; // 2400 train: 75 steps per epoch
   job.spec.batchSize = 32;
   job.spec.epochs = 3;
-  job.spec.trainers = { replicas: 2 };
+  job.spec.trainers = { replicas: trainers };
   job.spec.parameterServer = { shards: 2 };
   job.spec.checkpoint = { everySteps: EVERY };
   job.spec.fault = { stragglerTimeoutMs: 60_000, maxRestarts: 2 };
@@ -106,9 +109,10 @@ async function startStack(name: string, nats?: NatsServer): Promise<Stack> {
 /** Runs the job to its end; `onStep` sees every step event. Returns every event. */
 async function run(
   client: DistrainClient,
+  trainers: number,
   onStep?: (globalStep: number) => Promise<void>,
 ): Promise<WatchEvent[]> {
-  const job = await client.submit(spec());
+  const job = await client.submit(spec(trainers));
   const events: WatchEvent[] = [];
   for await (const e of client.watch(job.id)) {
     events.push(e);
@@ -122,12 +126,22 @@ const finalState = (events: WatchEvent[]) =>
 const accuracies = (events: WatchEvent[]) =>
   events.flatMap((e) => (e.event === 'epoch' ? [Number(e.epoch.testAccuracy)] : []));
 
+/** A run without faults, whose final accuracy the fault runs of `trainers` trainers must match. */
+async function cleanRun(stack: Stack, trainers: number): Promise<void> {
+  const t0 = Date.now();
+  const clean = await run(stack.client, trainers);
+  assert.equal(finalState(clean).state, 'JOB_STATE_SUCCEEDED', finalState(clean).reason);
+  assert.equal(accuracies(clean).length, 3);
+  cleanAccuracy.set(trainers, accuracies(clean).at(-1) as number);
+  console.log(JSON.stringify({ clean: cleanAccuracy.get(trainers), trainers, ms: Date.now() - t0 }));
+}
+
 /** Kills shard 1 past two checkpoints, restarts it, and checks the job's recovery and result. */
-async function faultRun(stack: Stack, restartDir: string): Promise<void> {
+async function faultRun(stack: Stack, restartDir: string, trainers = 2): Promise<void> {
   let killedAt = 0;
   let restart: Promise<void> | undefined;
   const t0 = Date.now();
-  const events = await run(stack.client, (step) => {
+  const events = await run(stack.client, trainers, (step) => {
     if (killedAt > 0 || step < 2 * EVERY + 10) return Promise.resolve();
     killedAt = step;
     // Not awaited here: the watch keeps reading while the shard restarts.
@@ -154,11 +168,9 @@ async function faultRun(stack: Stack, restartDir: string): Promise<void> {
   assert.ok(redone <= 2 * EVERY, `redone ${redone} steps, the interval is ${EVERY}`);
   const acc = accuracies(events);
   assert.equal(acc.length, 3, 'every epoch evaluated once');
-  assert.ok(cleanAccuracy !== undefined);
-  assert.ok(
-    Math.abs((acc.at(-1) as number) - cleanAccuracy) <= 0.01,
-    `accuracy ${acc.at(-1)} vs clean ${cleanAccuracy}`,
-  );
+  const clean = cleanAccuracy.get(trainers);
+  assert.ok(clean !== undefined);
+  assert.ok(Math.abs((acc.at(-1) as number) - clean) <= 0.01, `accuracy ${acc.at(-1)} vs clean ${clean}`);
   console.log(
     JSON.stringify({
       recovery,
@@ -166,7 +178,8 @@ async function faultRun(stack: Stack, restartDir: string): Promise<void> {
       restored,
       redone,
       accuracy: acc.at(-1),
-      clean: cleanAccuracy,
+      clean,
+      trainers,
       ms: Date.now() - t0,
     }),
   );
@@ -178,12 +191,7 @@ test(
   async () => {
     const stack = await startStack('dir');
     try {
-      const t0 = Date.now();
-      const clean = await run(stack.client);
-      assert.equal(finalState(clean).state, 'JOB_STATE_SUCCEEDED', finalState(clean).reason);
-      assert.equal(accuracies(clean).length, 3);
-      cleanAccuracy = accuracies(clean).at(-1);
-      console.log(JSON.stringify({ clean: cleanAccuracy, ms: Date.now() - t0 }));
+      await cleanRun(stack, 2);
       await faultRun(stack, join(dir, 'dir', 'ps-1'));
     } finally {
       await stack.stop();
@@ -205,6 +213,20 @@ test(
       }
     } finally {
       await bounded(() => nats.stop(), 10_000);
+    }
+  },
+);
+
+test(
+  'one trainer applying its own steps: a shard SIGKILLed mid-job, the trainer takes the restored parameters, the accuracy of a clean run',
+  { timeout: 300_000 },
+  async () => {
+    const stack = await startStack('own');
+    try {
+      await cleanRun(stack, 1);
+      await faultRun(stack, join(dir, 'own', 'ps-1'), 1);
+    } finally {
+      await stack.stop();
     }
   },
 );

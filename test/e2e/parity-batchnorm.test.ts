@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseJobText, validateJob } from '@distrain/core';
-import { ROOT, runCli } from '../support/cli.ts';
+import { ROOT, assertOwnSteps, runCli } from '../support/cli.ts';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
 const TRAIN = 4000;
@@ -60,10 +60,16 @@ const specFile = join(dir, 'cnn-bn.json');
 writeFileSync(specFile, JSON.stringify(job));
 
 async function run(trainers: number): Promise<{ accuracy: number[]; loss: number[] }> {
-  const res = await runCli(['run', specFile, '--trainers', String(trainers), '--backend', 'wasm', '--json'], {
-    timeoutMs: 300_000,
-  });
+  // One trainer applies its own steps, batch-norm statistics included: -v shows it did, every step.
+  const verbose = trainers === 1 ? ['-v'] : [];
+  const res = await runCli(
+    ['run', specFile, '--trainers', String(trainers), '--backend', 'wasm', '--json', ...verbose],
+    {
+      timeoutMs: 300_000,
+    },
+  );
   assert.equal(res.code, 0, res.stderr.slice(-3000));
+  if (trainers === 1) assertOwnSteps(res.stderr);
   const summary = res.json.at(-1) as {
     epochs: { testAccuracy: number; testLoss: number }[];
     trainers: number;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseJobText, validateJob } from '@distrain/core';
 import { loadDataset } from '@distrain/core/datasets';
 import { selectBackend, trainReference } from '@distrain/core/model';
-import { ROOT, runCli } from '../support/cli.ts';
+import { ROOT, assertOwnSteps, runCli } from '../support/cli.ts';
 
 // The shipped MLP without its dropout layer, so the three runs differ only in summation order.
 const doc = parseJobText(readFileSync(join(ROOT, 'examples/fashion-mnist-mlp.yaml'), 'utf8')) as {
@@ -25,10 +25,16 @@ const specFile = join(dir, 'mlp-no-dropout.json');
 writeFileSync(specFile, JSON.stringify(job));
 
 async function distributed(trainers: number): Promise<number> {
-  const res = await runCli(['run', specFile, '--trainers', String(trainers), '--backend', 'wasm', '--json'], {
-    timeoutMs: 400_000,
-  });
+  // One trainer applies its own steps (services/trainer/src/own-step.ts): -v shows it did, every step.
+  const verbose = trainers === 1 ? ['-v'] : [];
+  const res = await runCli(
+    ['run', specFile, '--trainers', String(trainers), '--backend', 'wasm', '--json', ...verbose],
+    {
+      timeoutMs: 400_000,
+    },
+  );
   assert.equal(res.code, 0, res.stderr.slice(-3000));
+  if (trainers === 1) assertOwnSteps(res.stderr);
   const summary = res.json.at(-1) as { finalTestAccuracy: number; trainers: number };
   assert.equal(summary.trainers, trainers);
   return summary.finalTestAccuracy;

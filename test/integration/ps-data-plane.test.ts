@@ -9,6 +9,7 @@ import { startZmqDataPlane } from '../../services/parameter-server/src/zmq-data-
 import type { RunningDataPlane } from '../../services/parameter-server/src/zmq-data-plane.ts';
 import { silentLogger } from '@distrain/core';
 import { NOOP_PS_OBSERVER } from '@distrain/core/ps';
+import { OwnSteps } from '../../services/trainer/src/own-step.ts';
 
 // The ZeroMQ data plane against the gRPC path: same results, same errors, deadlines, a shard's data
 // plane restarting on the same port.
@@ -211,5 +212,78 @@ void test('zmq data plane: a shard data plane restarted on the same port is reac
   } finally {
     ps.close();
     await closeAll([s]);
+  }
+});
+
+void test('ackOnly: the only trainer applies its own steps, bit-identical to 2 shards; drift is caught; several ranks are refused', async () => {
+  const shards = [await shard(0), await shard(1)];
+  try {
+    const addresses = shards.map((s) => `127.0.0.1:${s.grpc.port}`);
+    for (const dataPlane of ['grpc', 'zmq'] as const) {
+      const client = new ParameterClient({
+        jobId: `own-${dataPlane}`,
+        shardAddresses: addresses,
+        variables: VARS,
+        maxPartBytes: 1024, // d0/kernel in parts on both shards
+        timeoutMs: 5_000,
+        dataPlane,
+        token: 'job-secret',
+      });
+      try {
+        await client.init({ seed: 3, optimizer: ADAM, worldSize: 1, stepsPerEpoch: 3 });
+        const start = await client.pull();
+        const own = new OwnSteps(start.params, ADAM, { stepsPerEpoch: 3, totalSteps: 6 });
+        const step = async (s: number): Promise<'ok' | 'mismatch'> => {
+          const g = grads(0, s);
+          const st = states(s + 1);
+          const sent = own.stage(g, st);
+          assert.equal(own.apply(g, st, 5), true);
+          own.send(client.pushPull({ rank: 0, step: s, sampleCount: 5, ...sent, lossSum: 2, ackOnly: true }));
+          const { state, result } = await own.settle();
+          assert.equal(result?.version, s + 1);
+          assert.equal(result?.params.size, 0, 'no parameters travel back');
+          return state;
+        };
+        for (let s = 0; s < 3; s++) assert.equal(await step(s), 'ok', `${dataPlane} step ${s}`);
+        // The shards' parameters (the evaluator's and checkpoints' copy) are the trainer's, bit for bit.
+        const pulled = await client.pull();
+        assert.equal(pulled.version, 3);
+        for (const [name, v] of pulled.params) assert.deepEqual(v, own.params.get(name), name);
+        // One bit of drift in the trainer's copy is caught at the next answer.
+        const kernel = own.params.get('d0/kernel') as Float32Array;
+        const bits = new Uint32Array(kernel.buffer, kernel.byteOffset, kernel.length);
+        bits[7] = (bits[7] as number) ^ 1;
+        assert.equal(await step(3), 'mismatch', `${dataPlane}: drift`);
+      } finally {
+        client.close();
+      }
+    }
+    // With two ranks no trainer knows the aggregate: an ackOnly push is refused, naming the field.
+    const two = new ParameterClient({
+      jobId: 'own-two',
+      shardAddresses: addresses,
+      variables: VARS,
+      timeoutMs: 5_000,
+    });
+    try {
+      await two.init({ seed: 3, optimizer: ADAM, worldSize: 2, stepsPerEpoch: 3 });
+      await assert.rejects(
+        two.pushPull({
+          rank: 0,
+          step: 0,
+          sampleCount: 5,
+          grads: grads(0, 0),
+          states: states(1),
+          lossSum: 2,
+          ackOnly: true,
+        }),
+        (err: unknown) =>
+          isServiceError(err) && err.code === GrpcStatus.INVALID_ARGUMENT && /ackOnly/.test(err.details),
+      );
+    } finally {
+      two.close();
+    }
+  } finally {
+    await closeAll(shards);
   }
 });

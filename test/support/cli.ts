@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -131,4 +132,18 @@ export function startUp(
       }
     });
   });
+}
+
+/**
+ * Checks, in the stderr of `distrain run -v` with one trainer, that the trainer applied every step
+ * itself (its whole-run breakdown counts them) and its copy never differed from the shards'.
+ */
+export function assertOwnSteps(stderr: string): void {
+  assert.doesNotMatch(stderr, /differ from the trainer's own copy/);
+  const m =
+    /trainer 0 \(whole run, (\d+) steps applied by the trainer\): mean step [\d.]+ ms \((\d+) steps\)/.exec(
+      stderr,
+    );
+  assert.ok(m, `no whole-run breakdown of a trainer applying its own steps in:\n${stderr.slice(-3000)}`);
+  assert.equal(Number(m[1]), Number(m[2]), 'every step applied by the trainer');
 }

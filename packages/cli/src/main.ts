@@ -100,7 +100,9 @@ async function serviceLogPrinter(): Promise<(name: string, line: string) => void
     process.stderr.write(`${name}: ${line}\n`);
     const b = breakdownFromLogLine(line);
     if (b) {
-      const when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
+      let when = b.epoch === 'all' ? 'whole run' : `epoch ${b.epoch}`;
+      // The only trainer applies its steps itself: aggregate+apply is its own optimizer step.
+      if (b.ownSteps !== undefined && b.ownSteps > 0) when += `, ${b.ownSteps} steps applied by the trainer`;
       process.stderr.write(`trainer ${b.rank} (${when}): ${formatBreakdown(b.medians)}\n`);
       if (b.means) process.stderr.write(`trainer ${b.rank} (${when}): ${formatMeans(b.means)}\n`);
     }

@@ -9,6 +9,7 @@ import {
 } from '@distrain/core';
 import { streamBatches } from '@distrain/core/datasets';
 import { NOOP_TRAINER_METRICS, STEP_BREAKDOWN_MSG, StepBreakdown } from '@distrain/core/metrics';
+import type { StepPhases } from '@distrain/core/metrics';
 import { FrameCollector } from '@distrain/core/service';
 import { loaderStreamOptions, openWorkerSession } from '@distrain/core/worker';
 import type { Logger, WorkerConfig } from '@distrain/core';
@@ -17,6 +18,7 @@ import type { ParameterClient, PsPushPullInput, PsPushPullResult } from '@distra
 import type { TrainerMetrics } from '@distrain/core/metrics';
 import type { DataBatch } from '@distrain/core/datasets';
 import type { ModelRuntime } from '@distrain/core/model';
+import { OwnSteps } from './own-step.ts';
 
 /**
  * The training loss (or gradient) became NaN or infinite: every restart would diverge the same way,
@@ -124,6 +126,11 @@ export async function runTrainer(
     if (!start) return;
     runtime.setParameters(start.params);
     let version = start.version;
+    // One rank from a fresh start applies its own steps (own-step.ts); a mismatch or any resync ends it.
+    let own = OwnSteps.eligible(config.worldSize, spec.optimizer, version)
+      ? new OwnSteps(start.params, spec.optimizer, { stepsPerEpoch: spe, totalSteps })
+      : undefined;
+    if (own !== undefined) logger.info('one trainer: applying its own steps, the shards acknowledge them');
     heartbeat.start();
     if (version > 0) logger.info({ version }, 'resuming from the parameter server');
     let samples = 0;
@@ -133,6 +140,8 @@ export async function runTrainer(
     // Per-step phases: medians logged at each epoch end and for the whole run (`distrain run -v`).
     const breakdown = new StepBreakdown();
     const overall = new StepBreakdown();
+    // Steps this trainer applied itself (own-step.ts), in the epoch's breakdown and in the run's.
+    const ownSteps = { epoch: 0, all: 0 };
     // Resyncs in a row without an applied step: a state that keeps changing is a fault, not an outage.
     let resyncs = 0;
     while (version < totalSteps && !heartbeat.signal.aborted) {
@@ -154,6 +163,81 @@ export async function runTrainer(
         loaderStreamOptions(config, logger, heartbeat.signal),
       );
       const timing = { dataMs: 0, computeMs: 0, psMs: 0, applyMs: 0, steps: 0 };
+      /** Records a finished step: breakdown, metrics, throughput, heartbeat; `version` moves on. */
+      const done = (phases: StepPhases, step: { count: number; loss: number; version: number }): void => {
+        const stepStart = mark;
+        mark = performance.now();
+        const seconds = (mark - stepStart) / 1000;
+        breakdown.add(phases, mark - stepStart);
+        overall.add(phases, mark - stepStart);
+        const exchangeMs =
+          phases.encode + phases.transfer + phases.barrierWait + phases.apply + phases.decode;
+        metrics.step({
+          seconds,
+          dataSeconds: phases.data / 1000,
+          computeSeconds: phases.compute / 1000,
+          psSeconds: exchangeMs / 1000,
+          phases: {
+            encodeSeconds: phases.encode / 1000,
+            transferSeconds: phases.transfer / 1000,
+            barrierWaitSeconds: phases.barrierWait / 1000,
+            applySeconds: phases.apply / 1000,
+            decodeSeconds: phases.decode / 1000,
+            setParamsSeconds: phases.setParams / 1000,
+          },
+          samples: step.count,
+          loss: step.loss,
+          globalStep: step.version,
+          epoch: Math.floor((step.version - 1) / spe) + 1,
+        });
+        timing.computeMs += phases.compute;
+        timing.psMs += exchangeMs;
+        timing.applyMs += phases.setParams;
+        timing.steps++;
+        version = step.version;
+        samples += step.count;
+        windowSamples += step.count;
+        const now = Date.now();
+        if (now - windowStart >= 1_000) {
+          samplesPerSecond = (windowSamples * 1000) / (now - windowStart);
+          windowStart = now;
+          windowSamples = 0;
+        }
+        heartbeat.update({
+          epoch: Math.floor((version - 1) / spe) + 1,
+          stepInEpoch: ((version - 1) % spe) + 1,
+          stepsPerEpoch: spe,
+          globalStep: version,
+          totalSteps,
+          loss: step.loss,
+          samplesPerSecond,
+        });
+      };
+      /** Reports a diverged run (heartbeat `diverged`, which fails the job) and throws. */
+      const diverge = async (message: string, at: { step: number; epoch: number }): Promise<never> => {
+        logger.error(at, message);
+        await heartbeat.beat('diverged', message);
+        throw new DivergedError(message, { jobId: config.jobId, step: at.step });
+      };
+      /**
+       * The own step in flight answered: 'ok', or 'resync' when its push found the shards' state
+       * changed or their parameters differ from the trainer's copy (logged). Other failures throw.
+       */
+      const settleOwn = async (steps: OwnSteps): Promise<'ok' | 'resync'> => {
+        try {
+          const { state, result } = await steps.settle();
+          if (state === 'ok') return 'ok';
+          logger.error(
+            { version: result?.version, shards: result?.checksum },
+            "the shards' parameters differ from the trainer's own copy; using the shards' from here on",
+          );
+          return 'resync';
+        } catch (err) {
+          if (psFailureKind(err) !== 'resync' || heartbeat.signal.aborted || resyncs >= 20) throw err;
+          logger.warn({ version, err: (err as Error).message }, 'parameter-server state changed; resyncing');
+          return 'resync';
+        }
+      };
       // The next batch is asked for while the current step's exchange is in flight, and its input,
       // labels and dropout masks go into the backend then (prepareAhead), off the critical path.
       let next = batches.next();
@@ -200,14 +284,82 @@ export async function runTrainer(
             }
           }
           const { grads, states, lossSum } = runtime.takeAccumulated();
-          // A non-finite loss or gradient is never pushed (the parameter server would refuse it).
-          const diverged = divergence(lossSum, grads, { step: step + 1, epoch: epoch + 1 });
-          if (diverged !== undefined) {
-            logger.error({ step: step + 1, epoch: epoch + 1 }, diverged);
-            await heartbeat.beat('diverged', diverged);
-            throw new DivergedError(diverged, { jobId: config.jobId, step: step + 1 });
-          }
+          const at = { step: step + 1, epoch: epoch + 1 };
           const t1 = performance.now();
+          if (own !== undefined) {
+            // The previous step's answer (normally here long ago), then this step applied here,
+            // then its push, which the shards apply while the next step computes.
+            const settled = await settleOwn(own);
+            if (settled !== 'ok') {
+              resync = true;
+              own = undefined;
+              break; // this step's gradient was computed on a copy that may differ: dropped, redone
+            }
+            const t2 = performance.now();
+            const sent = own.stage(grads, states);
+            const t3 = performance.now();
+            // Non-finite gradients make the parameters non-finite: one check of the new parameters
+            // (with their checksum) instead of one of the gradients. Nothing non-finite is pushed.
+            if (!Number.isFinite(lossSum) || !own.apply(grads, states, count))
+              await diverge(
+                divergence(lossSum, grads, at) ??
+                  `parameters became non-finite at step ${at.step}, epoch ${at.epoch}; lower learningRate or enable clipNorm`,
+                at,
+              );
+            const t4 = performance.now();
+            own.send(
+              pushWithRetry(
+                ps,
+                {
+                  rank: config.rank,
+                  step,
+                  sampleCount: count,
+                  grads: sent.grads,
+                  states: sent.states,
+                  lossSum,
+                  ackOnly: true,
+                },
+                heartbeat.signal,
+                logger,
+                outageMs,
+              ),
+            );
+            next = batches.next();
+            const t5 = performance.now();
+            await new Promise<void>((resolve) => setImmediate(resolve)); // the frames go out
+            const t6 = performance.now();
+            runtime.setParameters(own.params);
+            done(
+              {
+                data: t0 - mark,
+                compute: t1 - t0,
+                encode: t3 - t2 + (t5 - t4),
+                transfer: t2 - t1 + (t6 - t5),
+                barrierWait: 0,
+                apply: t4 - t3,
+                decode: 0,
+                setParams: performance.now() - t6,
+              },
+              { count, loss: lossSum / Math.max(1, count), version: step + 1 },
+            );
+            ownSteps.epoch++;
+            ownSteps.all++;
+            // The shards hold an epoch's last step before the epoch is reported (the evaluator reads it).
+            if (version % spe === 0 || version >= totalSteps) {
+              const last = await settleOwn(own);
+              if (last !== 'ok') {
+                resync = true;
+                own = undefined;
+                break;
+              }
+            }
+            if (version % spe === 0) void heartbeat.beat('running');
+            if (version >= totalSteps) break;
+            continue;
+          }
+          // A non-finite loss or gradient is never pushed (the parameter server would refuse it).
+          const diverged = divergence(lossSum, grads, at);
+          if (diverged !== undefined) await diverge(diverged, at);
           let res: PsPushPullResult;
           const pushed = pushWithRetry(
             ps,
@@ -231,61 +383,20 @@ export async function runTrainer(
           frames.received(paramBytes);
           const t2 = performance.now();
           runtime.setParameters(res.params);
-          const stepStart = mark;
-          mark = performance.now();
           const pt = res.timing;
-          const phases = {
-            data: t0 - stepStart,
-            compute: t1 - t0,
-            encode: pt.encodeMs,
-            transfer: pt.transferMs,
-            barrierWait: pt.barrierWaitMs,
-            apply: pt.applyMs,
-            decode: pt.decodeMs,
-            setParams: mark - t2,
-          };
-          breakdown.add(phases, mark - stepStart);
-          overall.add(phases, mark - stepStart);
-          metrics.step({
-            seconds: (mark - stepStart) / 1000,
-            dataSeconds: (t0 - stepStart) / 1000,
-            computeSeconds: (t1 - t0) / 1000,
-            psSeconds: (t2 - t1) / 1000,
-            phases: {
-              encodeSeconds: pt.encodeMs / 1000,
-              transferSeconds: pt.transferMs / 1000,
-              barrierWaitSeconds: pt.barrierWaitMs / 1000,
-              applySeconds: pt.applyMs / 1000,
-              decodeSeconds: pt.decodeMs / 1000,
-              setParamsSeconds: phases.setParams / 1000,
+          done(
+            {
+              data: t0 - mark,
+              compute: t1 - t0,
+              encode: pt.encodeMs,
+              transfer: pt.transferMs,
+              barrierWait: pt.barrierWaitMs,
+              apply: pt.applyMs,
+              decode: pt.decodeMs,
+              setParams: performance.now() - t2,
             },
-            samples: count,
-            loss: res.meanLoss,
-            globalStep: res.version,
-            epoch: Math.floor((res.version - 1) / spe) + 1,
-          });
-          timing.computeMs += t1 - t0;
-          timing.psMs += t2 - t1;
-          timing.applyMs += mark - t2;
-          timing.steps++;
-          version = res.version;
-          samples += count;
-          windowSamples += count;
-          const now = Date.now();
-          if (now - windowStart >= 1_000) {
-            samplesPerSecond = (windowSamples * 1000) / (now - windowStart);
-            windowStart = now;
-            windowSamples = 0;
-          }
-          heartbeat.update({
-            epoch: Math.floor((version - 1) / spe) + 1,
-            stepInEpoch: ((version - 1) % spe) + 1,
-            stepsPerEpoch: spe,
-            globalStep: version,
-            totalSteps,
-            loss: res.meanLoss,
-            samplesPerSecond,
-          });
+            { count, loss: res.meanLoss, version: res.version },
+          );
           // Epoch boundaries are reported at once so the coordinator times epochs precisely.
           if (version % spe === 0) void heartbeat.beat('running');
           if (version >= totalSteps) break;
@@ -313,10 +424,17 @@ export async function runTrainer(
       logger.info({ epoch: epoch + 1, ...timing }, 'epoch timing (ms)');
       if (breakdown.steps > 0) {
         logger.info(
-          { rank: config.rank, epoch: epoch + 1, ...breakdown.medians(), mean: breakdown.means() },
+          {
+            rank: config.rank,
+            epoch: epoch + 1,
+            ...breakdown.medians(),
+            mean: breakdown.means(),
+            ownSteps: ownSteps.epoch,
+          },
           STEP_BREAKDOWN_MSG,
         );
         breakdown.reset();
+        ownSteps.epoch = 0;
       }
     }
     if (heartbeat.signal.aborted) {
@@ -325,7 +443,13 @@ export async function runTrainer(
     }
     if (overall.steps > 0)
       logger.info(
-        { rank: config.rank, epoch: 'all', ...overall.medians(), mean: overall.means() },
+        {
+          rank: config.rank,
+          epoch: 'all',
+          ...overall.medians(),
+          mean: overall.means(),
+          ownSteps: ownSteps.all,
+        },
         STEP_BREAKDOWN_MSG,
       );
     logger.info({ samples, version }, 'training done');

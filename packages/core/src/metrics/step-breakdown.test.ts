@@ -45,6 +45,9 @@ void test('breakdownFromLogLine: finds a trainer breakdown in a pino line, ignor
   assert.equal(parsed?.epoch, 'all');
   assert.equal(parsed?.medians.compute, 10);
   assert.equal(parsed?.medians.step, 15);
+  assert.equal(parsed?.ownSteps, undefined, 'not logged: unknown, not 0');
+  const own = JSON.stringify({ msg: STEP_BREAKDOWN_MSG, rank: 0, epoch: 2, ...b.medians(), ownSteps: 469 });
+  assert.equal(breakdownFromLogLine(own)?.ownSteps, 469);
   assert.equal(breakdownFromLogLine('{"msg":"epoch timing (ms)"}'), undefined);
   assert.equal(breakdownFromLogLine(`not json ${STEP_BREAKDOWN_MSG}`), undefined);
   const text = formatBreakdown(parsed?.medians ?? {});
@@ -52,7 +55,7 @@ void test('breakdownFromLogLine: finds a trainer breakdown in a pino line, ignor
     text,
     /^step 15\.00 ms \(median of 1\) = data wait 1\.00 \| compute 10\.00 \| encode 0\.50 \| send\+receive 2\.00/,
   );
-  assert.match(text, /server aggregate\+apply 1\.00 \| decode 0\.25 \| set parameters 0\.13$/);
+  assert.match(text, /aggregate\+apply 1\.00 \| decode 0\.25 \| set parameters 0\.13$/);
 });
 
 void test('StepBreakdown: means add up to the mean step, the rest is other', () => {

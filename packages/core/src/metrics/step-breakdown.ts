@@ -24,7 +24,7 @@ const LABELS: Record<StepPhase, string> = {
   encode: 'encode',
   transfer: 'send+receive',
   barrierWait: 'barrier wait',
-  apply: 'server aggregate+apply',
+  apply: 'aggregate+apply',
   decode: 'decode',
   setParams: 'set parameters',
 };
@@ -126,6 +126,11 @@ export interface LoggedBreakdown {
   medians: Partial<StepPhases> & { step?: number; steps?: number };
   /** The means (the line's `mean` object), when the trainer logged them. */
   means?: Partial<StepMeans>;
+  /**
+   * Steps the trainer applied itself (a job's only trainer: its `aggregate+apply` is its own optimizer
+   * step, and no round trip waits on the shards), when it logged the count.
+   */
+  ownSteps?: number;
 }
 
 /** The breakdown a trainer logged in `line` (a pino JSON line), or undefined for any other line. */
@@ -154,5 +159,6 @@ export function breakdownFromLogLine(line: string): LoggedBreakdown | undefined 
     }
     out.means = means;
   }
+  if (typeof o.ownSteps === 'number') out.ownSteps = o.ownSteps;
   return out;
 }

@@ -1,0 +1,107 @@
+import { float32Digest, optimizerAsShardsSee, resolveOptimizerSchedule } from '@distrain/core/ps';
+import { HostOptimizer } from '@distrain/core/model';
+import type { OptimizerConfig, ParamMap } from '@distrain/core';
+import type { PsPushPullResult } from '@distrain/core/ps';
+
+/**
+ * A world of one applies its own steps. With one trainer the step's aggregate is its own gradient,
+ * so waiting for the shards to apply it and send 1 MB of parameters back buys nothing: the trainer
+ * applies the step itself with the shards' optimizer (the same code, {@link HostOptimizer} over
+ * `applyGradients`, and the same float32-rounded settings, {@link optimizerAsShardsSee}) and starts
+ * the next step at once, while its gradient travels to the shards with `ackOnly`. The shards apply
+ * it as before (checkpoints, the evaluator and a restart read their copy) and answer with a
+ * checksum of their parameters, which the trainer compares with its own copy before it sends the
+ * next step: the two stay bit-identical or the trainer goes back to the shards' parameters
+ * (resync) and their answers for the rest of the run. One push is in flight at a time.
+ */
+export class OwnSteps {
+  /** The trainer's copy of every variable (trainable and state), updated in place. */
+  readonly params: ParamMap;
+  private readonly optimizer: HostOptimizer;
+  /** The copy of the gradients and states in flight (the runtime reuses its own arrays). */
+  private readonly sent = { grads: new Map<string, Float32Array>(), states: new Map<string, Float32Array>() };
+  private pending: { result: Promise<PsPushPullResult>; checksum: number } | undefined;
+  /** Checksum of {@link params} after the last apply. */
+  private expected = 0;
+
+  /**
+   * Whether a run can apply its own steps: one rank, no gradient clipping (the shards sum the squared
+   * norm by part, in another order) and a fresh start (the optimizer's slots live on the shards).
+   */
+  static eligible(worldSize: number, optimizer: OptimizerConfig, version: number): boolean {
+    return worldSize === 1 && (optimizer.clipNorm ?? 0) === 0 && version === 0;
+  }
+
+  /**
+   * @param start the parameters at version 0, as pulled from the shards
+   * @param optimizer the job's optimizer; its schedule is resolved for the job's length here, as the
+   *   coordinator does for the shards
+   */
+  constructor(
+    start: ParamMap,
+    optimizer: OptimizerConfig,
+    context: { stepsPerEpoch: number; totalSteps: number },
+  ) {
+    const compiled = optimizerAsShardsSee(resolveOptimizerSchedule(optimizer, context));
+    this.optimizer = new HostOptimizer({ compiled });
+    this.params = this.optimizer.adopt(start);
+  }
+
+  /**
+   * Waits for the shards' answer to the step in flight. `mismatch`: their parameters differ from this
+   * copy (the caller resyncs from the shards). A failed push rejects, as the push itself would.
+   */
+  async settle(): Promise<{ state: 'ok' | 'mismatch'; result?: PsPushPullResult }> {
+    const p = this.pending;
+    if (p === undefined) return { state: 'ok' };
+    this.pending = undefined;
+    const result = await p.result;
+    return { state: result.checksum === p.checksum ? 'ok' : 'mismatch', result };
+  }
+
+  /**
+   * Copies a step's gradient sums and states into the arrays that travel (the previous push must be
+   * settled): the runtime reuses its arrays in the next step, while this push may still be in flight.
+   */
+  stage(grads: ParamMap, states: ParamMap): { grads: ParamMap; states: ParamMap } {
+    if (this.pending !== undefined) throw new Error('OwnSteps.stage: the previous step is not settled');
+    copyInto(this.sent.grads, grads);
+    copyInto(this.sent.states, states);
+    return this.sent;
+  }
+
+  /**
+   * Applies the step to this copy (`count` samples behind the sums) and notes the checksum the
+   * shards' answer must carry. Returns whether every parameter is still finite.
+   */
+  apply(grads: ParamMap, states: ParamMap, count: number): boolean {
+    this.optimizer.apply(this.params, grads, count);
+    // Batch-norm moving statistics: the shards keep the one rank's values.
+    for (const [name, v] of states) (this.params.get(name) as Float32Array).set(v);
+    const digest = float32Digest(this.params.values());
+    this.expected = digest.checksum;
+    return digest.finite;
+  }
+
+  /** Records the push that carries the applied step to the shards (settled before the next one). */
+  send(pushed: Promise<PsPushPullResult>): void {
+    pushed.catch(() => undefined); // handled by settle
+    this.pending = { result: pushed, checksum: this.expected };
+  }
+
+  /** Drops the step in flight, e.g. when the run stops (its failure, if any, is not reported). */
+  abandon(): void {
+    this.pending = undefined;
+  }
+}
+
+function copyInto(into: Map<string, Float32Array>, from: ParamMap): void {
+  for (const [name, v] of from) {
+    let a = into.get(name);
+    if (a === undefined || a.length !== v.length) {
+      a = new Float32Array(v.length);
+      into.set(name, a);
+    }
+    a.set(v);
+  }
+}
