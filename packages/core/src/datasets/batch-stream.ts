@@ -94,6 +94,7 @@ function streamMethod(): StreamMethod {
 export const LOADER_CHANNEL_OPTIONS = {
   'grpc.initial_reconnect_backoff_ms': 250,
   'grpc.max_reconnect_backoff_ms': 2_000,
+  'grpc-node.flow_control_window': 4 * 1024 * 1024,
 } as const;
 
 const RETRYABLE = new Set<number>([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
