@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJobText } from '@distrain/core';
-import { ROOT, runCli } from '../support/cli.ts';
+import { ROOT, assertOwnSteps, runCli } from '../support/cli.ts';
 
 const EPOCHS = 2;
 const dir = mkdtempSync(join(tmpdir(), 'distrain-schedule-'));
@@ -28,10 +28,12 @@ function specFile(name: string, optimizer: Record<string, unknown>): string {
 }
 
 async function run(file: string): Promise<{ accuracy: number[]; rates: number[] }> {
-  const res = await runCli(['run', file, '--trainers', '1', '--backend', 'wasm', '--json'], {
+  // -v: the one trainer applies every step itself, clipping included (its norm summed in plan order).
+  const res = await runCli(['run', file, '--trainers', '1', '--backend', 'wasm', '--json', '-v'], {
     timeoutMs: 500_000,
   });
   assert.equal(res.code, 0, res.stderr.slice(-3000));
+  assertOwnSteps(res.stderr);
   const summary = res.json.at(-1) as { epochs: { testAccuracy: number }[] };
   const rates = res.json.filter((j) => j['type'] === 'step').map((j) => Number(j['learningRate']));
   return { accuracy: summary.epochs.map((e) => e.testAccuracy), rates };

@@ -8,7 +8,7 @@ import { ParameterServerService } from '../../services/parameter-server/src/ps-s
 import { startZmqDataPlane } from '../../services/parameter-server/src/zmq-data-plane.ts';
 import type { RunningDataPlane } from '../../services/parameter-server/src/zmq-data-plane.ts';
 import { silentLogger } from '@distrain/core';
-import { NOOP_PS_OBSERVER } from '@distrain/core/ps';
+import { NOOP_PS_OBSERVER, resolveOptimizerSchedule } from '@distrain/core/ps';
 import { OwnSteps } from '../../services/trainer/src/own-step.ts';
 
 // The ZeroMQ data plane against the gRPC path: same results, same errors, deadlines, a shard's data
@@ -215,13 +215,29 @@ void test('zmq data plane: a shard data plane restarted on the same port is reac
   }
 });
 
+// Clipping that bites (the cosine-sum gradients have norms of about 5), a schedule and weight decay:
+// the shards exchange part norms, the trainer sums them in plan order.
+const CLIPPED: OptimizerConfig = {
+  type: 'momentum',
+  learningRate: 0.0513,
+  nesterov: true,
+  weightDecay: 0.01,
+  clipNorm: 0.3,
+  schedule: { type: 'cosine', warmupSteps: 2 },
+};
+
 void test('ackOnly: the only trainer applies its own steps, bit-identical to 2 shards; drift is caught; several ranks are refused', async () => {
   const shards = [await shard(0), await shard(1)];
   try {
     const addresses = shards.map((s) => `127.0.0.1:${s.grpc.port}`);
-    for (const dataPlane of ['grpc', 'zmq'] as const) {
+    for (const [dataPlane, optimizer] of [
+      ['grpc', ADAM],
+      ['zmq', ADAM],
+      ['zmq', CLIPPED],
+    ] as const) {
+      const context = { stepsPerEpoch: 3, totalSteps: 6 };
       const client = new ParameterClient({
-        jobId: `own-${dataPlane}`,
+        jobId: `own-${dataPlane}-${optimizer.type}`,
         shardAddresses: addresses,
         variables: VARS,
         maxPartBytes: 1024, // d0/kernel in parts on both shards
@@ -230,9 +246,15 @@ void test('ackOnly: the only trainer applies its own steps, bit-identical to 2 s
         token: 'job-secret',
       });
       try {
-        await client.init({ seed: 3, optimizer: ADAM, worldSize: 1, stepsPerEpoch: 3 });
+        // The schedule resolved for the job's length, as the coordinator sends it.
+        await client.init({
+          seed: 3,
+          optimizer: resolveOptimizerSchedule(optimizer, context),
+          worldSize: 1,
+          stepsPerEpoch: 3,
+        });
         const start = await client.pull();
-        const own = new OwnSteps(start.params, ADAM, { stepsPerEpoch: 3, totalSteps: 6 });
+        const own = new OwnSteps(start.params, optimizer, context, client.plan);
         const step = async (s: number): Promise<'ok' | 'mismatch'> => {
           const g = grads(0, s);
           const st = states(s + 1);
@@ -244,7 +266,8 @@ void test('ackOnly: the only trainer applies its own steps, bit-identical to 2 s
           assert.equal(result?.params.size, 0, 'no parameters travel back');
           return state;
         };
-        for (let s = 0; s < 3; s++) assert.equal(await step(s), 'ok', `${dataPlane} step ${s}`);
+        for (let s = 0; s < 3; s++)
+          assert.equal(await step(s), 'ok', `${dataPlane} ${optimizer.type} step ${s}`);
         // The shards' parameters (the evaluator's and checkpoints' copy) are the trainer's, bit for bit.
         const pulled = await client.pull();
         assert.equal(pulled.version, 3);

@@ -1,7 +1,7 @@
 import { float32Digest, optimizerAsShardsSee, resolveOptimizerSchedule } from '@distrain/core/ps';
 import { HostOptimizer } from '@distrain/core/model';
 import type { OptimizerConfig, ParamMap } from '@distrain/core';
-import type { PsPushPullResult } from '@distrain/core/ps';
+import type { PartPlan, PsPushPullResult } from '@distrain/core/ps';
 
 /**
  * A world of one applies its own steps. With one trainer the step's aggregate is its own gradient,
@@ -25,25 +25,29 @@ export class OwnSteps {
   private expected = 0;
 
   /**
-   * Whether a run can apply its own steps: one rank, no gradient clipping (the shards sum the squared
-   * norm by part, in another order) and a fresh start (the optimizer's slots live on the shards).
+   * Whether a run can apply its own steps: one rank and a fresh start (the optimizer's slots live on
+   * the shards).
    */
-  static eligible(worldSize: number, optimizer: OptimizerConfig, version: number): boolean {
-    return worldSize === 1 && (optimizer.clipNorm ?? 0) === 0 && version === 0;
+  static eligible(worldSize: number, version: number): boolean {
+    return worldSize === 1 && version === 0;
   }
 
   /**
    * @param start the parameters at version 0, as pulled from the shards
    * @param optimizer the job's optimizer; its schedule is resolved for the job's length here, as the
    *   coordinator does for the shards
+   * @param plan the shards' partition plan: with clipping, the squared norm is summed part by part in
+   *   its order, as the shards sum it
    */
   constructor(
     start: ParamMap,
     optimizer: OptimizerConfig,
     context: { stepsPerEpoch: number; totalSteps: number },
+    plan: PartPlan,
   ) {
     const compiled = optimizerAsShardsSee(resolveOptimizerSchedule(optimizer, context));
     this.optimizer = new HostOptimizer({ compiled });
+    this.optimizer.clipByParts(plan);
     this.params = this.optimizer.adopt(start);
   }
 

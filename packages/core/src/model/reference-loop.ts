@@ -6,6 +6,8 @@ import { applyGradients, compileOptimizer, createSlots, slotSuffixes } from '../
 import { OptimizerArena } from '../ps/optimizer-kernel.ts';
 import type { OptimizerSettings } from '../ps/optimizers.ts';
 import { clipFactor, sumOfSquares } from '../ps/clip.ts';
+import type { PartInfo, PartPlan } from '../ps/partition.ts';
+import { partitionPlan } from '../ps/partition.ts';
 import type { ScheduleContext } from '../ps/schedule.ts';
 import { StepPolicy } from '../ps/step-policy.ts';
 import { ModelRuntime } from './model-runtime.ts';
@@ -83,6 +85,8 @@ export class HostOptimizer {
   private readonly policy: StepPolicy;
   private readonly slots = new Map<string, Float32Array[]>();
   private t = 0;
+  /** Trainable parts in plan order: the order the shards sum the squared norm in (clipping). */
+  private normParts: readonly PartInfo[] | undefined;
   /** From a config (compiled here) or from settings already compiled, e.g. the shards' own. */
   constructor(config: OptimizerConfig | { compiled: OptimizerSettings }, context?: ScheduleContext) {
     this.settings = 'compiled' in config ? config.compiled : compileOptimizer(config, 'optimizer', context);
@@ -118,6 +122,15 @@ export class HostOptimizer {
     return own;
   }
 
+  /**
+   * Sums the squared gradient norm part by part in the order of `plan` (its trainable parts), as the
+   * shards do (`NormExchange`), instead of variable by variable: with clipping, the step is then
+   * bit-identical to the shards' for any shard count.
+   */
+  clipByParts(plan: PartPlan): void {
+    this.normParts = plan.parts.filter((p) => p.trainable);
+  }
+
   /** Learning rate of the last applied step. */
   get learningRate(): number {
     return this.policy.learningRate;
@@ -131,10 +144,19 @@ export class HostOptimizer {
     this.t++;
     this.policy.begin(this.t - 1);
     let scale = count > 0 ? 1 / count : 0;
-    if (this.settings.clipNorm > 0) {
+    if (this.settings.clipNorm > 0 && count > 0) {
       let sq = 0;
-      for (const gs of gradSums.values()) sq += sumOfSquares([gs], scale);
-      scale *= clipFactor(Math.sqrt(sq), this.settings.clipNorm);
+      if (this.normParts === undefined) {
+        for (const gs of gradSums.values()) sq += sumOfSquares([gs], scale);
+      } else {
+        for (const part of this.normParts) {
+          const gs = gradSums.get(part.variable);
+          if (gs !== undefined)
+            sq += sumOfSquares([gs.subarray(part.offset, part.offset + part.length)], scale);
+        }
+      }
+      // factor / count, as a shard computes its scale (not (1 / count) * factor: one rounding apart).
+      scale = clipFactor(Math.sqrt(sq), this.settings.clipNorm) / count;
     }
     for (const [name, gs] of gradSums) {
       const p = params.get(name);
@@ -215,6 +237,7 @@ export function trainReference(options: ReferenceOptions): ReferenceResult {
       stepsPerEpoch,
       totalSteps: stepsPerEpoch * options.epochs,
     });
+    optimizer.clipByParts(partitionPlan(variables, 1));
     const params = optimizer.adopt(initialParameters(variables, options.seed));
     runtime.setParameters(params);
     const per = options.featureShape.reduce((a, b) => a * b, 1);
