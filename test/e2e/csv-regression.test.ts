@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseJobText } from '@distrain/core';
-import { ROOT, runCli } from '../support/cli.ts';
+import { ROOT, assertOwnSteps, runCli } from '../support/cli.ts';
 
 test('the csv-regression example trains and reports MSE and MAE', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'distrain-regression-'));
@@ -24,14 +24,19 @@ test('the csv-regression example trains and reports MSE and MAE', { timeout: 300
   writeFileSync(spec, JSON.stringify(doc));
   const res = await runCli(['run', spec, '--backend', 'wasm', '--json', '-v'], { timeoutMs: 240_000 });
   assert.equal(res.code, 0, res.stderr.slice(-3000));
-  // -v: the trainer's step breakdown for the whole run, as medians and as means that add up.
+  // -v: the trainer's step breakdown for the whole run, as medians and as means that add up. The
+  // job's only trainer applies its own steps, which its line says.
+  assertOwnSteps(res.stderr);
   const medianLine =
-    /trainer 0 \(whole run\): step ([\d.]+) ms \(median of (\d+)\) = data wait [\d.]+ \| compute ([\d.]+) \|/.exec(
+    /trainer 0 \(whole run, \d+ steps applied by the trainer\): step ([\d.]+) ms \(median of (\d+)\) = data wait [\d.]+ \| compute ([\d.]+) \|/.exec(
       res.stderr,
     );
   assert.ok(medianLine, `no median breakdown line in:\n${res.stderr.slice(-3000)}`);
   assert.ok(Number(medianLine[2]) > 0 && Number(medianLine[3]) > 0, medianLine[0]);
-  const meanLine = /trainer 0 \(whole run\): mean step ([\d.]+) ms \((\d+) steps\) = (.+)$/m.exec(res.stderr);
+  const meanLine =
+    /trainer 0 \(whole run, \d+ steps applied by the trainer\): mean step ([\d.]+) ms \((\d+) steps\) = (.+)$/m.exec(
+      res.stderr,
+    );
   assert.ok(meanLine, `no mean breakdown line in:\n${res.stderr.slice(-3000)}`);
   assert.equal(meanLine[2], medianLine[2], 'both over the same steps');
   const parts = (meanLine[3] as string).split(' + ').map((p) => Number(/([\d.]+)$/.exec(p)?.[1]));
