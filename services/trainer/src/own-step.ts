@@ -92,11 +92,6 @@ export class OwnSteps {
     pushed.catch(() => undefined); // handled by settle
     this.pending = { result: pushed, checksum: this.expected };
   }
-
-  /** Drops the step in flight, e.g. when the run stops (its failure, if any, is not reported). */
-  abandon(): void {
-    this.pending = undefined;
-  }
 }
 
 function copyInto(into: Map<string, Float32Array>, from: ParamMap): void {

@@ -144,6 +144,31 @@ export async function runTrainer(
     const ownSteps = { epoch: 0, all: 0 };
     // Resyncs in a row without an applied step: a state that keeps changing is a fault, not an outage.
     let resyncs = 0;
+    /** Reports a diverged run (heartbeat `diverged`, which fails the job) and throws. */
+    const diverge = async (message: string, at: { step: number; epoch: number }): Promise<never> => {
+      logger.error(at, message);
+      await heartbeat.beat('diverged', message);
+      throw new DivergedError(message, { jobId: config.jobId, step: at.step });
+    };
+    /**
+     * The own step in flight answered: 'ok', or 'resync' when its push found the shards' state
+     * changed or their parameters differ from the trainer's copy (logged). Other failures throw.
+     */
+    const settleOwn = async (steps: OwnSteps): Promise<'ok' | 'resync'> => {
+      try {
+        const { state, result } = await steps.settle();
+        if (state === 'ok') return 'ok';
+        logger.error(
+          { version: result?.version, shards: result?.checksum },
+          "the shards' parameters differ from the trainer's own copy; using the shards' from here on",
+        );
+        return 'resync';
+      } catch (err) {
+        if (psFailureKind(err) !== 'resync' || heartbeat.signal.aborted || resyncs >= 20) throw err;
+        logger.warn({ version, err: (err as Error).message }, 'parameter-server state changed; resyncing');
+        return 'resync';
+      }
+    };
     while (version < totalSteps && !heartbeat.signal.aborted) {
       let resync = false;
       const epoch = Math.floor(version / spe);
@@ -212,31 +237,6 @@ export async function runTrainer(
           loss: step.loss,
           samplesPerSecond,
         });
-      };
-      /** Reports a diverged run (heartbeat `diverged`, which fails the job) and throws. */
-      const diverge = async (message: string, at: { step: number; epoch: number }): Promise<never> => {
-        logger.error(at, message);
-        await heartbeat.beat('diverged', message);
-        throw new DivergedError(message, { jobId: config.jobId, step: at.step });
-      };
-      /**
-       * The own step in flight answered: 'ok', or 'resync' when its push found the shards' state
-       * changed or their parameters differ from the trainer's copy (logged). Other failures throw.
-       */
-      const settleOwn = async (steps: OwnSteps): Promise<'ok' | 'resync'> => {
-        try {
-          const { state, result } = await steps.settle();
-          if (state === 'ok') return 'ok';
-          logger.error(
-            { version: result?.version, shards: result?.checksum },
-            "the shards' parameters differ from the trainer's own copy; using the shards' from here on",
-          );
-          return 'resync';
-        } catch (err) {
-          if (psFailureKind(err) !== 'resync' || heartbeat.signal.aborted || resyncs >= 20) throw err;
-          logger.warn({ version, err: (err as Error).message }, 'parameter-server state changed; resyncing');
-          return 'resync';
-        }
       };
       // The next batch is asked for while the current step's exchange is in flight, and its input,
       // labels and dropout masks go into the backend then (prepareAhead), off the critical path.
