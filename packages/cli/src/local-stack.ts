@@ -2,8 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { roleEntry } from '@distrain/core';
+import { RUNNING_COMPILED, roleEntry } from '@distrain/core';
 import type { ParentNotice } from '@distrain/core';
+import { compileServices } from './compile.ts';
+import type { CompileResult } from './compile.ts';
 import { localAuth } from './local-auth.ts';
 import { superviseService } from './service-supervisor.ts';
 import type { RestartPolicy, SupervisedService } from './service-supervisor.ts';
@@ -57,6 +59,34 @@ export interface LocalStackOptions {
    * DISTRAIN_DATA_ROOTS. @default none
    */
   dataRoots?: readonly string[];
+  /**
+   * Run the services as JavaScript compiled from the current sources (compile.ts; their start-up
+   * costs a fraction of tsx's), or through tsx. Env DISTRAIN_COMPILE=0 sets false.
+   * @default true, unless the sources cannot be transpiled (then tsx, which reports why)
+   */
+  compiled?: boolean;
+}
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Compiled services when asked (default) and the sources transpile; a compiled CLI runs them so anyway. */
+async function chooseCode(wanted: boolean | undefined): Promise<LocalStack['code']> {
+  if (RUNNING_COMPILED) return { compiled: true };
+  if (!(wanted ?? process.env.DISTRAIN_COMPILE !== '0')) return { compiled: false };
+  const compile = await compileServices(ROOT);
+  return { compiled: compile.ok, compile };
+}
+
+/** One line for people: how the services run, and why not compiled when they could not be. */
+export function describeCode(code: LocalStack['code']): string {
+  const c = code.compile;
+  if (code.compiled)
+    return c === undefined || c.transpiled === 0
+      ? 'services: compiled JavaScript'
+      : `services: compiled JavaScript (sources changed: ${c.transpiled} transpiled in ${c.ms} ms)`;
+  return c?.ok === false
+    ? `services: TypeScript through tsx, slower to start (could not transpile: ${c.reason}; DISTRAIN_COMPILE=0 silences this)`
+    : 'services: TypeScript through tsx (DISTRAIN_COMPILE=0)';
 }
 
 /** The loader's `--data-root` arguments: the current folder, the examples, and `extra`. */
@@ -83,12 +113,15 @@ export interface LocalStack {
   token: string;
   /** The supervised services (their current processes, restarts), for tests and tools. */
   services: readonly SupervisedService[];
+  /** How the services run: compiled (and what compiling took) or through tsx (and why). */
+  code: { compiled: boolean; compile?: CompileResult };
   stop(): Promise<void>;
 }
 
 /** Starts the services of `distrain run` / `distrain up`, supervised; `stop()` ends them all (SIGTERM, then SIGKILL). */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const auth = localAuth(options.token);
+  const code = await chooseCode(options.compiled);
   const host = options.host ?? '127.0.0.1';
   const started: SupervisedService[] = [];
   let coordinator: SupervisedService | undefined;
@@ -114,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const service = await superviseService(
       {
         name,
-        ...roleEntry(role),
+        ...roleEntry(role, code.compiled),
         args,
         env,
         host,
@@ -176,6 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       token: auth.token,
       services: started,
+      code,
       stop,
     };
   } catch (err) {

@@ -235,7 +235,7 @@ withOverrides(
         process.stderr.write('starting the local services (data-loader, parameter server, coordinator)...\n');
       const nats = natsUrl(flags);
       const { token } = ensureUserToken(process.env);
-      const { startLocalStack } = await import('./local-stack.ts');
+      const { startLocalStack, describeCode } = await import('./local-stack.ts');
       const stack = await startLocalStack({
         token,
         shards: spec.shards,
@@ -248,6 +248,8 @@ withOverrides(
         ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
         onNotice: printNotice,
       });
+      const how = describeCode(stack.code);
+      if (!json && (flags.verbose || stack.code.compile?.ok === false)) process.stderr.write(`${how}\n`);
       let interrupted = false;
       const client = connect(stack.coordinator, { token: stack.token });
       try {
@@ -312,7 +314,7 @@ program
         onNotice: printNotice,
       });
       process.stdout.write(
-        `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts, tokenFile })}\n`,
+        `${JSON.stringify({ event: 'up', coordinator: stack.coordinator, loader: stack.loader, ps: stack.ps, metricsPorts: stack.metricsPorts, tokenFile, compiled: stack.code.compiled })}\n`,
       );
       if (!flags.json) {
         const m = stack.metricsPorts;
