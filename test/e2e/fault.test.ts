@@ -43,7 +43,8 @@ const waitFor = (id: string, done: (j: Job__Output) => boolean, timeoutMs: numbe
 function trainerPid(jobId: string, rank: number): number {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   for (const line of out.split('\n')) {
-    if (!line.includes('services/trainer/src/main.ts')) continue;
+    // TypeScript through tsx, or the compiled JavaScript the local stack runs by default.
+    if (!/services\/trainer\/(src\/main\.ts|dist\/main\.js)/.test(line)) continue;
     const pid = Number(line.trim().split(/\s+/)[0]);
     try {
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8');
