@@ -199,6 +199,7 @@ const program = new Command('distrain')
     '\nCoordinator address: --coordinator HOST:PORT or DISTRAIN_COORDINATOR (default 127.0.0.1:7070)\n' +
       'NATS for run/up: --nats URL or DISTRAIN_NATS_URL (job events in JetStream, job records in KV; default: none)\n' +
       'Data plane for run/up: --data-plane zmq|grpc or DISTRAIN_DATA_PLANE (PushPull/Pull transport; default zmq)\n' +
+      'Services of run/up: JavaScript transpiled from the sources into dist/ when one changed; DISTRAIN_COMPILE=0 runs them through tsx\n' +
       'Run `distrain help COMMAND` for the options of one command.',
   );
 
