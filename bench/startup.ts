@@ -6,7 +6,9 @@
  *
  *   node --import tsx bench/startup.ts [--json] [--repeats N] [--compiled]
  *
- * `--compiled` starts the JavaScript of `npm run build` (as the images do) instead of the TypeScript.
+ * `--compiled` starts compiled JavaScript (as the images and the local stack do) instead of the
+ * TypeScript: the `dist/` folders, first brought up to date with the sources as `distrain run` does
+ * (packages/cli/src/compile.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServiceProcess } from '@distrain/core';
+import { compileServices } from '../packages/cli/src/compile.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,7 +48,7 @@ function rssMBOf(pid: number): number {
 
 async function startOnce(role: string, dir: string, i: number, compiled: boolean): Promise<StartupResult> {
   const [source = '', ...args] = ROLES[role]!;
-  // Compiled: the JavaScript of `npm run build`, as the images run it.
+  // Compiled: the dist/ JavaScript, as the images and the local stack run it.
   const entry = compiled ? source.replace('/src/main.ts', '/dist/main.js') : source;
   const log = join(dir, `${role}-${i}.log`);
   const t0 = performance.now();
@@ -74,6 +77,10 @@ const median = (xs: number[]): number => {
 };
 
 export async function measureStartup(repeats = 3, compiled = false): Promise<StartupResult[]> {
+  if (compiled) {
+    const c = await compileServices(ROOT);
+    if (!c.ok) throw new Error(`cannot compile the services: ${c.reason}`);
+  }
   const out: StartupResult[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'distrain-startup-'));
   for (const role of Object.keys(ROLES)) {
