@@ -1,6 +1,7 @@
+import { firstNonFinite } from '../limits.ts';
 import { OptimizerArena } from './optimizer-kernel.ts';
 
-/** What {@link float32Digest} reads from a set of float32 arrays in one pass. */
+/** What {@link float32Digest} reads from a set of float32 arrays. */
 export interface Float32Digest {
   /**
    * The sum modulo 2^32 of the bit patterns (read as uint32). Addition modulo 2^32 does not depend on
@@ -13,27 +14,26 @@ export interface Float32Digest {
 }
 
 /**
- * The checksum (added to `from`) and finiteness of every float32 of `arrays`, in one pass. The
- * job's only trainer compares the checksum of its own copy of the parameters with the shards' after
- * every step it applied itself (`PushPullRequest.ack_only`), and learns from the same pass whether
- * the step diverged.
+ * The checksum (added to `from`) and finiteness of every float32 of `arrays` (SIMD kernels for arena
+ * arrays). The job's only trainer compares the checksum of its own copy of the parameters with the
+ * shards' after every step it applied itself (`PushPullRequest.ack_only`), and learns from the same
+ * digest whether the step diverged.
  */
 export function float32Digest(arrays: Iterable<Float32Array>, from = 0): Float32Digest {
   let checksum = from | 0;
-  let special = 0;
+  let finite = true;
   for (const a of arrays) {
     const arena = OptimizerArena.of(a);
     if (arena !== undefined) {
       // Arena arrays (a shard's trainable parts, the trainer's own copy): SIMD kernels.
       checksum = (checksum + arena.checksum(a)) | 0;
-      if (arena.hasNonFinite(a)) special = -1;
+      if (arena.hasNonFinite(a)) finite = false;
       continue;
     }
-    const u = new Int32Array(a.buffer, a.byteOffset, a.length);
-    checksum = (checksum + int32Sum(u)) | 0;
-    special |= exponentFlags(u);
+    checksum = (checksum + int32Sum(new Int32Array(a.buffer, a.byteOffset, a.length))) | 0;
+    if (finite && firstNonFinite(a) >= 0) finite = false;
   }
-  return { checksum: checksum >>> 0, finite: special >= 0 };
+  return { checksum: checksum >>> 0, finite };
 }
 
 /**
@@ -55,21 +55,4 @@ function int32Sum(u: Int32Array): number {
   }
   for (let i = m; i < n; i++) s0 = (s0 + (u[i] as number)) | 0;
   return (s0 + s1 + s2 + s3) | 0;
-}
-
-/**
- * Negative exactly when some value of `u` is NaN or infinite: `~x & 0x7f800000` is 0 only when the
- * exponent bits are all ones, and 0 - 1 is the only negative result (no int32 overflow on the way).
- */
-function exponentFlags(u: Int32Array): number {
-  let f0 = 0;
-  let f1 = 0;
-  const n = u.length;
-  const m = n - (n & 1);
-  for (let i = 0; i < m; i += 2) {
-    f0 |= (~(u[i] as number) & 0x7f800000) - 1;
-    f1 |= (~(u[i + 1] as number) & 0x7f800000) - 1;
-  }
-  if (m < n) f0 |= (~(u[m] as number) & 0x7f800000) - 1;
-  return f0 | f1;
 }
