@@ -10,8 +10,12 @@
  * Both gRPC consumers use a worker's loader channel options (`LOADER_CHANNEL_OPTIONS`). Every
  * server runs in its own child process, as the data-loader does when deployed, and the consumer in
  * this one; besides MB/s the bench reports each side's CPU time per message, which other load on a
- * shared machine distorts far less than wall time. Contenders run round-robin (a warm-up round,
- * then `--runs` rounds) so machine noise hits all of them alike; the median counts.
+ * shared machine distorts far less than wall time. Contenders run round-robin (three warm-up
+ * rounds, then `--runs` rounds) so machine noise hits all of them alike; the median counts. Each round the
+ * loader streams a different epoch (warm-up rounds first, each round the next epoch), its own shuffle as in training, so nothing
+ * a loader might keep from one round helps the next; the peers send epoch 0's messages (an epoch's
+ * size differs from another's only in the varint bytes of its indices, and MB/s counts each
+ * epoch's own bytes). Each pass moves 47.5 MB in 0.1-0.2 s, so the default is 15 rounds.
  *
  *   node --import tsx bench/loader.ts [--json] [--runs N]
  */
@@ -28,17 +32,24 @@ import type { ServerWritableStream, ServiceDefinition, ClientReadableStream } fr
 import { clientOptions, dataLoaderClient } from '@distrain/core';
 import { epochOrder, stepsPerEpoch } from '@distrain/core';
 import { LOADER_CHANNEL_OPTIONS, loadDataset, streamBatches } from '@distrain/core/datasets';
-import { encodeBatch, featureSource, WIRE_DTYPE } from '../services/data-loader/src/batch-encoder.ts';
+import {
+  encodeBatch,
+  encodedBatchBytes,
+  featureSource,
+  WIRE_DTYPE,
+} from '../services/data-loader/src/batch-encoder.ts';
 import { startLoaderServer } from '../services/data-loader/src/loader-service.ts';
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    runs: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '15' },
     serve: { type: 'string' },
   },
 });
 const BATCH = 128;
+/** Rounds run before the measured ones: V8 optimizes the servers' hot paths over several epochs. */
+const WARMUP_ROUNDS = 3;
 const SEED = 1;
 const MAX = 64 * 1024 * 1024;
 const DATASET = { name: 'fashion-mnist' };
@@ -48,6 +59,26 @@ interface Ready {
   port: number;
   messages: number;
   totalBytes: number;
+}
+
+/** Bytes of the messages the loader sends for `epoch`. */
+async function epochBytes(epoch: number): Promise<number> {
+  const ds = await loadDataset(DATASET);
+  const order = epochOrder(ds.train.count, 'train', SEED, epoch);
+  const steps = stepsPerEpoch(ds.train.count, BATCH);
+  const layout = {
+    split: ds.train,
+    featureShape: ds.featureShape,
+    featureWireDType: WIRE_DTYPE.uint8,
+    labelWireDType: WIRE_DTYPE.int32,
+  };
+  let bytes = 0;
+  for (let step = 0; step < steps; step++) {
+    const n = Math.min(BATCH, ds.train.count - step * BATCH);
+    const header = { epoch, step, stepsInEpoch: steps, globalBatchSize: n, offset: 0 };
+    bytes += encodedBatchBytes(layout, header, order, step * BATCH, n);
+  }
+  return bytes;
 }
 
 /** The exact messages the loader sends for epoch 0, so the peers carry the same bytes. */
@@ -216,10 +247,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** One contender: the server it reads from and one full pass over the epoch (resolves to bytes). */
+/** One contender: the server it reads from and one full pass over an epoch (resolves to bytes). */
 interface Contender {
   server: ServerChild;
-  once(): Promise<number>;
+  once(round: number): Promise<number>;
 }
 
 /** Medians of one contender: throughput, and CPU and GC time per message on each side (µs). */
@@ -253,17 +284,17 @@ async function measure(
   const samples = new Map<string, Record<keyof Measured, number[]>>(
     names.map((n) => [n, { MBps: [], serverCpuUs: [], clientCpuUs: [], serverGcUs: [], clientGcUs: [] }]),
   );
-  for (let round = -1; round < runs; round++) {
+  for (let round = -WARMUP_ROUNDS; round < runs; round++) {
     for (const name of names) {
       const c = contenders[name] as Contender;
       const s0 = await c.server.usage();
       const c0 = ownUsage();
       const t0 = process.hrtime.bigint();
-      const bytes = await c.once();
+      const bytes = await c.once(round);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const s1 = await c.server.usage(); // the round trip also lets this process's gc entries arrive
       const c1 = ownUsage();
-      if (round < 0) continue; // round -1 warms up JIT, connections, caches
+      if (round < 0) continue; // warm-up rounds: JIT, connections, caches
       const x = samples.get(name) as Record<keyof Measured, number[]>;
       x.MBps.push(bytes / 1e6 / seconds);
       x.serverCpuUs.push((s1.cpuUs - s0.cpuUs) / messages);
@@ -313,15 +344,22 @@ async function main(): Promise<void> {
       globalBatchSize: BATCH,
       seed: SEED,
     };
-    const loaderOnce = async (): Promise<number> => {
+    // Sizes of the epochs the loader streams (warm-up rounds included), computed before timing.
+    const expectedBytes: number[] = [];
+    for (let epoch = 0; epoch < WARMUP_ROUNDS + runs; epoch++) expectedBytes.push(await epochBytes(epoch));
+    const loaderOnce = async (round: number): Promise<number> => {
+      const epoch = round + WARMUP_ROUNDS;
       let n = 0;
       let bytes = 0;
-      for await (const b of streamBatches(client, request)) {
+      for await (const b of streamBatches(client, { ...request, epoch })) {
         n++;
         bytes += b.wireBytes;
       }
-      if (n !== messages || bytes !== totalBytes)
-        throw new Error(`loader sent ${n} batches / ${bytes} bytes, expected ${messages} / ${totalBytes}`);
+      const expected = expectedBytes[epoch];
+      if (n !== messages || bytes !== expected)
+        throw new Error(
+          `loader sent ${n} batches / ${bytes} bytes of epoch ${epoch}, expected ${messages} / ${expected}`,
+        );
       return bytes;
     };
 

@@ -61,7 +61,7 @@ if (!json)
 if (wanted('transport')) emit(child('transport.ts', quick ? ['--quick'] : []) as unknown as BenchRow[]);
 if (wanted('aggregation')) emit(runAggregation(quick));
 if (wanted('loader')) {
-  const r = child('loader.ts', ['--runs', quick ? '3' : '5'])[0] as {
+  const r = child('loader.ts', ['--runs', quick ? '15' : '25'])[0] as {
     loaderMBps: number;
     bareGrpcMBps: number;
     rawTcpMBps: number;

@@ -47,6 +47,30 @@ test('encodeBatch output decodes with protobufjs to the gathered samples (uint8 
   );
 });
 
+test('encodeBatch: consecutive rows (the unshuffled test split) are copied in one piece, other orders row by row, same bytes', () => {
+  const count = 50;
+  const features = Float32Array.from({ length: count * 3 }, (_, i) => i / 4);
+  const labels = Int32Array.from({ length: count }, (_, i) => i % 7);
+  const layout: EncodeLayout = {
+    split: { count, features, labels },
+    featureShape: [3],
+    featureWireDType: WIRE_DTYPE.float32,
+    labelWireDType: WIRE_DTYPE.int32,
+  };
+  const header = { epoch: 0, step: 1, stepsInEpoch: 3, globalBatchSize: 20, offset: 0 };
+  const identity = Uint32Array.from({ length: count }, (_, i) => i);
+  // consecutive except the last two rows swapped: must take the row-by-row path
+  const almost = Uint32Array.from(identity);
+  [almost[38], almost[39]] = [almost[39] as number, almost[38] as number];
+  for (const order of [identity, almost]) {
+    const f = decodeTensor(decode(encodeBatch(layout, header, order, 20, 20)).features!, 'features');
+    const want = new Float32Array(20 * 3);
+    for (let k = 0; k < 20; k++)
+      want.set(features.subarray(order[20 + k]! * 3, order[20 + k]! * 3 + 3), k * 3);
+    assert.deepEqual(f.data, want);
+  }
+});
+
 test('encodeBatch: float32 features and labels, zero header fields, empty slice', () => {
   const layout: EncodeLayout = {
     split: {

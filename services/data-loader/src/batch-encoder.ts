@@ -278,9 +278,14 @@ export function writeBatch(
   pos = writePadding(buf, pos, plan.featurePad);
   pos = writeTensorHead(buf, pos, 5, layout.featureWireDType, featureShape, f, featureBytes);
   const src = layout.source ?? featureSource(split);
-  for (let k = 0; k < count; k++) {
-    const from = (order[start + k] as number) * sampleBytes;
-    buf.set(src.subarray(from, from + sampleBytes), pos + k * sampleBytes);
+  if (count > 0 && isRun(order, start, count)) {
+    const first = order[start] as number;
+    buf.set(src.subarray(first * sampleBytes, (first + count) * sampleBytes), pos);
+  } else {
+    for (let k = 0; k < count; k++) {
+      const from = (order[start + k] as number) * sampleBytes;
+      buf.set(src.subarray(from, from + sampleBytes), pos + k * sampleBytes);
+    }
   }
   pos += featureBytes;
   pos = writePadding(buf, pos, plan.labelPad);
@@ -309,4 +314,11 @@ export function writeBatch(
   }
   if (pos !== size) throw new Error(`encodeBatch: wrote ${pos} bytes, sized ${size}`);
   return buf;
+}
+
+/** Whether order[start..start+count) are consecutive rows (the unshuffled test split): one copy. */
+function isRun(order: Uint32Array, start: number, count: number): boolean {
+  const first = order[start] as number;
+  for (let k = 1; k < count; k++) if (order[start + k] !== first + k) return false;
+  return true;
 }
