@@ -227,3 +227,56 @@ void test('zmq frames: a deadline discards the queued request; a shard that come
     router.close();
   }
 });
+
+test('a request is handed to ZeroMQ inside requestFrames: it reaches the peer while the caller is still busy', async () => {
+  // The peer runs on a thread of its own and notes when each request arrives; the caller sends and
+  // then computes for 300 ms without yielding, as a trainer does after its push. A send queued
+  // behind a promise would leave only after that.
+  const { Worker } = await import('node:worker_threads');
+  const peer = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const zmq = require('zeromq');
+     (async () => {
+       const router = new zmq.Router();
+       await router.bind('tcp://127.0.0.1:0');
+       parentPort.postMessage({ endpoint: router.lastEndpoint });
+       // Closed from here (terminating a thread with an open socket aborts the process).
+       parentPort.on('message', () => {
+         router.close();
+         parentPort.close();
+       });
+       for await (const [identity, , id] of router) {
+         parentPort.postMessage({ arrived: performance.timeOrigin + performance.now() });
+         await router.send([identity, id, '0', Buffer.alloc(8)]);
+       }
+     })();`,
+    { eval: true },
+  );
+  const messages: { endpoint?: string; arrived?: number }[] = [];
+  const next = (): Promise<{ endpoint?: string; arrived?: number }> =>
+    messages.length > 0
+      ? Promise.resolve(messages.shift() as { endpoint?: string; arrived?: number })
+      : new Promise((resolve) => peer.once('message', resolve));
+  peer.on('message', (m) => messages.push(m));
+  peer.removeAllListeners('message');
+  const channel = await ZmqChannel.connect((await next()).endpoint as string);
+  try {
+    const body = pad(Buffer.from('x'));
+    await channel.requestFrames('Pull', body, [], 5_000); // connected, both sides warm
+    await next();
+    const reply = channel.requestFrames('Pull', pad(Buffer.from('y')), [Buffer.alloc(4096)], 5_000);
+    const busyUntil = performance.timeOrigin + performance.now() + 300;
+    while (performance.timeOrigin + performance.now() < busyUntil); // no await: the caller's compute
+    const { arrived } = await next();
+    await reply;
+    assert.ok(
+      (arrived as number) < busyUntil - 100,
+      `the request arrived ${((arrived as number) - busyUntil).toFixed(1)} ms after the caller's 300 ms of compute ended`,
+    );
+  } finally {
+    channel.close();
+    const exited = new Promise((resolve) => peer.once('exit', resolve));
+    peer.postMessage('close');
+    await exited;
+  }
+});

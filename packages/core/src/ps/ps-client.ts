@@ -79,6 +79,8 @@ export class ParameterClient {
   private readonly token: string;
   /** Per shard: its data-plane channel, or undefined for gRPC (resolved on first use). */
   private channels: Promise<(ZmqChannel | undefined)[]> | undefined;
+  /** {@link channels} once resolved (the push path uses them without awaiting). */
+  private knownChannels: (ZmqChannel | undefined)[] | undefined;
   private closed = false;
 
   constructor(options: ParameterClientOptions) {
@@ -150,6 +152,7 @@ export class ParameterClient {
       ).then((channels) => {
         // Closed while connecting: do not leak sockets.
         if (this.closed) for (const ch of channels) ch?.close();
+        else this.knownChannels = channels;
         return channels;
       });
       this.channels = attempt;
@@ -243,7 +246,9 @@ export class ParameterClient {
     // Each request is encoded once into this shard's reusable buffer. That is safe because grpc-js has
     // copied it into its frame before the call completes, and the next pushPull starts after every
     // call of this one completed; a concurrent pushPull (not how trainers use it) gets fresh buffers.
-    const channels = await this.dataChannels();
+    // Once known, the channels are used without an await, so the push is on its way (see
+    // ZmqChannel.requestFrames) before this call returns to the caller.
+    const channels = this.knownChannels ?? (await this.dataChannels());
     const reuse = !this.pushing;
     this.pushing = true;
     let responses: PushPullResponse__Output[];

@@ -76,6 +76,8 @@ export class ZmqChannel {
   private socket: Dealer;
   /** Sends in order: zeromq.js allows one send in progress per socket. */
   private sendChain: Promise<void> = Promise.resolve();
+  /** Sends queued on {@link sendChain} and not finished. */
+  private sending = 0;
 
   private constructor(
     private readonly zmq: ZmqModule,
@@ -140,15 +142,34 @@ export class ZmqChannel {
         body,
         ...data,
       ];
-      this.sendChain = this.sendChain
-        .then(() => (this.pending.has(id) ? this.socket.send(frames) : undefined))
-        .catch((err: unknown) => {
-          const p = this.pending.get(id);
-          if (!p) return;
-          this.pending.delete(id);
-          clearTimeout(p.timer);
-          p.reject(dataPlaneError(GrpcStatus.UNAVAILABLE, `send to ${this.endpoint} failed: ${String(err)}`));
-        });
+      const failed = (err: unknown): void => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+        p.reject(dataPlaneError(GrpcStatus.UNAVAILABLE, `send to ${this.endpoint} failed: ${String(err)}`));
+      };
+      this.sending++;
+      const done = (): void => {
+        this.sending--;
+      };
+      if (this.sending === 1) {
+        // Nothing queued: hand the frames to ZeroMQ now, inside this call. Its I/O thread sends
+        // them while the caller goes on; through a promise chain they would wait for the caller's
+        // next await, which for a trainer is after the next step's compute.
+        let sent: Promise<void>;
+        try {
+          sent = this.socket.send(frames);
+        } catch (err) {
+          sent = Promise.reject(err);
+        }
+        this.sendChain = sent.catch(failed).finally(done);
+      } else {
+        this.sendChain = this.sendChain
+          .then(() => (this.pending.has(id) ? this.socket.send(frames) : undefined))
+          .catch(failed)
+          .finally(done);
+      }
     });
   }
 
