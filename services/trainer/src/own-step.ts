@@ -18,18 +18,18 @@ export class OwnSteps {
   /** The trainer's copy of every variable (trainable and state), updated in place. */
   readonly params: ParamMap;
   private readonly optimizer: HostOptimizer;
-  /** The copy of the gradients and states in flight (the runtime reuses its own arrays). */
-  private readonly sent = { grads: new Map<string, Float32Array>(), states: new Map<string, Float32Array>() };
+  /** The copy of the states in flight (the gradients travel from the runtime's own buffers). */
+  private readonly sentStates = new Map<string, Float32Array>();
   private pending: { result: Promise<PsPushPullResult>; checksum: number } | undefined;
   /** Checksum of {@link params} after the last apply. */
   private expected = 0;
 
   /**
-   * Whether a run can apply its own steps: one rank and a fresh start (the optimizer's slots live on
-   * the shards).
+   * Whether a run can apply its own steps: one rank, a fresh start (the optimizer's slots live on
+   * the shards) and a runtime whose gradient arrays outlive the next step (see {@link stage}).
    */
-  static eligible(worldSize: number, version: number): boolean {
-    return worldSize === 1 && version === 0;
+  static eligible(worldSize: number, version: number, gradientBuffers: number): boolean {
+    return worldSize === 1 && version === 0 && gradientBuffers >= 2;
   }
 
   /**
@@ -64,14 +64,14 @@ export class OwnSteps {
   }
 
   /**
-   * Copies a step's gradient sums and states into the arrays that travel (the previous push must be
-   * settled): the runtime reuses its arrays in the next step, while this push may still be in flight.
+   * What a step's push carries (the previous push must be settled): the gradient sums as they are,
+   * which must stay unchanged until this push is settled (a runtime with `gradientBuffers: 2` keeps
+   * them through the next step: no copy of the gradients), and a copy of the states.
    */
   stage(grads: ParamMap, states: ParamMap): { grads: ParamMap; states: ParamMap } {
     if (this.pending !== undefined) throw new Error('OwnSteps.stage: the previous step is not settled');
-    copyInto(this.sent.grads, grads);
-    copyInto(this.sent.states, states);
-    return this.sent;
+    copyInto(this.sentStates, states);
+    return { grads, states: this.sentStates };
   }
 
   /**

@@ -127,7 +127,7 @@ export async function runTrainer(
     runtime.setParameters(start.params);
     let version = start.version;
     // One rank from a fresh start applies its own steps (own-step.ts); a mismatch or any resync ends it.
-    let own = OwnSteps.eligible(config.worldSize, version)
+    let own = OwnSteps.eligible(config.worldSize, version, runtime.gradientBuffers)
       ? new OwnSteps(start.params, spec.optimizer, { stepsPerEpoch: spe, totalSteps }, ps.plan)
       : undefined;
     if (own !== undefined) logger.info('one trainer: applying its own steps, the shards acknowledge them');

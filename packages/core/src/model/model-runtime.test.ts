@@ -80,6 +80,49 @@ void test('numTensors is flat across 100 steps (train, accumulate, evaluate, set
   }
 });
 
+void test('gradientBuffers 2: the arrays a step took stay unchanged through the next step, then are reused', () => {
+  const rt = new ModelRuntime({
+    layers: plain,
+    loss: 'softmaxCrossEntropy',
+    inputShape: [36],
+    numClasses: 3,
+    featureScale: 1 / 255,
+    gradientBuffers: 2,
+  });
+  rt.setParameters(initialParameters(rt.variables, 5));
+  const single = runtime(plain);
+  try {
+    assert.equal(rt.gradientBuffers, 2);
+    assert.equal(single.gradientBuffers, 1);
+    const half = N / 2;
+    rt.accumulateGradients(pixels, [36], labels, N);
+    const first = rt.takeAccumulated().grads;
+    const kept = new Map([...first].map(([k, v]) => [k, Float32Array.from(v)]));
+    // The next step (other samples, other gradients) fills the other set ...
+    rt.accumulateGradients(pixels.subarray(0, half * 36), [36], labels.subarray(0, half), half);
+    const second = rt.takeAccumulated().grads;
+    assertMapsEqual(first, kept);
+    for (const [k, v] of second) assert.notEqual(v, first.get(k), `${k}: a distinct array`);
+    assertMapsEqual(
+      second,
+      rt.computeGradients(pixels.subarray(0, half * 36), [36], labels.subarray(0, half), half).grads,
+    );
+    // ... and the step after it reuses the first set's arrays, with fresh values.
+    rt.accumulateGradients(pixels, [36], labels, N);
+    const third = rt.takeAccumulated().grads;
+    for (const [k, v] of third) assert.equal(v, first.get(k), `${k}: the first set again`);
+    assertMapsEqual(third, kept);
+    // One set: the same arrays every step.
+    single.accumulateGradients(pixels, [36], labels, N);
+    const a = single.takeAccumulated().grads;
+    single.accumulateGradients(pixels, [36], labels, N);
+    for (const [k, v] of single.takeAccumulated().grads) assert.equal(v, a.get(k));
+  } finally {
+    rt.dispose();
+    single.dispose();
+  }
+});
+
 void test('gradients are fresh every step; accumulation sums on purpose', () => {
   const rt = runtime(plain);
   try {

@@ -28,6 +28,12 @@ export interface ModelRuntimeOptions {
   seed?: number;
   /** Seed of the dropout masks (the job seed; masks also depend on epoch and sample). @default seed */
   dropoutSeed?: number;
+  /**
+   * Sets of accumulation buffers used in turn: with 2, the gradient arrays {@link
+   * ModelRuntime.takeAccumulated} returns stay unchanged through the next step too (a push of them
+   * may still be in flight while the next step computes). @default 1
+   */
+  gradientBuffers?: 1 | 2;
 }
 
 /** Gradients of one (micro-)batch. */
@@ -115,8 +121,14 @@ export class ModelRuntime {
   private readonly trainableVars: tf.Variable[];
   private readonly state: { info: VariableInfo; v: tf.Variable }[];
   private readonly byName: Map<string, { info: VariableInfo; v: tf.Variable }>;
-  /** Accumulation buffers (trainable variables, by name), allocated once; see takeAccumulated. */
-  private accGrads: ParamMap | undefined;
+  /** Accumulation buffers (trainable variables, by name), allocated once each; see takeAccumulated. */
+  private readonly accSets: (ParamMap | undefined)[];
+  /** Sets of accumulation buffers used in turn (`gradientBuffers`). */
+  get gradientBuffers(): number {
+    return this.accSets.length;
+  }
+  /** The set of {@link accSets} the current accumulation uses. */
+  private accIndex = 0;
   private acc: { states: ParamMap; lossSum: number; count: number } | undefined;
   private staged: StagedModel | undefined;
   /** A batch moved into the backend ahead of its step (prepareBatch). */
@@ -131,6 +143,7 @@ export class ModelRuntime {
     this.numClasses = options.numClasses;
     this.featureScale = options.featureScale ?? 1;
     this.accumulateSteps = options.accumulateSteps ?? 1;
+    this.accSets = new Array<ParamMap | undefined>(options.gradientBuffers ?? 1).fill(undefined);
     const shapes = inferShapes(options.layers, options.inputShape);
     const out = shapes[shapes.length - 1]?.output ?? [];
     this.outputUnits = size(out);
@@ -445,11 +458,13 @@ export class ModelRuntime {
   /**
    * The accumulated gradient sums (states of the last micro-batch), and empties the buffers.
    * The returned gradient arrays ARE the runtime's buffers, reused by the next
-   * {@link accumulateGradients} / {@link accumulate}: use (or copy) them before that.
+   * {@link accumulateGradients} / {@link accumulate} (with `gradientBuffers: 2`, by the one after
+   * that): use (or copy) them before then.
    */
   takeAccumulated(): GradientResult {
     this.checkAlive();
     const grads = this.accBuffers();
+    this.accIndex = (this.accIndex + 1) % this.accSets.length;
     const acc = this.acc;
     this.acc = undefined;
     if (acc === undefined) {
@@ -460,8 +475,9 @@ export class ModelRuntime {
   }
 
   private accBuffers(): ParamMap {
-    this.accGrads ??= this.zeroGrads();
-    return this.accGrads;
+    let set = this.accSets[this.accIndex];
+    if (set === undefined) this.accSets[this.accIndex] = set = this.zeroGrads();
+    return set;
   }
 
   /**

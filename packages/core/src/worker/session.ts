@@ -49,6 +49,8 @@ export async function openWorkerSession(
     numClasses: dataset.numClasses,
     featureScale: dataset.featureScale,
     dropoutSeed: job.spec.seed,
+    // A trainer applying its own steps pushes the gradient arrays while the next step computes.
+    gradientBuffers: config.role === 'trainer' ? 2 : 1,
   });
   const ps = new ParameterClient({
     jobId: config.jobId,
