@@ -38,6 +38,7 @@ import {
   featureSource,
   WIRE_DTYPE,
 } from '../services/data-loader/src/batch-encoder.ts';
+import type { BatchHeader, EncodeLayout } from '../services/data-loader/src/batch-encoder.ts';
 import { startLoaderServer } from '../services/data-loader/src/loader-service.ts';
 
 const { values } = parseArgs({
@@ -61,51 +62,41 @@ interface Ready {
   totalBytes: number;
 }
 
-/** Bytes of the messages the loader sends for `epoch`. */
-async function epochBytes(epoch: number): Promise<number> {
+/**
+ * Calls `each` with every batch of `epoch` as the loader plans it: the encode layout, the header,
+ * the epoch's order and the batch's place in it.
+ */
+async function forEachBatch(
+  epoch: number,
+  each: (layout: EncodeLayout, header: BatchHeader, order: Uint32Array, start: number, count: number) => void,
+): Promise<void> {
   const ds = await loadDataset(DATASET);
   const order = epochOrder(ds.train.count, 'train', SEED, epoch);
   const steps = stepsPerEpoch(ds.train.count, BATCH);
-  const layout = {
-    split: ds.train,
-    featureShape: ds.featureShape,
-    featureWireDType: WIRE_DTYPE.uint8,
-    labelWireDType: WIRE_DTYPE.int32,
-  };
-  let bytes = 0;
-  for (let step = 0; step < steps; step++) {
-    const n = Math.min(BATCH, ds.train.count - step * BATCH);
-    const header = { epoch, step, stepsInEpoch: steps, globalBatchSize: n, offset: 0 };
-    bytes += encodedBatchBytes(layout, header, order, step * BATCH, n);
-  }
-  return bytes;
-}
-
-/** The exact messages the loader sends for epoch 0, so the peers carry the same bytes. */
-async function loaderMessages(): Promise<Buffer[]> {
-  const ds = await loadDataset(DATASET);
-  const order = epochOrder(ds.train.count, 'train', SEED, 0);
-  const steps = stepsPerEpoch(ds.train.count, BATCH);
-  const layout = {
+  const layout: EncodeLayout = {
     split: ds.train,
     featureShape: ds.featureShape,
     featureWireDType: WIRE_DTYPE.uint8,
     labelWireDType: WIRE_DTYPE.int32,
     source: featureSource(ds.train),
   };
-  const out: Buffer[] = [];
   for (let step = 0; step < steps; step++) {
     const n = Math.min(BATCH, ds.train.count - step * BATCH);
-    out.push(
-      encodeBatch(
-        layout,
-        { epoch: 0, step, stepsInEpoch: steps, globalBatchSize: n, offset: 0 },
-        order,
-        step * BATCH,
-        n,
-      ),
-    );
+    each(layout, { epoch, step, stepsInEpoch: steps, globalBatchSize: n, offset: 0 }, order, step * BATCH, n);
   }
+}
+
+/** Bytes of the messages the loader sends for `epoch`. */
+async function epochBytes(epoch: number): Promise<number> {
+  let bytes = 0;
+  await forEachBatch(epoch, (...batch) => (bytes += encodedBatchBytes(...batch)));
+  return bytes;
+}
+
+/** The exact messages the loader sends for epoch 0, so the peers carry the same bytes. */
+async function loaderMessages(): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  await forEachBatch(0, (...batch) => out.push(encodeBatch(...batch)));
   return out;
 }
 
