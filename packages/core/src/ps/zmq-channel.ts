@@ -142,34 +142,23 @@ export class ZmqChannel {
         body,
         ...data,
       ];
-      const failed = (err: unknown): void => {
-        const p = this.pending.get(id);
-        if (!p) return;
-        this.pending.delete(id);
-        clearTimeout(p.timer);
-        p.reject(dataPlaneError(GrpcStatus.UNAVAILABLE, `send to ${this.endpoint} failed: ${String(err)}`));
-      };
-      this.sending++;
-      const done = (): void => {
-        this.sending--;
-      };
-      if (this.sending === 1) {
-        // Nothing queued: hand the frames to ZeroMQ now, inside this call. Its I/O thread sends
-        // them while the caller goes on; through a promise chain they would wait for the caller's
-        // next await, which for a trainer is after the next step's compute.
-        let sent: Promise<void>;
-        try {
-          sent = this.socket.send(frames);
-        } catch (err) {
-          sent = Promise.reject(err);
-        }
-        this.sendChain = sent.catch(failed).finally(done);
-      } else {
-        this.sendChain = this.sendChain
-          .then(() => (this.pending.has(id) ? this.socket.send(frames) : undefined))
-          .catch(failed)
-          .finally(done);
-      }
+      const send = (): Promise<void> | undefined =>
+        this.pending.has(id) ? this.socket.send(frames) : undefined;
+      // Nothing queued: the frames go to ZeroMQ now, inside this call (a promise's executor runs at
+      // once), and its I/O thread sends them while the caller goes on; through the chain they would
+      // wait for the caller's next await, which for a trainer is after the next step's compute.
+      const queued = this.sending++ > 0;
+      this.sendChain = (queued ? this.sendChain.then(send) : new Promise<void>((resolve) => resolve(send())))
+        .catch((err: unknown) => {
+          const p = this.pending.get(id);
+          if (!p) return;
+          this.pending.delete(id);
+          clearTimeout(p.timer);
+          p.reject(dataPlaneError(GrpcStatus.UNAVAILABLE, `send to ${this.endpoint} failed: ${String(err)}`));
+        })
+        .finally(() => {
+          this.sending--;
+        });
     });
   }
 
