@@ -44,6 +44,8 @@ export interface Run {
   evalEverySteps: number;
   accuracy: number;
   backend: string;
+  /** Training seconds of each epoch (distrain: as the job reports them; the first from its first step). */
+  epochSeconds?: number[];
 }
 
 /** Options of {@link distrainRun}. */
@@ -148,6 +150,7 @@ export async function distrainRun(options: DistrainRunOptions): Promise<Run> {
     accuracy: summary.finalTestAccuracy ?? 0,
     backend: summary.backend,
     breakdown,
+    epochSeconds: summary.epochs.map((e) => e.seconds),
   };
 }
 

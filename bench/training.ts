@@ -55,6 +55,7 @@ async function referenceRun(epochs: number, backend: 'wasm' | 'cpu' | 'tensorflo
     evalEverySteps: EVAL_EVERY,
     accuracy: result.epochs.at(-1)?.testAccuracy ?? 0,
     backend: selected.backend,
+    epochSeconds: result.epochs.map((e) => e.seconds),
   };
 }
 
@@ -71,6 +72,29 @@ export function breakdownLines(runs: TrainingRuns): string[] {
     }
   }
   return out;
+}
+
+/**
+ * With two or more epochs: each reported run's seconds per epoch, and each distrain run's rate after
+ * the first epoch as a ratio to the in-process loop's (the same samples each epoch, so the ratio of
+ * the seconds). The first epoch carries the warm-up: every trainer process compiles the hot code paths
+ * of tfjs and its own (V8's optimizing compiler on helper threads), which with two trainers on two
+ * cores competes with the training, while the single in-process loop compiles on the idle core.
+ * Undefined with one epoch or without epoch times.
+ */
+export function laterEpochsNote(runs: TrainingRuns): string | undefined {
+  const reference = runs.get('in-process')?.epochSeconds;
+  if (reference === undefined || reference.length < 2) return undefined;
+  const later = (s: readonly number[]): number => s.slice(1).reduce((a, b) => a + b, 0);
+  const perEpoch: string[] = [];
+  const ratios: string[] = [];
+  for (const [name, run] of runs) {
+    const s = run.epochSeconds;
+    if (s === undefined || s.length !== reference.length) return undefined;
+    perEpoch.push(`${name} ${s.map((x) => x.toFixed(2)).join(' / ')}`);
+    if (name !== 'in-process') ratios.push(`${name} ${sig(later(reference) / later(s), 3)}`);
+  }
+  return `training seconds per epoch (reported runs): ${perEpoch.join('; ')}; rate after the first epoch, as a ratio to the in-process loop's: ${ratios.join(', ')} (distrain's evaluator evaluates the previous epoch meanwhile)`;
 }
 
 /** The contenders of one round, in the order they run in round `round` (each position once in 3). */
@@ -134,6 +158,8 @@ export async function runTraining(
   notes.push(
     `training: ${rounds} interleaved round(s), median run reported; ratio to the in-process loop by round: 1 trainer ${perRound('distrain-1')}; 2 trainers ${perRound('distrain-2')}`,
   );
+  const later = laterEpochsNote(runs);
+  if (later !== undefined) notes.push(later);
   const reachedIn = (c: Contender): number => all[c].filter((r) => r.timeToTarget !== null).length;
   const rows: BenchRow[] = [];
   for (const trainers of [1, 2]) {

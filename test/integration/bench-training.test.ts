@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { medianRun } from '../../bench/training.ts';
-import type { Run } from '../../bench/training.ts';
+import { laterEpochsNote, medianRun } from '../../bench/training.ts';
+import type { Run, TrainingRuns } from '../../bench/training.ts';
 
 const run = (samplesPerSecond: number, timeToTarget: number | null, accuracy = 0.85): Run => ({
   samplesPerSecond,
@@ -34,4 +34,25 @@ void test('training bench: time to 85% only when at least half of the rounds rea
   assert.equal(missed.timeToTarget, null);
   assert.equal(missed.stepsToTarget, null);
   assert.equal(medianRun([run(6000, 9)]).timeToTarget, 9, 'one round: that run');
+});
+
+void test('training bench: the rate after the first epoch, against the in-process loop', () => {
+  const withEpochs = (epochSeconds: number[]): Run => ({ ...run(6000, null), epochSeconds });
+  const runs: TrainingRuns = new Map([
+    ['in-process', withEpochs([7.5, 7.2, 7.0])],
+    ['distrain-1', withEpochs([8.0, 7.6, 7.4])],
+    ['distrain-2', withEpochs([9.0, 7.0, 7.5])],
+  ]);
+  const note = laterEpochsNote(runs) ?? '';
+  assert.match(
+    note,
+    /in-process 7\.50 \/ 7\.20 \/ 7\.00; distrain-1 8\.00 \/ 7\.60 \/ 7\.40; distrain-2 9\.00/,
+  );
+  // (7.2 + 7.0) / (7.6 + 7.4) and (7.2 + 7.0) / (7.0 + 7.5): the first epoch left out.
+  assert.match(note, /distrain-1 0\.947, distrain-2 0\.979/);
+  runs.set('in-process', withEpochs([7.5]));
+  assert.equal(laterEpochsNote(runs), undefined, 'one epoch: nothing after the first');
+  runs.set('in-process', withEpochs([7.5, 7.2, 7.0]));
+  runs.set('distrain-2', run(6000, null));
+  assert.equal(laterEpochsNote(runs), undefined, 'a run without epoch times');
 });
