@@ -106,6 +106,8 @@ export class JobManager {
   private readonly progress: ProgressTracker;
   /** Restores restarted parameter-server shards of running jobs. */
   readonly shardWatch: ShardWatch;
+  /** {@link close} was called: nothing restarts the shard watch. */
+  private closed = false;
 
   constructor(private readonly options: JobManagerOptions) {
     this.book = new JobBook({
@@ -327,13 +329,24 @@ export class JobManager {
     return scrapeTargets(this.book.jobs.values());
   }
 
-  /** Takes over the jobs a previous coordinator left in the store (once, before serving); see `jobs/restore.ts`. */
+  /**
+   * Takes over the jobs a previous coordinator left in the store (once, before serving); see
+   * `jobs/restore.ts`. The shard watch pauses meanwhile: it sends InitJob{resume} for every Running
+   * job it sees, which on a shard that no longer holds the job creates it again, so a tick between a
+   * stored Running job's arrival in memory and restore's check of its shards would bring back, from
+   * step 0, a job that must fail.
+   */
   async restore(stored: readonly unknown[]): Promise<void> {
     const relaunch =
       this.options.launcher.workersOutliveCoordinator === false
         ? (record: JobRecord) => this.supervisor.relaunchUnfinished(record)
         : undefined;
-    await restoreJobs(stored, this.book, this.options.parameterServers, this.lifecycle, relaunch);
+    this.shardWatch.close();
+    try {
+      await restoreJobs(stored, this.book, this.options.parameterServers, this.lifecycle, relaunch);
+    } finally {
+      if (!this.closed) this.shardWatch.start();
+    }
   }
 
   /**
@@ -341,6 +354,7 @@ export class JobManager {
    * they are for the next coordinator.
    */
   async close(): Promise<void> {
+    this.closed = true;
     this.supervisor.close();
     this.shardWatch.close();
     if (this.options.keepJobsOnClose && this.options.store) {

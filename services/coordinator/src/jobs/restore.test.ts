@@ -127,6 +127,41 @@ test('a running job whose parameter servers lost its state fails with the reason
   assert.deepEqual(b.catalog.released, [id]);
 });
 
+test('the shard watch leaves a stored job alone until restore has checked its shards', async () => {
+  // The watch's InitJob{resume} would create the job again on a shard that lost it: a tick while
+  // restore waits for the shards' answer must not send it (seen as a flaky end-to-end failure: a
+  // Running job whose shards had lost it came back Running from step 0).
+  const a = fakeCoordinator({ keepJobsOnClose: true });
+  const id = idOf(await a.manager.submit(jobDoc()));
+  await settle();
+  await a.manager.close();
+  a.ps.held.clear();
+  let answer: () => void = () => undefined;
+  a.ps.pullGate = new Promise<void>((resolve) => (answer = resolve));
+  const b = fakeCoordinator({ parameterServers: a.ps, store: a.store });
+  const restoring = b.manager.restore(await a.store.loadJobs());
+  await settle();
+  assert.deepEqual(a.ps.ops(id).slice(-1), ['pull'], 'restore is asking the shards');
+  const before = a.ps.ops(id).length;
+  await b.clock.advance(5_000); // five watch intervals while the pull waits
+  assert.deepEqual(a.ps.ops(id).slice(before), [], 'no InitJob while restore decides');
+  answer();
+  await restoring;
+  await settle();
+  assert.equal(b.manager.get(id).state, JobStates.failed);
+  // After restore the watch runs again (for the jobs it re-adopted).
+  const c = fakeCoordinator({ keepJobsOnClose: true });
+  const kept = idOf(await c.manager.submit(jobDoc()));
+  await settle();
+  await c.manager.close();
+  const d = fakeCoordinator({ parameterServers: c.ps, store: c.store });
+  await d.manager.restore(await c.store.loadJobs());
+  await settle();
+  const after = c.ps.ops(kept).length;
+  await d.clock.advance(1_000);
+  assert.ok(c.ps.ops(kept).slice(after).includes('ensure'), c.ps.ops(kept).join());
+});
+
 test('a job left Pending fails: it cannot be resumed', async () => {
   const a = fakeCoordinator({ keepJobsOnClose: true });
   a.ps.initGate = new Promise(() => undefined);

@@ -156,6 +156,8 @@ export class FakeParameterServers implements ParameterServerAdmin {
   readonly held = new Map<string, number>();
   /** Makes the next InitJob wait for this promise. */
   initGate: Promise<void> | undefined;
+  /** Makes pulls wait for this promise. */
+  pullGate: Promise<void> | undefined;
   /** What a pull of a job returns as its parameters (default: none). */
   readonly params = new Map<string, ParamMap>();
   /** Answers of the next `ensure` calls (each shard's InitJob); default: every shard holds the job. */
@@ -185,12 +187,13 @@ export class FakeParameterServers implements ParameterServerAdmin {
           })),
         );
       },
-      pull: () => {
+      pull: async () => {
         record({ op: 'pull', jobId, shards });
+        await this.pullGate;
         const version = this.held.get(jobId);
-        if (version === undefined) return Promise.reject(new Error(`job ${jobId} not found`));
+        if (version === undefined) throw new Error(`job ${jobId} not found`);
         const params: ParamMap = this.params.get(jobId) ?? new Map();
-        return Promise.resolve({ params, version });
+        return { params, version };
       },
       endJob: () => {
         record({ op: 'endJob', jobId, shards });
