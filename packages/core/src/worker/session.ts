@@ -49,8 +49,9 @@ export async function openWorkerSession(
     numClasses: dataset.numClasses,
     featureScale: dataset.featureScale,
     dropoutSeed: job.spec.seed,
-    // A trainer applying its own steps pushes the gradient arrays while the next step computes.
-    gradientBuffers: config.role === 'trainer' ? 2 : 1,
+    // A trainer applying its own steps (the only rank: OwnSteps.eligible) pushes the gradient arrays
+    // while the next step computes; with more ranks one set is enough.
+    gradientBuffers: config.role === 'trainer' && config.worldSize === 1 ? 2 : 1,
   });
   const ps = new ParameterClient({
     jobId: config.jobId,
