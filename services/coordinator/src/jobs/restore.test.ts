@@ -150,16 +150,10 @@ test('the shard watch leaves a stored job alone until restore has checked its sh
   await settle();
   assert.equal(b.manager.get(id).state, JobStates.failed);
   // After restore the watch runs again (for the jobs it re-adopted).
-  const c = fakeCoordinator({ keepJobsOnClose: true });
-  const kept = idOf(await c.manager.submit(jobDoc()));
-  await settle();
-  await c.manager.close();
-  const d = fakeCoordinator({ parameterServers: c.ps, store: c.store });
-  await d.manager.restore(await c.store.loadJobs());
-  await settle();
-  const after = c.ps.ops(kept).length;
-  await d.clock.advance(1_000);
-  assert.ok(c.ps.ops(kept).slice(after).includes('ensure'), c.ps.ops(kept).join());
+  const again = await restarted();
+  const after = again.a.ps.ops(again.id).length;
+  await again.b.clock.advance(1_000);
+  assert.ok(again.a.ps.ops(again.id).slice(after).includes('ensure'), again.a.ps.ops(again.id).join());
 });
 
 test('a job left Pending fails: it cannot be resumed', async () => {
