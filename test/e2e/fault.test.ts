@@ -13,6 +13,7 @@ import { jobClient, sleep, unary } from '@distrain/core';
 import type { Job__Output, JobServiceClient } from '@distrain/core';
 import { ROOT, startUp } from '../support/cli.ts';
 import { waitForJob } from '../support/jobs.ts';
+import { startedWithMallocSettings } from '../support/malloc.ts';
 import type { UpStack } from '../support/cli.ts';
 
 let stack: UpStack;
@@ -64,7 +65,10 @@ async function submit(text: string): Promise<string> {
 test('a killed trainer is restarted, resumes, and the job succeeds', { timeout: 240_000 }, async () => {
   const id = await submit(spec(3, '{ stragglerTimeoutMs: 5000, maxRestarts: 2 }'));
   await waitFor(id, (j) => Number(j.progress?.globalStep ?? 0) > 30, 120_000);
-  process.kill(trainerPid(id, 1), 'SIGKILL');
+  const pid = trainerPid(id, 1);
+  // The local launcher starts workers with distrain's malloc settings (role-entry.ts).
+  assert.ok(startedWithMallocSettings(pid), 'the trainer started with GLIBC_TUNABLES');
+  process.kill(pid, 'SIGKILL');
   const final = await waitFor(
     id,
     (j) => j.state !== 'JOB_STATE_RUNNING' && j.state !== 'JOB_STATE_PENDING',

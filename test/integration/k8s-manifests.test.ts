@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { MALLOC_TUNABLES } from '@distrain/core';
 import { ROOT } from '../support/cli.ts';
 import type { KubeObject } from '../support/k8s-api-double.ts';
 import { buildHelmRenderer, chartCiValues, helmTemplate, kustomize } from '../support/manifests.ts';
@@ -588,6 +589,10 @@ test('Dockerfiles are multi-stage, pinned and run as non-root (they cannot be bu
       assert.doesNotMatch(image, /:latest$/, `${file}: base ${image} is pinned`);
     }
     assert.match(text, /^USER\s+1000(:1000)?\s*$/m, `${file}: non-root USER matching runAsUser`);
+    assert.ok(
+      text.split('\n').includes(`ENV GLIBC_TUNABLES=${MALLOC_TUNABLES}`),
+      `${file}: ENV GLIBC_TUNABLES=${MALLOC_TUNABLES} (role-entry.ts)`,
+    );
     assert.ok(text.includes(nativePackage), `${file}: native TensorFlow package`);
   }
   assert.match(readFileSync(join(ROOT, 'docker/Dockerfile.gpu'), 'utf8'), /FROM \$\{CUDA_IMAGE\}/);

@@ -8,11 +8,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { dataLoaderClient, sleep, unary } from '@distrain/core';
+import { MALLOC_TUNABLES, dataLoaderClient, sleep, unary } from '@distrain/core';
 import type { ParentNotice } from '@distrain/core';
 import { startLocalStack } from '../../packages/cli/src/local-stack.ts';
 import type { LocalStack } from '../../packages/cli/src/local-stack.ts';
 import type { SupervisedService } from '../../packages/cli/src/service-supervisor.ts';
+import { startedWithMallocSettings } from '../support/malloc.ts';
 
 let stack: LocalStack;
 const notices: ParentNotice[] = [];
@@ -54,6 +55,15 @@ function listens(port: number): Promise<boolean> {
 
 const noticesOf = (name: string, type: ParentNotice['type']): ParentNotice[] =>
   notices.filter((n) => n.service === name && n.type === type);
+
+test("every service starts with distrain's malloc settings (fewer page faults per step)", () => {
+  assert.ok(stack.services.length >= 3);
+  for (const s of stack.services)
+    assert.ok(
+      startedWithMallocSettings(s.child.pid as number),
+      `${s.name}: GLIBC_TUNABLES=${MALLOC_TUNABLES}`,
+    );
+});
 
 test(
   'a SIGKILLed data-loader is restarted on the same port and serves again',

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RUNNING_COMPILED, roleEntry } from '@distrain/core';
+import { RUNNING_COMPILED, mallocEnv, roleEntry } from '@distrain/core';
 import type { ParentNotice } from '@distrain/core';
 import { compileServices } from './compile.ts';
 import type { CompileResult } from './compile.ts';
@@ -127,6 +127,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let coordinator: SupervisedService | undefined;
   const env = {
     DISTRAIN_LOG_LEVEL: options.logLevel ?? 'warn',
+    // The services (and through the coordinator the workers) start with distrain's malloc settings.
+    ...mallocEnv(process.env),
     ...(options.dataPlane ? { DISTRAIN_DATA_PLANE: options.dataPlane } : {}),
     ...auth.env,
   };

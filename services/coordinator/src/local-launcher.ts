@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { LINKED_STDIO, WORKER_CONFIG_ENV, roleEntry } from '@distrain/core';
+import { LINKED_STDIO, WORKER_CONFIG_ENV, mallocEnv, roleEntry } from '@distrain/core';
 import type { Logger, WorkerConfig } from '@distrain/core';
 import type { Launcher, WorkerExit, WorkerHandle } from './launcher.ts';
 
@@ -42,7 +42,12 @@ export class LocalLauncher implements Launcher {
   launch(config: WorkerConfig, attempt: number): Promise<WorkerHandle> {
     const { entry, execArgv } = roleEntry(config.role);
     const child = spawn(process.execPath, [...execArgv, entry], {
-      env: { ...workerEnv(process.env), ...this.options.env, [WORKER_CONFIG_ENV]: JSON.stringify(config) },
+      env: {
+        ...workerEnv(process.env),
+        ...mallocEnv(process.env),
+        ...this.options.env,
+        [WORKER_CONFIG_ENV]: JSON.stringify(config),
+      },
       // Linked: the worker exits at once when this coordinator dies, even by SIGKILL (parent-link.ts).
       stdio: [...LINKED_STDIO],
     });
