@@ -14,7 +14,7 @@ import {
   createSlots,
   useOptimizerKernel,
 } from '@distrain/core/ps';
-import { benchArgs, median, printRows, rateRow } from './common.ts';
+import { benchArgs, median, printRows, rateRow, withServiceMallocSettings } from './common.ts';
 import type { BenchRow } from './common.ts';
 
 const WORKERS = 4;
@@ -130,6 +130,7 @@ export function runAggregation(quick: boolean): BenchRow[] {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  withServiceMallocSettings();
   const args = benchArgs();
   printRows(runAggregation(args.quick), args.json);
 }

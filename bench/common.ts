@@ -1,5 +1,24 @@
 /** Shared pieces of the benchmarks: the result row, medians, argument parsing, output. */
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { mallocEnv } from '@distrain/core';
+
+/**
+ * Makes a bench script run with the malloc settings distrain's services start with
+ * (`MALLOC_TUNABLES`, role-entry.ts): a process without GLIBC_TUNABLES runs the same script again
+ * with them (glibc reads them only at start-up) and exits with its status; otherwise returns. The
+ * peers that run inside the bench process (the in-process tfjs loop, bare grpc-js, raw TCP) then
+ * use the same allocator as the services they are compared to. Call first in a script's main.
+ */
+export function withServiceMallocSettings(): void {
+  const add = mallocEnv(process.env);
+  if (Object.keys(add).length === 0) return;
+  const res = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, ...add },
+  });
+  process.exit(res.status ?? 1);
+}
 
 /** One benchmark result against one peer measured in the same run (the `--json` line format). */
 export interface BenchRow {

@@ -40,7 +40,9 @@ import {
 } from '../services/data-loader/src/batch-encoder.ts';
 import type { BatchHeader, EncodeLayout } from '../services/data-loader/src/batch-encoder.ts';
 import { startLoaderServer } from '../services/data-loader/src/loader-service.ts';
+import { withServiceMallocSettings } from './common.ts';
 
+withServiceMallocSettings();
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },

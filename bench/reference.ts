@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { benchArgs, printRows, rateRow, sig, timeRow } from './common.ts';
+import { benchArgs, printRows, rateRow, sig, timeRow, withServiceMallocSettings } from './common.ts';
 import type { BenchRow } from './common.ts';
 import { describeBlas, obtainOpenBlas } from './blas.ts';
 import type { BlasInfo } from './blas.ts';
@@ -152,6 +152,7 @@ export async function runReference(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  withServiceMallocSettings();
   const args = benchArgs();
   const notes: string[] = [];
   printRows(await runReference(args.quick, notes), args.json);

@@ -15,7 +15,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OptimizerArena, applyGradients, compileOptimizer } from '@distrain/core/ps';
+import { withServiceMallocSettings } from './common.ts';
 
+withServiceMallocSettings();
 const { values } = parseArgs({
   options: { serve: { type: 'boolean', default: false }, rounds: { type: 'string', default: '7' } },
 });

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { printRows, rateRow } from './common.ts';
+import { printRows, rateRow, withServiceMallocSettings } from './common.ts';
 import type { BenchRow } from './common.ts';
 import { runAggregation } from './aggregation.ts';
 import { breakdownLines, runTraining } from './training.ts';
@@ -20,6 +20,7 @@ import { printScaleTable, runScale } from './scale.ts';
 import type { ScalePoint } from './scale.ts';
 import { runText } from './text.ts';
 
+withServiceMallocSettings();
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },

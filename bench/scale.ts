@@ -30,7 +30,7 @@ import { ValidationError } from '@distrain/core';
 import { clientOptions, generateToken, setDefaultClientSecurity } from '@distrain/core';
 import { ParameterClient } from '@distrain/core/ps';
 import type { VariableInfo } from '@distrain/core';
-import { median, printRows, rateRow, sig, timeRow } from './common.ts';
+import { median, printRows, rateRow, sig, timeRow, withServiceMallocSettings } from './common.ts';
 import type { BenchRow } from './common.ts';
 
 // The shards require a deployment token: one per run, inherited by every child (shards and
@@ -347,6 +347,7 @@ export function printScaleTable(points: readonly ScalePoint[]): void {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  withServiceMallocSettings();
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },

@@ -14,7 +14,7 @@ import type { LayerSpec } from '@distrain/core';
 import { loadDataset } from '@distrain/core/datasets';
 import type { DatasetSpecInput } from '@distrain/core/datasets';
 import { selectBackend, trainReference } from '@distrain/core/model';
-import { benchArgs, printRows, rateRow } from './common.ts';
+import { benchArgs, printRows, rateRow, withServiceMallocSettings } from './common.ts';
 import type { BenchRow } from './common.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -108,6 +108,7 @@ export async function runText(quick: boolean, notes: string[] = [], spec = SPEC)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  withServiceMallocSettings();
   const args = benchArgs();
   const notes: string[] = [];
   printRows(await runText(args.quick, notes), args.json);

@@ -17,7 +17,7 @@ import { loadDataset } from '@distrain/core/datasets';
 import { selectBackend, trainReference } from '@distrain/core/model';
 import type { BackendName } from '@distrain/core';
 import { formatBreakdown, formatMeans } from '@distrain/core/metrics';
-import { benchArgs, printRows, rateRow, sig, timeRow } from './common.ts';
+import { benchArgs, printRows, rateRow, sig, timeRow, withServiceMallocSettings } from './common.ts';
 import type { BenchRow } from './common.ts';
 import { SPEC, TARGET, distrainRun } from './distrain-run.ts';
 import type { Run } from './distrain-run.ts';
@@ -195,6 +195,7 @@ export async function runTraining(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  withServiceMallocSettings();
   const args = benchArgs();
   const notes: string[] = [];
   const runs: TrainingRuns = new Map();

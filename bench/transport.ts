@@ -33,12 +33,14 @@ import { clientOptions, generateToken, setDefaultClientSecurity } from '@distrai
 import { ParameterClient } from '@distrain/core/ps';
 import type { OptimizerConfig } from '@distrain/core';
 import type { VariableInfo } from '@distrain/core';
+import { withServiceMallocSettings } from './common.ts';
 
 // The shards require a deployment token: one per run, inherited by every child (shards and
 // synthetic trainers), which this process and its children send as service callers.
 process.env['DISTRAIN_AUTH_TOKEN'] ||= generateToken();
 setDefaultClientSecurity({ token: process.env['DISTRAIN_AUTH_TOKEN'] });
 
+withServiceMallocSettings();
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
