@@ -13,8 +13,9 @@ export interface RoleEntry {
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /**
  * glibc malloc settings every distrain process starts with (`GLIBC_TUNABLES`; the images set the
- * same in their ENV): allocations under 32 MiB come from malloc's arenas (not a fresh `mmap` each),
- * and an arena gives freed memory back to the system only above 128 MiB free at its top.
+ * same in their ENV): allocations under 32 MiB (glibc's largest mmap threshold) come from malloc's
+ * arenas, not a fresh `mmap` each, and an arena gives freed memory back to the system only above
+ * 128 MiB free at its top.
  *
  * Why: every step moves the model's bytes through fresh buffers (ZeroMQ frames, gRPC reads,
  * decoded messages). With glibc's own thresholds (2x a dynamic mmap threshold, a few MB) the arenas
