@@ -130,6 +130,23 @@ test('worker log lines: warnings and errors become log events, info is dropped',
   );
 });
 
+test('worker log lines after the job ended are not forwarded: its final state stays the last event', async () => {
+  const c = await running();
+  c.launcher.latest('trainer', 0).exit(0);
+  c.launcher.latest('trainer', 1).exit(0);
+  await settle();
+  assert.equal(c.manager.get(c.id).state, JobStates.succeeded);
+  // A late heartbeat is answered "stop": the worker warns about it on its way out.
+  c.manager.workerLog(
+    c.id,
+    'evaluator-0',
+    JSON.stringify({ level: 40, msg: 'coordinator asked to stop', reason: 'job JOB_STATE_SUCCEEDED' }),
+  );
+  const last = c.published.filter((e) => e.jobId === c.id).at(-1);
+  assert.equal(last?.event, 'state');
+  assert.equal(last?.state?.state, JobStates.succeeded);
+});
+
 test('the backend a trainer reports replaces the spec one', async () => {
   const c = await running();
   c.manager.setBackend(c.id, 'wasm');

@@ -179,9 +179,14 @@ export class ProgressTracker {
     if (record && backend.length <= LIMITS.maxIdLength) record.backend = backend;
   }
 
-  /** Forwards one worker log line to the job's log events (warnings and errors only). */
+  /**
+   * Forwards one worker log line to the job's log events (warnings and errors only). Not once the
+   * job has ended: its final state stays the last event of its history (a worker told to stop by
+   * a late heartbeat warns "coordinator asked to stop" while the job has already succeeded).
+   */
   workerLog(jobId: string, source: string, line: string): void {
-    if (!this.book.jobs.has(jobId)) return;
+    const record = this.book.jobs.get(jobId);
+    if (record === undefined || isTerminal(record.state)) return;
     let level = 'info';
     let message = line;
     try {
